@@ -1,0 +1,94 @@
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int bd_errf(bd_err *e, const char *fmt, ...) {
+    if (!e) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int bd_err_prefix(bd_err *e, const char *fmt, ...) {
+    if (!e) return -1;
+    char prefix[BD_ERR_MAX], old[BD_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    return -1;
+}
+
+void *bd_malloc(size_t n, bd_err *e) {
+    void *p = malloc(n ? n : 1);
+    if (!p) bd_errf(e, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *bd_calloc(size_t count, size_t size, bd_err *e) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) bd_errf(e, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+char *bd_read_file(const char *path, size_t *len, bd_err *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { bd_errf(e, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, ncap);
+            if (!nb) { free(buf); fclose(f); bd_errf(e, "%s: out of memory reading file", path); return NULL; }
+            buf = nb; cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); bd_errf(e, "%s: read error", path); return NULL; }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int bd_write_file_atomic(const char *path, const void *data, size_t len, bd_err *e) {
+    char tmp[4096];
+    int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (k < 0 || (size_t)k >= sizeof tmp) return bd_errf(e, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return bd_errf(e, "%s: cannot create: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int er = errno; close(fd); unlink(tmp);
+            return bd_errf(e, "%s: write failed: %s", tmp, strerror(er));
+        }
+        p += w; left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int er = errno; unlink(tmp);
+        return bd_errf(e, "%s: flush failed: %s", tmp, strerror(er));
+    }
+    if (rename(tmp, path) != 0) {
+        int er = errno; unlink(tmp);
+        return bd_errf(e, "%s: rename to %s failed: %s", tmp, path, strerror(er));
+    }
+    return 0;
+}
