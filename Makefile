@@ -13,14 +13,14 @@ CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lcsv -lpthread -lm
 
+comma := ,
 ifneq ($(SAN),)
-BUILD   := build-san-$(subst $(comma),-,$(SAN))
+BUILD   ?= build-san-$(subst $(comma),-,$(SAN))
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
 else
-BUILD   := build
+BUILD   ?= build
 endif
-comma := ,
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,0 +1,65 @@
+/* dataset.h: labelled text rows from a CSV file (read through libcsv), and
+ * the seeded train / val / eval split. */
+#ifndef BD_DATASET_H
+#define BD_DATASET_H
+
+#include <stdint.h>
+#include "err.h"
+#include "rng.h"
+
+typedef enum bd_task { BD_TASK_CLASSIFICATION = 0, BD_TASK_REGRESSION = 1 } bd_task;
+
+typedef struct bd_csv_opts {
+    const char *text_column;       /* required, e.g. "text" */
+    const char *text_pair_column;  /* NULL or "" when the task has one text */
+    const char *label_column;      /* e.g. "label" */
+    bd_task task;
+} bd_csv_opts;
+
+typedef struct bd_dataset {
+    char *path;
+    int n_rows;
+    char **text;          /* [n_rows], UTF-8, BOM removed */
+    char **text_pair;     /* [n_rows] or NULL */
+    char **label_str;     /* [n_rows] raw label field (classification) */
+    int *line;            /* [n_rows] 1-based line in the file where the row starts */
+    int *label;           /* [n_rows] class id after bd_dataset_map_labels, else NULL */
+    float *target;        /* [n_rows] regression target, else NULL */
+    bd_task task;
+} bd_dataset;
+
+/* Read path: a header row, then rows. Handles a UTF-8 BOM, CRLF, quoted
+ * fields with commas, quotes and newlines. Errors (one line, naming the file
+ * and line): missing file, no header, unknown column (lists the header),
+ * ragged row, no rows, non-numeric regression target. */
+int bd_dataset_load(bd_dataset *ds, const char *path, const bd_csv_opts *o, bd_err *e);
+void bd_dataset_free(bd_dataset *ds);
+
+/* A label set: names[i] is class i. */
+typedef struct bd_labels {
+    int n;
+    char **names;
+} bd_labels;
+
+/* Build the label set from a dataset's rows: sorted unique label strings
+ * (numeric strings sort numerically, so "0","1","10" is natural order). */
+int bd_labels_from_dataset(bd_labels *L, const bd_dataset *ds, bd_err *e);
+/* Set ds->label from L; a row whose label is not in L is an error naming
+ * the file, line and label. */
+int bd_dataset_map_labels(bd_dataset *ds, const bd_labels *L, bd_err *e);
+void bd_labels_free(bd_labels *L);
+
+/* Seeded split of n rows into train / val / eval index lists by fractions
+ * (which must be >= 0 and sum to 1 within 1e-6). Each list is allocated
+ * (may be empty); counts are round(n * f) with the remainder to train. The
+ * same seed always gives the same split. */
+typedef struct bd_split {
+    int n_train, n_val, n_eval;
+    int *train, *val, *eval;
+} bd_split;
+
+int bd_split_rows(bd_split *s, int n, double f_train, double f_val, double f_eval,
+                  uint64_t seed, bd_err *e);
+void bd_split_free(bd_split *s);
+
+#endif
