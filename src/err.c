@@ -25,7 +25,14 @@ int bd_err_prefix(bd_err *e, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    size_t k = strlen(prefix);
+    memcpy(e->msg, prefix, k + 1);
+    if (k + 2 < sizeof e->msg) {
+        memcpy(e->msg + k, ": ", 3);
+        size_t rest = sizeof e->msg - (k + 2) - 1, ol = strnlen(old, rest);
+        memcpy(e->msg + k + 2, old, ol);
+        e->msg[k + 2 + ol] = '\0';
+    }
     return -1;
 }
 

@@ -1,0 +1,201 @@
+/* bidora eval --model DIR --data CSV [--out FILE] [key=value ...]:
+ * metrics on stdout, per-row predictions to FILE. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "dataset.h"
+#include "encode.h"
+#include "eval.h"
+#include "model.h"
+#include "tokenizer.h"
+
+static const char *const eval_usage =
+    "usage: bidora eval --model DIR --data CSV [--out FILE] [key=value ...]\n"
+    "keys: text_column (text), text_pair_column (none), label_column (label),\n"
+    "      task (classification|regression), max_length (model's), batch_size (32), seed (0)\n";
+
+typedef struct eval_opts {
+    const char *model, *data, *out;
+    const char *text_column, *text_pair_column, *label_column;
+    bd_task task;
+    int max_length, batch_size;
+    unsigned long long seed;
+} eval_opts;
+
+static int parse_int(const char *key, const char *v, int lo, int hi, int *out, bd_err *e) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *v == '\0' || *end || x < lo || x > hi)
+        return bd_errf(e, "%s=%s: expected an integer from %d to %d", key, v, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
+    memset(o, 0, sizeof *o);
+    o->text_column = "text";
+    o->label_column = "label";
+    o->batch_size = 32;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--out")) {
+            if (i + 1 >= argc) return bd_errf(e, "%s needs a value", a);
+            const char **dst = a[2] == 'm' ? &o->model : a[2] == 'd' ? &o->data : &o->out;
+            *dst = argv[++i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        if (!eq || a[0] == '-') return bd_errf(e, "unknown argument \"%s\"", a);
+        size_t kl = (size_t)(eq - a);
+        const char *v = eq + 1;
+        if (kl == 11 && !strncmp(a, "text_column", kl)) o->text_column = v;
+        else if (kl == 16 && !strncmp(a, "text_pair_column", kl)) o->text_pair_column = v;
+        else if (kl == 12 && !strncmp(a, "label_column", kl)) o->label_column = v;
+        else if (kl == 4 && !strncmp(a, "task", kl)) {
+            if (!strcmp(v, "classification")) o->task = BD_TASK_CLASSIFICATION;
+            else if (!strcmp(v, "regression")) o->task = BD_TASK_REGRESSION;
+            else return bd_errf(e, "task=%s: expected classification or regression", v);
+        } else if (kl == 10 && !strncmp(a, "max_length", kl)) {
+            if (parse_int("max_length", v, 3, 1 << 20, &o->max_length, e)) return -1;
+        } else if (kl == 10 && !strncmp(a, "batch_size", kl)) {
+            if (parse_int("batch_size", v, 1, 1 << 16, &o->batch_size, e)) return -1;
+        } else if (kl == 4 && !strncmp(a, "seed", kl)) {
+            int s;
+            if (parse_int("seed", v, 0, 2147483647, &s, e)) return -1;
+            o->seed = (unsigned long long)s;
+        } else {
+            return bd_errf(e, "unknown key \"%.*s\" (allowed: text_column, text_pair_column, label_column, "
+                              "task, max_length, batch_size, seed)", (int)kl, a);
+        }
+    }
+    if (!o->model) return bd_errf(e, "--model DIR is required");
+    if (!o->data) return bd_errf(e, "--data CSV is required");
+    return 0;
+}
+
+/* Labels: the model's own names when its config has them, else the data's. */
+static int resolve_labels(bd_labels *L, const bd_bert_config *c, const bd_dataset *ds, bd_err *e) {
+    memset(L, 0, sizeof *L);
+    if (c->id2label) {
+        L->n = c->num_labels;
+        L->names = calloc((size_t)L->n, sizeof *L->names);
+        if (!L->names) return bd_errf(e, "out of memory");
+        for (int i = 0; i < L->n; i++) L->names[i] = strdup(c->id2label[i]);
+        return 0;
+    }
+    return bd_labels_from_dataset(L, ds, e);
+}
+
+static int write_predictions(const char *path, const bd_dataset *ds, const bd_labels *L,
+                             const bd_eval_result *r, bd_err *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return bd_errf(e, "%s: out of memory", path);
+    if (r->task == BD_TASK_CLASSIFICATION) {
+        fprintf(f, "row,label,pred");
+        for (int l = 0; l < r->num_labels; l++) fprintf(f, ",logit_%d", l);
+        fprintf(f, "\n");
+    } else {
+        fprintf(f, "row,label,pred\n");
+    }
+    for (int i = 0; i < r->n; i++) {
+        const float *z = r->logits + (size_t)i * r->num_labels;
+        if (r->task == BD_TASK_CLASSIFICATION) {
+            /* label names may hold commas or quotes: quote them CSV-style */
+            const char *names[2] = {L->names[ds->label[i]], L->names[r->pred[i]]};
+            fprintf(f, "%d", i);
+            for (int k = 0; k < 2; k++) {
+                fputs(",\"", f);
+                for (const char *p = names[k]; *p; p++) { if (*p == '"') fputc('"', f); fputc(*p, f); }
+                fputc('"', f);
+            }
+            for (int l = 0; l < r->num_labels; l++) fprintf(f, ",%.9g", (double)z[l]);
+            fprintf(f, "\n");
+        } else {
+            fprintf(f, "%d,%.9g,%.9g\n", i, (double)ds->target[i], (double)z[0]);
+        }
+    }
+    fclose(f);
+    int rc = bd_write_file_atomic(path, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+int bd_cmd_eval(int argc, char **argv) {
+    bd_err e = {{0}};
+    eval_opts o;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(eval_usage, stdout); return 0; }
+    if (parse_eval_args(&o, argc, argv, &e)) {
+        bd_report(e.msg);
+        fputs(eval_usage, stderr);
+        return 1;
+    }
+    int status = 1;
+    bd_bert_config cfg;
+    bd_dataset ds = {0};
+    bd_labels L = {0};
+    bd_bert m = {0};
+    bd_tokenizer *tok = NULL;
+    bd_encoded enc = {0};
+    bd_eval_result res = {0};
+    int *rows = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", o.model);
+    if (bd_bert_config_load(&cfg, path, &e)) { bd_report(e.msg); return 1; }
+    bd_csv_opts co = {o.text_column, o.text_pair_column, o.label_column, o.task};
+    if (bd_dataset_load(&ds, o.data, &co, &e)) goto fail;
+    int num_labels = 1;
+    if (o.task == BD_TASK_CLASSIFICATION) {
+        if (resolve_labels(&L, &cfg, &ds, &e) || bd_dataset_map_labels(&ds, &L, &e)) goto fail;
+        num_labels = L.n;
+        if (num_labels < 2) { bd_errf(&e, "%s: only one label (\"%s\"): classification needs two or more", o.data, L.names[0]); goto fail; }
+    }
+    if (bd_bert_load(&m, o.model, num_labels, o.seed, &e)) goto fail;
+    if (!m.loaded_head)
+        fprintf(stderr, "bidora: note: %s has no classifier; evaluating a freshly initialised one (seed %llu)\n",
+                o.model, o.seed);
+    if (!(tok = bd_tok_load(o.model, &e))) goto fail;
+    int max_len = o.max_length ? o.max_length : m.cfg.max_pos;
+    if (max_len > m.cfg.max_pos) {
+        bd_errf(&e, "max_length=%d exceeds the model's max_position_embeddings %d", max_len, m.cfg.max_pos);
+        goto fail;
+    }
+    if (bd_encode_dataset(&enc, &ds, tok, max_len, &e)) goto fail;
+    rows = malloc(sizeof(int) * (size_t)ds.n_rows);
+    if (!rows) { bd_errf(&e, "out of memory"); status = 2; goto fail; }
+    for (int i = 0; i < ds.n_rows; i++) rows[i] = i;
+    if (bd_evaluate(&m, &enc, rows, ds.n_rows, ds.label, ds.target, o.task, o.batch_size,
+                    bd_tok_pad_id(tok), &res, &e)) { status = 2; goto fail; }
+    printf("rows       %d\n", res.n);
+    if (o.task == BD_TASK_CLASSIFICATION) {
+        printf("loss       %.6f\naccuracy   %.6f\nmacro_f1   %.6f\nmcc        %.6f\n", res.loss,
+               res.cls.accuracy, res.cls.macro_f1, res.cls.mcc);
+        printf("labels    ");
+        for (int l = 0; l < L.n; l++) printf(" %d=%s", l, L.names[l]);
+        printf("\n");
+    } else {
+        printf("mse        %.6f\npearson    %.6f\nspearman   %.6f\n", res.loss, res.pearson, res.spearman);
+    }
+    if (o.out && write_predictions(o.out, &ds, &L, &res, &e)) goto fail;
+    status = 0;
+    goto done;
+fail:
+    bd_report(e.msg);
+done:
+    free(rows);
+    bd_eval_result_free(&res);
+    bd_encoded_free(&enc);
+    if (tok) bd_tok_free(tok);
+    bd_bert_free(&m);
+    bd_labels_free(&L);
+    bd_dataset_free(&ds);
+    bd_bert_config_free(&cfg);
+    return status;
+}

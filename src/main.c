@@ -1,0 +1,22 @@
+/* bidora: a terminal workbench for fine-tuning transformers with BiDoRA. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char *const usage =
+    "usage: bidora COMMAND [args]\n"
+    "  info DIR                                  describe a Hugging Face model directory\n"
+    "  eval --model DIR --data CSV [--out FILE]  score a model on a CSV (metrics on stdout)\n"
+    "Run 'bidora COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "info")) return bd_cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return bd_cmd_eval(argc - 1, argv + 1);
+    fprintf(stderr, "bidora: unknown command \"%s\"\n%s", argv[1], usage);
+    return 1;
+}

@@ -1,0 +1,19 @@
+/* metrics.h: evaluation metrics, computed as scikit-learn / scipy define them. */
+#ifndef BD_METRICS_H
+#define BD_METRICS_H
+
+typedef struct bd_cls_metrics {
+    double accuracy, macro_f1, mcc;
+} bd_cls_metrics;
+
+/* pred[n], gold[n] in 0..k-1. Macro-F1 averages over the k classes (a class
+ * with no gold and no predicted rows counts F1 = 0, as sklearn's default
+ * zero_division does when labels= lists it); MCC is the multiclass R_K. */
+void bd_cls_metrics_compute(bd_cls_metrics *m, const int *pred, const int *gold, int n, int k);
+
+/* Pearson and Spearman (average ranks for ties) correlation; NaN when a
+ * side is constant. */
+double bd_pearson(const double *x, const double *y, int n);
+double bd_spearman(const double *x, const double *y, int n);
+
+#endif

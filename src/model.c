@@ -1,0 +1,436 @@
+/* model.c: BERT-family config, parameter table, weight loading and the
+ * eval-mode forward pass. */
+#include "model.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "safetensors.h"
+
+/* ---- config.json ---- */
+
+static int json_int(json_t *root, const char *path, const char *key, int required, int dflt,
+                    int *out, bd_err *e) {
+    json_t *v = json_object_get(root, key);
+    if (!v || json_is_null(v)) {
+        if (required) return bd_errf(e, "%s: missing required key \"%s\"", path, key);
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_integer(v)) return bd_errf(e, "%s: key \"%s\" must be an integer", path, key);
+    json_int_t x = json_integer_value(v);
+    if (x < 0 || x > 100000000) return bd_errf(e, "%s: key \"%s\" = %lld is out of range", path, key, (long long)x);
+    *out = (int)x;
+    return 0;
+}
+
+static int json_num(json_t *root, const char *path, const char *key, float dflt, float *out, bd_err *e) {
+    json_t *v = json_object_get(root, key);
+    if (!v || json_is_null(v)) { *out = dflt; return 0; }
+    if (!json_is_number(v)) return bd_errf(e, "%s: key \"%s\" must be a number", path, key);
+    *out = (float)json_number_value(v);
+    return 0;
+}
+
+/* Label names that only number the classes ("LABEL_0") say nothing. */
+static int generic_label(const char *s, int i) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "LABEL_%d", i);
+    return strcmp(s, buf) == 0;
+}
+
+int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
+    memset(c, 0, sizeof *c);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        if (je.line < 0 || strstr(je.text, "unable to open"))
+            return bd_errf(e, "%s: cannot read (%s)", path, je.text);
+        return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+    }
+    int rc = -1;
+    if (!json_is_object(root)) { bd_errf(e, "%s: expected a JSON object", path); goto out; }
+    json_t *mt = json_object_get(root, "model_type");
+    if (mt && !json_is_string(mt)) { bd_errf(e, "%s: key \"model_type\" must be a string", path); goto out; }
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt ? json_string_value(mt) : "bert");
+    if (strcmp(c->model_type, "bert") != 0) {
+        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM)",
+                path, c->model_type);
+        goto out;
+    }
+    if (json_int(root, path, "vocab_size", 1, 0, &c->vocab_size, e) ||
+        json_int(root, path, "hidden_size", 1, 0, &c->hidden, e) ||
+        json_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers, e) ||
+        json_int(root, path, "num_attention_heads", 1, 0, &c->n_heads, e) ||
+        json_int(root, path, "intermediate_size", 1, 0, &c->intermediate, e) ||
+        json_int(root, path, "max_position_embeddings", 1, 0, &c->max_pos, e) ||
+        json_int(root, path, "type_vocab_size", 0, 2, &c->type_vocab, e) ||
+        json_int(root, path, "pad_token_id", 0, 0, &c->pad_token_id, e) ||
+        json_num(root, path, "layer_norm_eps", 1e-12f, &c->ln_eps, e) ||
+        json_num(root, path, "hidden_dropout_prob", 0.1f, &c->hidden_dropout, e) ||
+        json_num(root, path, "attention_probs_dropout_prob", 0.1f, &c->attn_dropout, e) ||
+        json_num(root, path, "initializer_range", 0.02f, &c->initializer_range, e))
+        goto out;
+    if (c->vocab_size < 1 || c->hidden < 1 || c->n_layers < 1 || c->n_heads < 1 ||
+        c->intermediate < 1 || c->max_pos < 1 || c->type_vocab < 1) {
+        bd_errf(e, "%s: sizes must be positive (vocab_size, hidden_size, num_hidden_layers, "
+                   "num_attention_heads, intermediate_size, max_position_embeddings, type_vocab_size)", path);
+        goto out;
+    }
+    if (c->hidden % c->n_heads) {
+        bd_errf(e, "%s: hidden_size %d is not a multiple of num_attention_heads %d", path, c->hidden, c->n_heads);
+        goto out;
+    }
+    json_t *act = json_object_get(root, "hidden_act");
+    const char *as = "gelu";
+    if (act) {
+        if (!json_is_string(act)) { bd_errf(e, "%s: key \"hidden_act\" must be a string", path); goto out; }
+        as = json_string_value(act);
+    }
+    if (!strcmp(as, "gelu")) c->act = BD_ACT_GELU;
+    else if (!strcmp(as, "gelu_new") || !strcmp(as, "gelu_pytorch_tanh")) c->act = BD_ACT_GELU_TANH;
+    else if (!strcmp(as, "relu")) c->act = BD_ACT_RELU;
+    else { bd_errf(e, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", path, as); goto out; }
+    json_t *pt = json_object_get(root, "problem_type");
+    if (pt && json_is_string(pt) && !strcmp(json_string_value(pt), "regression")) c->regression = 1;
+
+    json_t *id2 = json_object_get(root, "id2label");
+    if (id2 && !json_is_null(id2)) {
+        if (!json_is_object(id2)) { bd_errf(e, "%s: key \"id2label\" must be an object", path); goto out; }
+        int n = (int)json_object_size(id2);
+        c->num_labels = n;
+        char **names = calloc((size_t)(n ? n : 1), sizeof *names);
+        if (!names) { bd_errf(e, "%s: out of memory", path); goto out; }
+        int generic = 1;
+        const char *k;
+        json_t *v;
+        json_object_foreach(id2, k, v) {
+            char *end;
+            long idx = strtol(k, &end, 10);
+            if (*k == '\0' || *end || idx < 0 || idx >= n || !json_is_string(v) || names[idx]) {
+                for (int i = 0; i < n; i++) free(names[i]);
+                free(names);
+                bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a string name", path, k, n - 1);
+                goto out;
+            }
+            names[idx] = strdup(json_string_value(v));
+            if (!generic_label(names[idx], (int)idx)) generic = 0;
+        }
+        if (generic) {
+            for (int i = 0; i < n; i++) free(names[i]);
+            free(names);
+        } else {
+            c->id2label = names;
+        }
+    } else {
+        json_t *nl = json_object_get(root, "num_labels");
+        if (nl && json_is_integer(nl)) c->num_labels = (int)json_integer_value(nl);
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    if (rc) bd_bert_config_free(c);
+    return rc;
+}
+
+void bd_bert_config_free(bd_bert_config *c) {
+    if (c->id2label) {
+        for (int i = 0; i < c->num_labels; i++) free(c->id2label[i]);
+        free(c->id2label);
+    }
+    c->id2label = NULL;
+}
+
+/* ---- parameter table ---- */
+
+typedef struct param_spec { char name[96]; int ndim; int64_t s0, s1; } param_spec;
+
+static int add_spec(param_spec *ps, int n, const char *name, int64_t s0, int64_t s1) {
+    snprintf(ps[n].name, sizeof ps[n].name, "%s", name);
+    ps[n].ndim = s1 ? 2 : 1;
+    ps[n].s0 = s0;
+    ps[n].s1 = s1;
+    return n + 1;
+}
+
+/* The transformers names, in the order BertForSequenceClassification lists them. */
+static int build_specs(param_spec *ps, const bd_bert_config *c, int L) {
+    int n = 0, H = c->hidden, I = c->intermediate;
+    n = add_spec(ps, n, "bert.embeddings.word_embeddings.weight", c->vocab_size, H);
+    n = add_spec(ps, n, "bert.embeddings.position_embeddings.weight", c->max_pos, H);
+    n = add_spec(ps, n, "bert.embeddings.token_type_embeddings.weight", c->type_vocab, H);
+    n = add_spec(ps, n, "bert.embeddings.LayerNorm.weight", H, 0);
+    n = add_spec(ps, n, "bert.embeddings.LayerNorm.bias", H, 0);
+    static const char *const mods[] = {
+        "attention.self.query", "attention.self.key", "attention.self.value",
+        "attention.output.dense", "attention.output.LayerNorm",
+        "intermediate.dense", "output.dense", "output.LayerNorm"};
+    for (int l = 0; l < c->n_layers; l++) {
+        for (int k = 0; k < 8; k++) {
+            char nm[96];
+            int64_t out = (k == 5) ? I : H, in = (k == 6) ? I : H;
+            int is_ln = (k == 4 || k == 7);
+            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.weight", l, mods[k]);
+            n = add_spec(ps, n, nm, out, is_ln ? 0 : in);
+            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.bias", l, mods[k]);
+            n = add_spec(ps, n, nm, out, 0);
+        }
+    }
+    n = add_spec(ps, n, "bert.pooler.dense.weight", H, H);
+    n = add_spec(ps, n, "bert.pooler.dense.bias", H, 0);
+    n = add_spec(ps, n, "classifier.weight", L, H);
+    n = add_spec(ps, n, "classifier.bias", L, 0);
+    return n;
+}
+
+const bd_param *bd_bert_find_param(const bd_bert *m, const char *name) {
+    for (int i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].name, name)) return &m->params[i];
+    return NULL;
+}
+
+static float *P(bd_bert *m, int idx) { return m->data + m->params[idx].offset; }
+
+static void bind_pointers(bd_bert *m) {
+    int i = 0;
+    m->word = P(m, i++); m->pos = P(m, i++); m->type = P(m, i++);
+    m->emb_ln_g = P(m, i++); m->emb_ln_b = P(m, i++);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        bd_bert_layer *ly = &m->layers[l];
+        float **slots[16] = {&ly->q_w, &ly->q_b, &ly->k_w, &ly->k_b, &ly->v_w, &ly->v_b,
+                             &ly->ao_w, &ly->ao_b, &ly->ln1_g, &ly->ln1_b, &ly->i_w, &ly->i_b,
+                             &ly->o_w, &ly->o_b, &ly->ln2_g, &ly->ln2_b};
+        for (int k = 0; k < 16; k++) *slots[k] = P(m, i++);
+    }
+    m->pool_w = P(m, i++); m->pool_b = P(m, i++);
+    m->cls_w = P(m, i++); m->cls_b = P(m, i++);
+}
+
+/* A checkpoint may name a tensor with or without "bert.", and old ones call
+ * LayerNorm's weight/bias gamma/beta. */
+static const bd_st_tensor *find_tensor(const bd_st *st, const char *name) {
+    const bd_st_tensor *t = bd_st_find(st, name);
+    if (t) return t;
+    char alt[128];
+    const char *base = strncmp(name, "bert.", 5) == 0 ? name + 5 : NULL;
+    if (base && (t = bd_st_find(st, base))) return t;
+    const char *suffixes[2][2] = {{"LayerNorm.weight", "LayerNorm.gamma"}, {"LayerNorm.bias", "LayerNorm.beta"}};
+    for (int s = 0; s < 2; s++) {
+        size_t nl = strlen(name), sl = strlen(suffixes[s][0]);
+        if (nl > sl && !strcmp(name + nl - sl, suffixes[s][0])) {
+            snprintf(alt, sizeof alt, "%.*s%s", (int)(nl - sl), name, suffixes[s][1]);
+            if ((t = bd_st_find(st, alt))) return t;
+            if (base && (t = bd_st_find(st, alt + 5))) return t;
+        }
+    }
+    return NULL;
+}
+
+static int shape_matches(const bd_st_tensor *t, const bd_param *p) {
+    if (t->ndim != p->ndim) return 0;
+    for (int d = 0; d < p->ndim; d++) if (t->shape[d] != p->shape[d]) return 0;
+    return 1;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ",%lld" : "%lld", (long long)shape[d]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+static int file_exists(const char *p) {
+    FILE *f = fopen(p, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_err *e) {
+    memset(m, 0, sizeof *m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (bd_bert_config_load(&m->cfg, path, e)) return -1;
+    bd_st st = {0};
+    snprintf(m->weights_path, sizeof m->weights_path, "%s/model.safetensors", dir);
+    if (!file_exists(m->weights_path)) {
+        snprintf(m->weights_path, sizeof m->weights_path, "%s/model.safetensors.index.json", dir);
+        if (!file_exists(m->weights_path)) {
+            bd_bert_config_free(&m->cfg);
+            char bin[4200];
+            snprintf(bin, sizeof bin, "%s/pytorch_model.bin", dir);
+            return bd_errf(e, "%s: no model.safetensors or model.safetensors.index.json%s", dir,
+                           file_exists(bin) ? " (pytorch_model.bin is not read: convert it to safetensors)" : "");
+        }
+    }
+    if (bd_st_open(&st, m->weights_path, e)) { bd_bert_config_free(&m->cfg); return -1; }
+
+    /* The head: the checkpoint's classifier decides num_labels when it has one. */
+    const bd_st_tensor *cls = bd_st_find(&st, "classifier.weight");
+    int L = num_labels > 0 ? num_labels : (m->cfg.num_labels > 0 ? m->cfg.num_labels : 2);
+    if (cls && cls->ndim == 2) {
+        if (num_labels > 0 && cls->shape[0] != num_labels) {
+            bd_errf(e, "%s: tensor classifier.weight has %lld classes but the task has %d labels",
+                    m->weights_path, (long long)cls->shape[0], num_labels);
+            goto fail;
+        }
+        L = (int)cls->shape[0];
+    }
+    m->cfg.num_labels = L;
+
+    int cap = 5 + 16 * m->cfg.n_layers + 4;
+    param_spec *ps = calloc((size_t)cap, sizeof *ps);
+    m->params = calloc((size_t)cap, sizeof *m->params);
+    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
+    if (!ps || !m->params || !m->layers) { free(ps); bd_errf(e, "out of memory"); goto fail; }
+    m->n_params = build_specs(ps, &m->cfg, L);
+    size_t off = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        bd_param *p = &m->params[i];
+        memcpy(p->name, ps[i].name, sizeof p->name);
+        p->ndim = ps[i].ndim;
+        p->shape[0] = ps[i].s0;
+        p->shape[1] = ps[i].ndim == 2 ? ps[i].s1 : 1;
+        p->numel = (size_t)ps[i].s0 * (size_t)(ps[i].ndim == 2 ? ps[i].s1 : 1);
+        p->offset = off;
+        off += p->numel;
+    }
+    free(ps);
+    m->total = off;
+    m->data = malloc(sizeof(float) * off);
+    if (!m->data) { bd_errf(e, "out of memory allocating %zu parameters", off); goto fail; }
+    bind_pointers(m);
+
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
+    for (int i = 0; i < m->n_params; i++) {
+        bd_param *p = &m->params[i];
+        const bd_st_tensor *t = find_tensor(&st, p->name);
+        int is_pooler = !strncmp(p->name, "bert.pooler.", 12);
+        int is_head = !strncmp(p->name, "classifier.", 11);
+        if (!t) {
+            if (is_pooler || is_head) {
+                /* transformers' init: normal(0, initializer_range), bias 0 */
+                float *d = m->data + p->offset;
+                for (size_t j = 0; j < p->numel; j++)
+                    d[j] = p->ndim == 2 ? bd_rng_normal(&rng) * m->cfg.initializer_range : 0.0f;
+                continue;
+            }
+            bd_errf(e, "%s: missing tensor %s", m->weights_path, p->name);
+            goto fail;
+        }
+        if (!shape_matches(t, p)) {
+            char got[64], want[64];
+            shape_str(got, sizeof got, t->ndim, t->shape);
+            shape_str(want, sizeof want, p->ndim, p->shape);
+            bd_errf(e, "%s: tensor %s has shape %s, config.json implies %s", m->weights_path, t->name, got, want);
+            goto fail;
+        }
+        if (bd_st_read_f32(&st, t, m->data + p->offset, e)) goto fail;
+        if (is_pooler) m->loaded_pooler = 1;
+        if (is_head) m->loaded_head = 1;
+    }
+    /* A head is whole or absent: half a head is a broken file. */
+    if (m->loaded_head && !(find_tensor(&st, "classifier.weight") && find_tensor(&st, "classifier.bias"))) {
+        bd_errf(e, "%s: classifier.weight and classifier.bias must both be present", m->weights_path);
+        goto fail;
+    }
+    bd_st_close(&st);
+    return 0;
+fail:
+    bd_st_close(&st);
+    bd_bert_free(m);
+    return -1;
+}
+
+void bd_bert_free(bd_bert *m) {
+    bd_bert_config_free(&m->cfg);
+    free(m->params);
+    free(m->data);
+    free(m->layers);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- activations and forward ---- */
+
+int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, bd_err *e) {
+    memset(a, 0, sizeof *a);
+    const bd_bert_config *c = &m->cfg;
+    size_t BT = (size_t)B * T, H = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t NL = (size_t)c->n_layers, L = (size_t)c->num_labels;
+    size_t per_layer = BT * H * 6 + (size_t)B * c->n_heads * T * T + BT * 4 + BT * I * 2 + BT * H;
+    size_t total = BT * H + BT * 2 + NL * per_layer + BT * H + (size_t)B * H * 2 + (size_t)B * L + BT;
+    a->mem = malloc(sizeof(float) * total);
+    a->layers = calloc(NL, sizeof *a->layers);
+    if (!a->mem || !a->layers) {
+        free(a->mem); free(a->layers);
+        return bd_errf(e, "out of memory allocating activations for batch %d x %d (%zu MiB)", B, T,
+                       total * sizeof(float) >> 20);
+    }
+    a->B = B; a->T = T;
+    float *p = a->mem;
+#define TAKE(ptr, n) do { (ptr) = p; p += (n); } while (0)
+    TAKE(a->emb, BT * H); TAKE(a->emb_mean, BT); TAKE(a->emb_rstd, BT);
+    float *x = NULL;
+    TAKE(x, BT * H);                 /* embeddings LayerNorm output = input of layer 0 */
+    for (size_t l = 0; l < NL; l++) {
+        bd_bert_layer_acts *la = &a->layers[l];
+        la->x = x;
+        TAKE(la->q, BT * H); TAKE(la->k, BT * H); TAKE(la->v, BT * H);
+        TAKE(la->probs, (size_t)B * c->n_heads * T * T);
+        TAKE(la->ctx, BT * H); TAKE(la->ao, BT * H);
+        TAKE(la->ln1, BT * H); TAKE(la->ln1_mean, BT); TAKE(la->ln1_rstd, BT);
+        TAKE(la->pre, BT * I); TAKE(la->act, BT * I);
+        TAKE(la->o, BT * H); TAKE(la->ln2_mean, BT); TAKE(la->ln2_rstd, BT);
+        TAKE(x, BT * H);             /* LayerNorm 2 output = next layer's input */
+    }
+    a->out = x;
+    TAKE(a->cls, (size_t)B * H); TAKE(a->pooled, (size_t)B * H);
+    TAKE(a->logits, (size_t)B * L); TAKE(a->mask, BT);
+#undef TAKE
+    return 0;
+}
+
+void bd_bert_acts_free(bd_bert_acts *a) {
+    free(a->mem);
+    free(a->layers);
+    memset(a, 0, sizeof *a);
+}
+
+static void add_inplace(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
+                     const int32_t *type_ids, const float *mask, int B, int T) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
+    memcpy(a->mask, mask, sizeof(float) * (size_t)BT);
+    bd_embed_fwd(a->emb, ids, type_ids, m->word, m->pos, m->type, B, T, H);
+    bd_layernorm_fwd(a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+    for (int l = 0; l < c->n_layers; l++) {
+        const bd_bert_layer *w = &m->layers[l];
+        bd_bert_layer_acts *la = &a->layers[l];
+        float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->out;
+        bd_linear_fwd(la->q, la->x, w->q_w, w->q_b, BT, H, H);
+        bd_linear_fwd(la->k, la->x, w->k_w, w->k_b, BT, H, H);
+        bd_linear_fwd(la->v, la->x, w->v_w, w->v_b, BT, H, H);
+        bd_attention_fwd(la->ctx, la->probs, la->q, la->k, la->v, a->mask, B, T, NH, H / NH);
+        bd_linear_fwd(la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H);
+        add_inplace(la->ao, la->x, (size_t)BT * H);
+        bd_layernorm_fwd(la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
+        bd_linear_fwd(la->pre, la->ln1, w->i_w, w->i_b, BT, H, I);
+        bd_act_fwd(la->act, la->pre, (long)BT * I, c->act);
+        bd_linear_fwd(la->o, la->act, w->o_w, w->o_b, BT, I, H);
+        add_inplace(la->o, la->ln1, (size_t)BT * H);
+        bd_layernorm_fwd(next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
+    }
+    for (int b = 0; b < B; b++)
+        memcpy(a->cls + (size_t)b * H, a->out + (size_t)b * T * H, sizeof(float) * (size_t)H);
+    float *pre = a->pooled;
+    bd_linear_fwd(pre, a->cls, m->pool_w, m->pool_b, B, H, H);
+    bd_tanh_fwd(a->pooled, pre, (long)B * H);
+    bd_linear_fwd(a->logits, a->pooled, m->cls_w, m->cls_b, B, H, c->num_labels);
+}

@@ -1,0 +1,65 @@
+/* ops.h: the CPU reference ops of the BERT family, forward and backward.
+ * Row-major float32; shapes in comments; backward functions ACCUMULATE (+=)
+ * into weight and input gradients (zero them first), as llm.c does, so a
+ * tensor used twice sums its gradients. A NULL gradient pointer skips it.
+ * The CUDA backend implements the same contracts op by op. */
+#ifndef BD_OPS_H
+#define BD_OPS_H
+
+#include <stdint.h>
+
+/* out[N,OUT] = inp[N,IN] @ w[OUT,IN]^T + b[OUT]   (b may be NULL) */
+void bd_linear_fwd(float *out, const float *inp, const float *w, const float *b, int N, int IN, int OUT);
+/* dinp[N,IN] += dout @ w;  dw[OUT,IN] += dout^T @ inp;  db[OUT] += sum_n dout */
+void bd_linear_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                   const float *w, int N, int IN, int OUT);
+
+/* out[N,C] = (inp - mean) * rstd * g + b; mean[N], rstd[N] saved for backward. */
+void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
+                      const float *b, int N, int C, float eps);
+void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
+                      const float *g, const float *mean, const float *rstd, int N, int C);
+
+/* Activations, elementwise over n values. */
+typedef enum bd_act { BD_ACT_GELU = 0, BD_ACT_GELU_TANH = 1, BD_ACT_RELU = 2 } bd_act;
+void bd_act_fwd(float *out, const float *inp, long n, bd_act act);
+void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act act);
+void bd_tanh_fwd(float *out, const float *inp, long n);
+/* uses the forward OUTPUT: d = dout * (1 - out^2) */
+void bd_tanh_bwd(float *dinp, const float *out, const float *dout, long n);
+
+/* Embeddings: out[B*T,C] = word[ids] + pos[t] + type[type_ids] (before LayerNorm). */
+void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const float *word,
+                  const float *pos, const float *type, int B, int T, int C);
+void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, const int32_t *ids,
+                  const int32_t *type_ids, int B, int T, int C);
+
+/* Multi-head attention core on projected q,k,v [B*T, NH*HD]:
+ * probs[B,NH,T,T] = softmax(q k^T / sqrt(HD) + maskbias), out = probs v.
+ * mask[B*T] is 1 for real tokens, 0 for padding; padded keys get the bias
+ * -FLT_MAX-like (transformers uses finfo(float32).min), so a fully padded
+ * row would be uniform, as in transformers. */
+void bd_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
+                      const float *mask, int B, int T, int NH, int HD);
+void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                      const float *q, const float *k, const float *v, int B, int T, int NH, int HD);
+
+/* Inverted dropout: out = inp * keep / (1 - p); keep[n] is 0/1 drawn by the
+ * caller (so the same mask can be replayed). */
+void bd_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float p, long n);
+void bd_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float p, long n);
+
+/* Mean cross-entropy over B rows of logits[B,L] with labels[B]; probs[B,L]
+ * saved. Returns the mean loss. */
+float bd_xent_fwd(float *probs, const float *logits, const int32_t *labels, int B, int L);
+/* dlogits[B,L] += scale * (probs - onehot) / B */
+void bd_xent_bwd(float *dlogits, const float *probs, const int32_t *labels, int B, int L, float scale);
+/* Mean squared error of pred[B] against target[B]; backward adds scale*2(pred-t)/B. */
+float bd_mse_fwd(const float *pred, const float *target, int B);
+void bd_mse_bwd(float *dpred, const float *pred, const float *target, int B, float scale);
+
+/* The measured sgemm rate of this machine (GFLOP/s) for an M x N x K
+ * product: the yardstick for benchmarks. */
+double bd_sgemm_gflops(int M, int N, int K, double seconds_budget);
+
+#endif

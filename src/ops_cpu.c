@@ -1,0 +1,158 @@
+/* ops_cpu.c: forward ops of the reference CPU backend (OpenBLAS sgemm for
+ * matrix products). Backward passes live in ops_cpu_bwd.c. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void bd_linear_fwd(float *out, const float *inp, const float *w, const float *b, int N, int IN, int OUT) {
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, sizeof(float) * (size_t)OUT);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, inp, IN, w, IN,
+                b ? 1.0f : 0.0f, out, OUT);
+}
+
+void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
+                      const float *b, int N, int C, float eps) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *y = out + (size_t)n * C;
+        double m = 0.0, v = 0.0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        for (int c = 0; c < C; c++) { double d = x[c] - m; v += d * d; }
+        v /= C;
+        float s = (float)(1.0 / sqrt(v + eps));
+        for (int c = 0; c < C; c++) y[c] = ((float)(x[c] - m)) * s * g[c] + b[c];
+        if (mean) mean[n] = (float)m;
+        if (rstd) rstd[n] = s;
+    }
+}
+
+#define BD_SQRT_2_OVER_PI 0.7978845608028654f
+
+void bd_act_fwd(float *out, const float *inp, long n, bd_act act) {
+    switch (act) {
+    case BD_ACT_GELU:
+        for (long i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
+        break;
+    case BD_ACT_GELU_TANH:
+        for (long i = 0; i < n; i++) {
+            float x = inp[i];
+            out[i] = 0.5f * x * (1.0f + tanhf(BD_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
+        }
+        break;
+    case BD_ACT_RELU:
+        for (long i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        break;
+    }
+}
+
+void bd_tanh_fwd(float *out, const float *inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = tanhf(inp[i]);
+}
+
+void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const float *word,
+                  const float *pos, const float *type, int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            size_t r = (size_t)b * T + t;
+            const float *we = word + (size_t)ids[r] * C;
+            const float *pe = pos + (size_t)t * C;
+            const float *te = type + (size_t)(type_ids ? type_ids[r] : 0) * C;
+            float *o = out + r * C;
+            for (int c = 0; c < C; c++) o[c] = we[c] + pe[c] + te[c];
+        }
+    }
+}
+
+void bd_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
+                      const float *mask, int B, int T, int NH, int HD) {
+    const int C = NH * HD;
+    const float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++) {
+        const float *mb = mask + (size_t)b * T;
+        for (int h = 0; h < NH; h++) {
+            const float *qb = q + (size_t)b * T * C + h * HD;
+            const float *kb = k + (size_t)b * T * C + h * HD;
+            const float *vb = v + (size_t)b * T * C + h * HD;
+            float *P = probs + ((size_t)b * NH + h) * T * T;
+            /* P[T,T] = scale * Q K^T (strided heads) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, scale, qb, C, kb, C,
+                        0.0f, P, T);
+            for (int i = 0; i < T; i++) {
+                float *row = P + (size_t)i * T;
+                float mx = -INFINITY;
+                for (int j = 0; j < T; j++) {
+                    if (mb[j] == 0.0f) row[j] += -FLT_MAX; /* transformers: finfo.min */
+                    if (row[j] > mx) mx = row[j];
+                }
+                double sum = 0.0;
+                for (int j = 0; j < T; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+                float inv = (float)(1.0 / sum);
+                for (int j = 0; j < T; j++) row[j] *= inv;
+            }
+            float *ob = out + (size_t)b * T * C + h * HD;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, P, T, vb, C,
+                        0.0f, ob, C);
+        }
+    }
+}
+
+void bd_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float p, long n) {
+    float s = 1.0f / (1.0f - p);
+    for (long i = 0; i < n; i++) out[i] = keep[i] ? inp[i] * s : 0.0f;
+}
+
+float bd_xent_fwd(float *probs, const float *logits, const int32_t *labels, int B, int L) {
+    double loss = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * L;
+        float *p = probs + (size_t)b * L;
+        float mx = z[0];
+        for (int l = 1; l < L; l++) if (z[l] > mx) mx = z[l];
+        double sum = 0.0;
+        for (int l = 0; l < L; l++) sum += exp((double)z[l] - mx);
+        double lse = log(sum) + mx;
+        for (int l = 0; l < L; l++) p[l] = (float)exp((double)z[l] - lse);
+        loss += lse - z[labels[b]];
+    }
+    return (float)(loss / B);
+}
+
+float bd_mse_fwd(const float *pred, const float *target, int B) {
+    double s = 0.0;
+    for (int b = 0; b < B; b++) { double d = (double)pred[b] - target[b]; s += d * d; }
+    return (float)(s / B);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double bd_sgemm_gflops(int M, int N, int K, double seconds_budget) {
+    float *a = calloc((size_t)M * K, sizeof(float));
+    float *b = calloc((size_t)K * N, sizeof(float));
+    float *c = calloc((size_t)M * N, sizeof(float));
+    if (!a || !b || !c) { free(a); free(b); free(c); return 0.0; }
+    for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)K * N; i++) b[i] = (float)(i % 5) * 0.1f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+    double best = 0.0, t_end = now_s() + seconds_budget;
+    do {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+        double dt = now_s() - t0;
+        double r = 2.0 * M * N * K / dt * 1e-9;
+        if (r > best) best = r;
+    } while (now_s() < t_end);
+    free(a); free(b); free(c);
+    return best;
+}

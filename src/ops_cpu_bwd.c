@@ -1,0 +1,248 @@
+/* ops_cpu_bwd.c: backward ops of the reference CPU backend. Every function
+ * ACCUMULATES (+=) into its gradients and skips a NULL gradient pointer, so a
+ * tensor used twice sums its gradients (llm.c style). The forward passes live
+ * in ops_cpu.c; tests/test_ops_grad.c checks each one against double-precision
+ * finite differences. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* Not in ops.h: the allocation-free attention backward that bd_attention_bwd
+ * falls back to when its [T,T] scratch cannot be allocated. Exported only so
+ * that the gradient tests can exercise it; same contract as bd_attention_bwd. */
+void bd_attention_bwd_noscratch(float *dq, float *dk, float *dv, const float *dout,
+                                const float *probs, const float *q, const float *k,
+                                const float *v, int B, int T, int NH, int HD);
+
+void bd_linear_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                   const float *w, int N, int IN, int OUT) {
+    if (N <= 0 || IN <= 0 || OUT <= 0) return;
+    /* dinp[N,IN] += dout[N,OUT] @ w[OUT,IN] */
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, w, IN,
+                    1.0f, dinp, IN);
+    /* dw[OUT,IN] += dout[N,OUT]^T @ inp[N,IN] */
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN,
+                    1.0f, dw, IN);
+    /* db[OUT] += sum over rows of dout */
+    if (db) {
+        for (int n = 0; n < N; n++) {
+            const float *g = dout + (size_t)n * OUT;
+            for (int o = 0; o < OUT; o++) db[o] += g[o];
+        }
+    }
+}
+
+void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
+                      const float *g, const float *mean, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;   /* [C] */
+        const float *go = dout + (size_t)n * C; /* [C] */
+        const float m = mean[n], s = rstd[n];
+        /* the two row means of the standard formula, in double:
+         * dinp = s * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)), dnorm = dout * g */
+        double dnorm_mean = 0.0, dnorm_norm_mean = 0.0;
+        for (int c = 0; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            float dnorm = go[c] * g[c];
+            dnorm_mean += dnorm;
+            dnorm_norm_mean += (double)dnorm * norm;
+        }
+        dnorm_mean /= C;
+        dnorm_norm_mean /= C;
+        for (int c = 0; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            if (db) db[c] += go[c];
+            if (dg) dg[c] += norm * go[c];
+            if (dinp) {
+                float dnorm = go[c] * g[c];
+                dinp[(size_t)n * C + c] +=
+                    s * (float)(dnorm - dnorm_mean - norm * dnorm_norm_mean);
+            }
+        }
+    }
+}
+
+#define BD_SQRT_2_OVER_PI 0.7978845608028654f
+#define BD_INV_SQRT_2PI 0.3989422804014327f /* 1 / sqrt(2 pi): the normal density at 0 */
+
+void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act act) {
+    if (!dinp) return;
+    switch (act) {
+    case BD_ACT_GELU:
+        /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
+        for (long i = 0; i < n; i++) {
+            float x = inp[i];
+            float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+            float pdf = BD_INV_SQRT_2PI * expf(-0.5f * x * x);
+            dinp[i] += dout[i] * (cdf + x * pdf);
+        }
+        break;
+    case BD_ACT_GELU_TANH:
+        /* y = 0.5 x (1 + tanh u), u = k (x + 0.044715 x^3) */
+        for (long i = 0; i < n; i++) {
+            float x = inp[i];
+            float th = tanhf(BD_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x));
+            float du = BD_SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x * x);
+            dinp[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
+        }
+        break;
+    case BD_ACT_RELU:
+        for (long i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+        break;
+    }
+}
+
+void bd_tanh_bwd(float *dinp, const float *out, const float *dout, long n) {
+    if (!dinp) return;
+    for (long i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+}
+
+void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, const int32_t *ids,
+                  const int32_t *type_ids, int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            size_t r = (size_t)b * T + t;
+            const float *g = dout + r * C; /* [C] */
+            /* scatter-add: a repeated id (or position, type) sums its rows */
+            if (dword) {
+                float *dw = dword + (size_t)ids[r] * C;
+                for (int c = 0; c < C; c++) dw[c] += g[c];
+            }
+            if (dpos) {
+                float *dp = dpos + (size_t)t * C;
+                for (int c = 0; c < C; c++) dp[c] += g[c];
+            }
+            if (dtype) {
+                float *dt = dtype + (size_t)(type_ids ? type_ids[r] : 0) * C;
+                for (int c = 0; c < C; c++) dt[c] += g[c];
+            }
+        }
+    }
+}
+
+/* Through the softmax, row by row: dS = P * (dP - sum_j P dP) * scale.
+ * A padded key has P exactly 0, hence dS exactly 0 and no dk/dv gradient.
+ * (A fully padded row has uniform P and gets the same nonzero dS that
+ * PyTorch's autograd gives it, although that forward is flat in q and k.) */
+static void softmax_bwd_rows(float *dS, const float *P, int T, float scale) {
+    for (int i = 0; i < T; i++) {
+        float *d = dS + (size_t)i * T;
+        const float *p = P + (size_t)i * T;
+        double dot = 0.0;
+        for (int j = 0; j < T; j++) dot += (double)p[j] * d[j];
+        for (int j = 0; j < T; j++) d[j] = p[j] * (float)(d[j] - dot) * scale;
+    }
+}
+
+void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                      const float *q, const float *k, const float *v, int B, int T, int NH, int HD) {
+    if (B <= 0 || T <= 0 || NH <= 0 || HD <= 0) return;
+    const int C = NH * HD;
+    const float scale = 1.0f / sqrtf((float)HD);
+    float *dS = NULL; /* [T,T] scratch: dP, then dS in place */
+    if (dq || dk) {
+        dS = malloc(sizeof(float) * (size_t)T * T);
+        if (!dS) { /* no way to report here: take the path that needs no memory */
+            bd_attention_bwd_noscratch(dq, dk, dv, dout, probs, q, k, v, B, T, NH, HD);
+            return;
+        }
+    }
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            const size_t off = (size_t)b * T * C + (size_t)h * HD; /* head h of sequence b */
+            const float *P = probs + ((size_t)b * NH + h) * T * T; /* [T,T] */
+            const float *dob = dout + off;                           /* [T,HD], ld C */
+            /* dv[T,HD] += P^T @ dout */
+            if (dv)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, P, T, dob, C,
+                            1.0f, dv + off, C);
+            if (!dS) continue;
+            /* dP[T,T] = dout @ v^T, then dS in place */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, 1.0f, dob, C, v + off, C,
+                        0.0f, dS, T);
+            softmax_bwd_rows(dS, P, T, scale);
+            /* dq[T,HD] += dS @ k;  dk[T,HD] += dS^T @ q */
+            if (dq)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T,
+                            k + off, C, 1.0f, dq + off, C);
+            if (dk)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T,
+                            q + off, C, 1.0f, dk + off, C);
+        }
+    }
+    free(dS);
+}
+
+static float dot_f(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+void bd_attention_bwd_noscratch(float *dq, float *dk, float *dv, const float *dout,
+                                const float *probs, const float *q, const float *k,
+                                const float *v, int B, int T, int NH, int HD) {
+    const int C = NH * HD;
+    const float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            const size_t off = (size_t)b * T * C + (size_t)h * HD;
+            const float *P = probs + ((size_t)b * NH + h) * T * T;
+            for (int i = 0; i < T; i++) {
+                const float *p = P + (size_t)i * T;          /* [T] */
+                const float *doi = dout + off + (size_t)i * C; /* [HD] */
+                if (dv) {
+                    for (int j = 0; j < T; j++) {
+                        float *dvj = dv + off + (size_t)j * C;
+                        for (int d = 0; d < HD; d++) dvj[d] += p[j] * doi[d];
+                    }
+                }
+                if (!dq && !dk) continue;
+                /* two passes over dP[i,j] = dout_i . v_j: its P-weighted sum, then dS */
+                double dot = 0.0;
+                for (int j = 0; j < T; j++)
+                    dot += (double)p[j] * dot_f(doi, v + off + (size_t)j * C, HD);
+                for (int j = 0; j < T; j++) {
+                    float dp = dot_f(doi, v + off + (size_t)j * C, HD);
+                    float ds = p[j] * (float)(dp - dot) * scale;
+                    if (dq) {
+                        float *dqi = dq + off + (size_t)i * C;
+                        const float *kj = k + off + (size_t)j * C;
+                        for (int d = 0; d < HD; d++) dqi[d] += ds * kj[d];
+                    }
+                    if (dk) {
+                        float *dkj = dk + off + (size_t)j * C;
+                        const float *qi = q + off + (size_t)i * C;
+                        for (int d = 0; d < HD; d++) dkj[d] += ds * qi[d];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void bd_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float p, long n) {
+    if (!dinp) return;
+    float s = 1.0f / (1.0f - p);
+    for (long i = 0; i < n; i++) dinp[i] += keep[i] ? dout[i] * s : 0.0f;
+}
+
+void bd_xent_bwd(float *dlogits, const float *probs, const int32_t *labels, int B, int L, float scale) {
+    if (!dlogits || B <= 0) return;
+    const float s = scale / (float)B;
+    for (int b = 0; b < B; b++) {
+        const float *p = probs + (size_t)b * L; /* [L] */
+        float *d = dlogits + (size_t)b * L;
+        for (int l = 0; l < L; l++) d[l] += s * (p[l] - (l == labels[b] ? 1.0f : 0.0f));
+    }
+}
+
+void bd_mse_bwd(float *dpred, const float *pred, const float *target, int B, float scale) {
+    if (!dpred || B <= 0) return;
+    const float s = 2.0f * scale / (float)B;
+    for (int b = 0; b < B; b++) dpred[b] += s * (pred[b] - target[b]);
+}

@@ -1,0 +1,138 @@
+/* The BERT forward pass against transformers: tests/ref/gen_ref.py wrote a
+ * tiny random BertForSequenceClassification and the logits transformers
+ * computes for tests/ref/tiny.csv (batches of 8, padded, max_length 64).
+ * The same weights stored as F16, BF16, sharded, without the "bert."
+ * prefix and with gamma/beta names must load to the same model. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dataset.h"
+#include "encode.h"
+#include "eval.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#define REF "tests/ref/"
+
+/* Read expected logits: header row,label,logit_0..; returns rows read. */
+static int read_logits(const char *path, float *out, int max_rows, int L) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    assert_non_null(fgets(line, sizeof line, f));
+    int n = 0;
+    while (n < max_rows && fgets(line, sizeof line, f)) {
+        char *p = line;
+        for (int skip = 0; skip < 2; skip++) { p = strchr(p, ','); assert_non_null(p); p++; }
+        for (int l = 0; l < L; l++) {
+            out[n * L + l] = strtof(p, &p);
+            if (*p == ',') p++;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Max over elements of |a-b| / max(|b|, floor). */
+static double max_rel_err(const float *a, const float *b, size_t n, double floor_) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor_);
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+static void run_logits_case(const char *model_dir, const char *expected, const char *pair_col) {
+    bd_err e = {{0}};
+    bd_csv_opts co = {"text", pair_col, "label", BD_TASK_CLASSIFICATION};
+    bd_dataset ds;
+    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
+    bd_labels L;
+    bd_bert m;
+    if (bd_bert_load(&m, model_dir, 3, 0, &e)) fail_msg("%s", e.msg);
+    assert_true(m.loaded_head);
+    assert_non_null(m.cfg.id2label);
+    L.n = 3;
+    L.names = m.cfg.id2label;
+    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
+    bd_tokenizer *tok = bd_tok_load(model_dir, &e);
+    if (!tok) fail_msg("%s", e.msg);
+    bd_encoded enc;
+    if (bd_encode_dataset(&enc, &ds, tok, 64, &e)) fail_msg("%s", e.msg);
+    int *rows = malloc(sizeof(int) * (size_t)ds.n_rows);
+    for (int i = 0; i < ds.n_rows; i++) rows[i] = i;
+    bd_eval_result r;
+    if (bd_evaluate(&m, &enc, rows, ds.n_rows, ds.label, NULL, BD_TASK_CLASSIFICATION, 8,
+                    bd_tok_pad_id(tok), &r, &e)) fail_msg("%s", e.msg);
+    float *want = malloc(sizeof(float) * (size_t)ds.n_rows * 3);
+    int n = read_logits(expected, want, ds.n_rows, 3);
+    assert_int_equal(n, ds.n_rows);
+    double err = max_rel_err(r.logits, want, (size_t)n * 3, 1e-2);
+    printf("%-28s %s: %d rows, max rel err %.3g\n", model_dir + strlen(REF), pair_col ? "pair" : "single", n, err);
+    assert_true(err < 1e-4);
+    free(want);
+    free(rows);
+    bd_eval_result_free(&r);
+    bd_encoded_free(&enc);
+    bd_tok_free(tok);
+    bd_bert_free(&m);
+    bd_dataset_free(&ds);
+}
+
+static void test_f32(void **s) { (void)s; run_logits_case(REF "tiny_bert", REF "tiny_logits.csv", NULL); }
+static void test_pair(void **s) { (void)s; run_logits_case(REF "tiny_bert", REF "tiny_logits_pair.csv", "text_b"); }
+static void test_f16(void **s) { (void)s; run_logits_case(REF "tiny_bert_f16", REF "tiny_logits_f16.csv", NULL); }
+static void test_bf16(void **s) { (void)s; run_logits_case(REF "tiny_bert_bf16", REF "tiny_logits_bf16.csv", NULL); }
+static void test_sharded(void **s) { (void)s; run_logits_case(REF "tiny_bert_sharded", REF "tiny_logits.csv", NULL); }
+static void test_gamma(void **s) { (void)s; run_logits_case(REF "tiny_bert_gamma", REF "tiny_logits.csv", NULL); }
+
+/* A checkpoint without a head (plain BertModel names, no "bert." prefix)
+ * loads the same encoder and gets a seeded fresh classifier. */
+static void test_nohead(void **s) {
+    (void)s;
+    bd_err e = {{0}};
+    bd_bert full, bare, bare2;
+    if (bd_bert_load(&full, REF "tiny_bert", 3, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_bert_load(&bare, REF "tiny_bert_nohead", 5, 7, &e)) fail_msg("%s", e.msg);
+    if (bd_bert_load(&bare2, REF "tiny_bert_nohead", 5, 7, &e)) fail_msg("%s", e.msg);
+    assert_false(bare.loaded_head);
+    assert_int_equal(bare.cfg.num_labels, 5);
+    const bd_param *pf = bd_bert_find_param(&full, "bert.encoder.layer.1.output.dense.weight");
+    const bd_param *pb = bd_bert_find_param(&bare, "bert.encoder.layer.1.output.dense.weight");
+    assert_memory_equal(full.data + pf->offset, bare.data + pb->offset, pf->numel * sizeof(float));
+    assert_memory_equal(bare.cls_w, bare2.cls_w, sizeof(float) * 5 * (size_t)bare.cfg.hidden);
+    /* the fresh head is not all zeros and has the configured spread */
+    double ss = 0;
+    for (int i = 0; i < 5 * bare.cfg.hidden; i++) ss += (double)bare.cls_w[i] * bare.cls_w[i];
+    double sd = sqrt(ss / (5 * bare.cfg.hidden));
+    assert_true(sd > 0.5 * bare.cfg.initializer_range && sd < 1.5 * bare.cfg.initializer_range);
+    bd_bert_free(&full); bd_bert_free(&bare); bd_bert_free(&bare2);
+}
+
+/* A head whose class count differs from the task's is refused by name. */
+static void test_head_mismatch(void **s) {
+    (void)s;
+    bd_err e = {{0}};
+    bd_bert m;
+    assert_int_equal(bd_bert_load(&m, REF "tiny_bert", 2, 0, &e), -1);
+    assert_non_null(strstr(e.msg, "classifier.weight"));
+    assert_non_null(strstr(e.msg, "tiny_bert/model.safetensors"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_f32),     cmocka_unit_test(test_pair),
+        cmocka_unit_test(test_f16),     cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_sharded), cmocka_unit_test(test_gamma),
+        cmocka_unit_test(test_nohead),  cmocka_unit_test(test_head_mismatch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
