@@ -70,7 +70,7 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
             o->seed = (unsigned long long)s;
         } else {
             return bd_errf(e, "unknown key \"%.*s\" (allowed: text_column, text_pair_column, label_column, "
-                              "task, max_length, batch_size, seed)", (int)kl, a);
+                              "task, max_length, batch_size, seed; see bidora eval --help)", (int)kl, a);
         }
     }
     if (!o->model) return bd_errf(e, "--model DIR is required");
@@ -82,7 +82,7 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
 static int resolve_labels(bd_labels *L, const bd_bert_config *c, const bd_dataset *ds, bd_err *e) {
     memset(L, 0, sizeof *L);
     if (c->id2label) {
-        L->n = c->num_labels;
+        L->n = c->n_id2label;
         L->names = calloc((size_t)L->n, sizeof *L->names);
         if (!L->names) return bd_errf(e, "out of memory");
         for (int i = 0; i < L->n; i++) L->names[i] = strdup(c->id2label[i]);
@@ -133,8 +133,7 @@ int bd_cmd_eval(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(eval_usage, stdout); return 0; }
     if (parse_eval_args(&o, argc, argv, &e)) {
-        bd_report(e.msg);
-        fputs(eval_usage, stderr);
+        bd_report(e.msg); /* one line; --help has the rest */
         return 1;
     }
     int status = 1;

@@ -4,6 +4,7 @@
 #define BD_DATASET_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "err.h"
 #include "rng.h"
 
@@ -21,18 +22,24 @@ typedef struct bd_dataset {
     int n_rows;
     char **text;          /* [n_rows], UTF-8, BOM removed */
     char **text_pair;     /* [n_rows] or NULL */
-    char **label_str;     /* [n_rows] raw label field (classification) */
+    char **label_str;     /* [n_rows] label field, surrounding whitespace trimmed (both tasks) */
     int *line;            /* [n_rows] 1-based line in the file where the row starts */
     int *label;           /* [n_rows] class id after bd_dataset_map_labels, else NULL */
     float *target;        /* [n_rows] regression target, else NULL */
     bd_task task;
 } bd_dataset;
 
-/* Read path: a header row, then rows. Handles a UTF-8 BOM, CRLF, quoted
- * fields with commas, quotes and newlines. Errors (one line, naming the file
- * and line): missing file, no header, unknown column (lists the header),
- * ragged row, no rows, non-numeric regression target. */
+/* Read path: a header row, then rows. Handles a UTF-8 BOM, CRLF / LF / CR,
+ * quoted fields with commas, quotes and newlines; blank lines are skipped
+ * and unquoted fields lose surrounding spaces (libcsv). Errors (one line,
+ * naming the file and line): missing file, no header, unknown column (lists
+ * the header), ragged row, malformed quotes, a kept field that is not UTF-8
+ * or holds a NUL byte, no rows, empty classification label, regression target
+ * that is not a finite float. On error *ds is left empty. */
 int bd_dataset_load(bd_dataset *ds, const char *path, const bd_csv_opts *o, bd_err *e);
+/* The same from an open stream (read to EOF, not closed); name goes into
+ * messages and ds->path. */
+int bd_dataset_read(bd_dataset *ds, FILE *f, const char *name, const bd_csv_opts *o, bd_err *e);
 void bd_dataset_free(bd_dataset *ds);
 
 /* A label set: names[i] is class i. */
@@ -41,18 +48,21 @@ typedef struct bd_labels {
     char **names;
 } bd_labels;
 
-/* Build the label set from a dataset's rows: sorted unique label strings
- * (numeric strings sort numerically, so "0","1","10" is natural order). */
+/* Build the label set from a classification dataset's rows: sorted unique
+ * label strings; when every label is a decimal integer they sort by value
+ * (so "2" < "10"), otherwise by strcmp. */
 int bd_labels_from_dataset(bd_labels *L, const bd_dataset *ds, bd_err *e);
-/* Set ds->label from L; a row whose label is not in L is an error naming
- * the file, line and label. */
+/* Set ds->label from L (which may come from another file); a row whose label
+ * is not in L is an error naming the file, line and label. */
 int bd_dataset_map_labels(bd_dataset *ds, const bd_labels *L, bd_err *e);
 void bd_labels_free(bd_labels *L);
 
 /* Seeded split of n rows into train / val / eval index lists by fractions
- * (which must be >= 0 and sum to 1 within 1e-6). Each list is allocated
- * (may be empty); counts are round(n * f) with the remainder to train. The
- * same seed always gives the same split. */
+ * (each in [0, 1], summing to 1 within 1e-6). The indices 0..n-1 are
+ * shuffled with bd_rng(seed); the first round(n * f_val) go to val, the next
+ * round(n * f_eval) (clamped to what is left) to eval, the rest to train.
+ * Each list is sorted ascending and allocated (may be empty). The same seed
+ * always gives the same split. */
 typedef struct bd_split {
     int n_train, n_val, n_eval;
     int *train, *val, *eval;

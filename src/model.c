@@ -95,6 +95,17 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     else if (!strcmp(as, "gelu_new") || !strcmp(as, "gelu_pytorch_tanh")) c->act = BD_ACT_GELU_TANH;
     else if (!strcmp(as, "relu")) c->act = BD_ACT_RELU;
     else { bd_errf(e, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", path, as); goto out; }
+    json_t *pet = json_object_get(root, "position_embedding_type");
+    if (pet && !json_is_null(pet) && (!json_is_string(pet) || strcmp(json_string_value(pet), "absolute"))) {
+        bd_errf(e, "%s: position_embedding_type must be \"absolute\" (relative position embeddings are not supported)", path);
+        goto out;
+    }
+    json_t *cd = json_object_get(root, "classifier_dropout");
+    c->classifier_dropout = c->hidden_dropout;
+    if (cd && !json_is_null(cd)) {
+        if (!json_is_number(cd)) { bd_errf(e, "%s: key \"classifier_dropout\" must be a number or null", path); goto out; }
+        c->classifier_dropout = (float)json_number_value(cd);
+    }
     json_t *pt = json_object_get(root, "problem_type");
     if (pt && json_is_string(pt) && !strcmp(json_string_value(pt), "regression")) c->regression = 1;
 
@@ -125,6 +136,7 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
             free(names);
         } else {
             c->id2label = names;
+            c->n_id2label = n;
         }
     } else {
         json_t *nl = json_object_get(root, "num_labels");
@@ -139,10 +151,11 @@ out:
 
 void bd_bert_config_free(bd_bert_config *c) {
     if (c->id2label) {
-        for (int i = 0; i < c->num_labels; i++) free(c->id2label[i]);
+        for (int i = 0; i < c->n_id2label; i++) free(c->id2label[i]);
         free(c->id2label);
     }
     c->id2label = NULL;
+    c->n_id2label = 0;
 }
 
 /* ---- parameter table ---- */
@@ -279,6 +292,13 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
         L = (int)cls->shape[0];
     }
     m->cfg.num_labels = L;
+    if (m->cfg.id2label && m->cfg.n_id2label != L) {
+        /* the config names other classes than this head has: its names do not apply */
+        for (int i = 0; i < m->cfg.n_id2label; i++) free(m->cfg.id2label[i]);
+        free(m->cfg.id2label);
+        m->cfg.id2label = NULL;
+        m->cfg.n_id2label = 0;
+    }
 
     int cap = 5 + 16 * m->cfg.n_layers + 4;
     param_spec *ps = calloc((size_t)cap, sizeof *ps);
@@ -360,7 +380,8 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, bd_err *
     const bd_bert_config *c = &m->cfg;
     size_t BT = (size_t)B * T, H = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t NL = (size_t)c->n_layers, L = (size_t)c->num_labels;
-    size_t per_layer = BT * H * 6 + (size_t)B * c->n_heads * T * T + BT * 4 + BT * I * 2 + BT * H;
+    /* q k v ctx ao ln1 o, next x: 8 x [BT,H]; probs; 4 row stats; pre, act */
+    size_t per_layer = BT * H * 8 + (size_t)B * c->n_heads * T * T + BT * 4 + BT * I * 2;
     size_t total = BT * H + BT * 2 + NL * per_layer + BT * H + (size_t)B * H * 2 + (size_t)B * L + BT;
     a->mem = malloc(sizeof(float) * total);
     a->layers = calloc(NL, sizeof *a->layers);
@@ -417,7 +438,7 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         bd_linear_fwd(la->q, la->x, w->q_w, w->q_b, BT, H, H);
         bd_linear_fwd(la->k, la->x, w->k_w, w->k_b, BT, H, H);
         bd_linear_fwd(la->v, la->x, w->v_w, w->v_b, BT, H, H);
-        bd_attention_fwd(la->ctx, la->probs, la->q, la->k, la->v, a->mask, B, T, NH, H / NH);
+        bd_attention_fwd(la->ctx, la->probs, NULL, la->q, la->k, la->v, a->mask, NULL, 0.0f, B, T, NH, H / NH);
         bd_linear_fwd(la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H);
         add_inplace(la->ao, la->x, (size_t)BT * H);
         bd_layernorm_fwd(la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);

@@ -14,10 +14,11 @@ typedef struct bd_bert_config {
     char model_type[32];
     int vocab_size, hidden, n_layers, n_heads, intermediate;
     int max_pos, type_vocab, pad_token_id;
-    float ln_eps, hidden_dropout, attn_dropout, initializer_range;
+    float ln_eps, hidden_dropout, attn_dropout, classifier_dropout, initializer_range;
     bd_act act;
     int num_labels;        /* from the checkpoint's head or id2label; 0 = unknown */
-    char **id2label;       /* [num_labels] or NULL (generic LABEL_i names count as NULL) */
+    char **id2label;       /* [n_id2label] or NULL (generic LABEL_i names count as NULL) */
+    int n_id2label;
     int regression;        /* problem_type "regression" */
 } bd_bert_config;
 

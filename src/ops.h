@@ -35,14 +35,19 @@ void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, co
                   const int32_t *type_ids, int B, int T, int C);
 
 /* Multi-head attention core on projected q,k,v [B*T, NH*HD]:
- * probs[B,NH,T,T] = softmax(q k^T / sqrt(HD) + maskbias), out = probs v.
+ * probs[B,NH,T,T] = softmax(q k^T / sqrt(HD) + maskbias), out = drop(probs) v.
  * mask[B*T] is 1 for real tokens, 0 for padding; padded keys get the bias
- * -FLT_MAX-like (transformers uses finfo(float32).min), so a fully padded
- * row would be uniform, as in transformers. */
-void bd_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
-                      const float *mask, int B, int T, int NH, int HD);
+ * -FLT_MAX (transformers uses finfo(float32).min), so a fully padded row
+ * would be uniform, as in transformers. Attention dropout (training): keep
+ * [B*NH*T*T] 0/1 mask and probability p, the dropped probabilities written to
+ * probs_d; with keep == NULL there is no dropout and probs_d is unused. */
+void bd_attention_fwd(float *out, float *probs, float *probs_d, const float *q, const float *k,
+                      const float *v, const float *mask, const uint8_t *keep, float p,
+                      int B, int T, int NH, int HD);
+/* scratch holds T*T floats. probs_d/keep/p as given to the forward. */
 void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
-                      const float *q, const float *k, const float *v, int B, int T, int NH, int HD);
+                      const float *probs_d, const uint8_t *keep, float p, const float *q,
+                      const float *k, const float *v, float *scratch, int B, int T, int NH, int HD);
 
 /* Inverted dropout: out = inp * keep / (1 - p); keep[n] is 0/1 drawn by the
  * caller (so the same mask can be replayed). */

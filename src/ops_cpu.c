@@ -71,8 +71,9 @@ void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const
     }
 }
 
-void bd_attention_fwd(float *out, float *probs, const float *q, const float *k, const float *v,
-                      const float *mask, int B, int T, int NH, int HD) {
+void bd_attention_fwd(float *out, float *probs, float *probs_d, const float *q, const float *k,
+                      const float *v, const float *mask, const uint8_t *keep, float p,
+                      int B, int T, int NH, int HD) {
     const int C = NH * HD;
     const float scale = 1.0f / sqrtf((float)HD);
     for (int b = 0; b < B; b++) {
@@ -97,8 +98,14 @@ void bd_attention_fwd(float *out, float *probs, const float *q, const float *k, 
                 float inv = (float)(1.0 / sum);
                 for (int j = 0; j < T; j++) row[j] *= inv;
             }
+            const float *Pv = P;
+            if (keep) {
+                size_t at = ((size_t)b * NH + h) * T * T;
+                bd_dropout_fwd(probs_d + at, P, keep + at, p, (long)T * T);
+                Pv = probs_d + at;
+            }
             float *ob = out + (size_t)b * T * C + h * HD;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, P, T, vb, C,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, vb, C,
                         0.0f, ob, C);
         }
     }

@@ -9,13 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Not in ops.h: the allocation-free attention backward that bd_attention_bwd
- * falls back to when its [T,T] scratch cannot be allocated. Exported only so
- * that the gradient tests can exercise it; same contract as bd_attention_bwd. */
-void bd_attention_bwd_noscratch(float *dq, float *dk, float *dv, const float *dout,
-                                const float *probs, const float *q, const float *k,
-                                const float *v, int B, int T, int NH, int HD);
-
 void bd_linear_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                    const float *w, int N, int IN, int OUT) {
     if (N <= 0 || IN <= 0 || OUT <= 0) return;
@@ -139,31 +132,32 @@ static void softmax_bwd_rows(float *dS, const float *P, int T, float scale) {
 }
 
 void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
-                      const float *q, const float *k, const float *v, int B, int T, int NH, int HD) {
+                      const float *probs_d, const uint8_t *keep, float p, const float *q,
+                      const float *k, const float *v, float *scratch, int B, int T, int NH, int HD) {
     if (B <= 0 || T <= 0 || NH <= 0 || HD <= 0) return;
     const int C = NH * HD;
     const float scale = 1.0f / sqrtf((float)HD);
-    float *dS = NULL; /* [T,T] scratch: dP, then dS in place */
-    if (dq || dk) {
-        dS = malloc(sizeof(float) * (size_t)T * T);
-        if (!dS) { /* no way to report here: take the path that needs no memory */
-            bd_attention_bwd_noscratch(dq, dk, dv, dout, probs, q, k, v, B, T, NH, HD);
-            return;
-        }
-    }
+    const float keep_scale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    float *dS = scratch; /* [T,T]: dP, then dS in place */
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             const size_t off = (size_t)b * T * C + (size_t)h * HD; /* head h of sequence b */
-            const float *P = probs + ((size_t)b * NH + h) * T * T; /* [T,T] */
+            const size_t at = ((size_t)b * NH + h) * T * T;
+            const float *P = probs + at;                             /* [T,T] */
+            const float *Pv = keep ? probs_d + at : P;               /* what multiplied v */
             const float *dob = dout + off;                           /* [T,HD], ld C */
-            /* dv[T,HD] += P^T @ dout */
+            /* dv[T,HD] += Pv^T @ dout */
             if (dv)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, P, T, dob, C,
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, dob, C,
                             1.0f, dv + off, C);
-            if (!dS) continue;
-            /* dP[T,T] = dout @ v^T, then dS in place */
+            if (!dq && !dk) continue;
+            /* dPv[T,T] = dout @ v^T; through dropout to dP; then dS in place */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, 1.0f, dob, C, v + off, C,
                         0.0f, dS, T);
+            if (keep) {
+                const uint8_t *kp = keep + at;
+                for (size_t i = 0; i < (size_t)T * T; i++) dS[i] = kp[i] ? dS[i] * keep_scale : 0.0f;
+            }
             softmax_bwd_rows(dS, P, T, scale);
             /* dq[T,HD] += dS @ k;  dk[T,HD] += dS^T @ q */
             if (dq)
@@ -172,55 +166,6 @@ void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const 
             if (dk)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T,
                             q + off, C, 1.0f, dk + off, C);
-        }
-    }
-    free(dS);
-}
-
-static float dot_f(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-void bd_attention_bwd_noscratch(float *dq, float *dk, float *dv, const float *dout,
-                                const float *probs, const float *q, const float *k,
-                                const float *v, int B, int T, int NH, int HD) {
-    const int C = NH * HD;
-    const float scale = 1.0f / sqrtf((float)HD);
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const size_t off = (size_t)b * T * C + (size_t)h * HD;
-            const float *P = probs + ((size_t)b * NH + h) * T * T;
-            for (int i = 0; i < T; i++) {
-                const float *p = P + (size_t)i * T;          /* [T] */
-                const float *doi = dout + off + (size_t)i * C; /* [HD] */
-                if (dv) {
-                    for (int j = 0; j < T; j++) {
-                        float *dvj = dv + off + (size_t)j * C;
-                        for (int d = 0; d < HD; d++) dvj[d] += p[j] * doi[d];
-                    }
-                }
-                if (!dq && !dk) continue;
-                /* two passes over dP[i,j] = dout_i . v_j: its P-weighted sum, then dS */
-                double dot = 0.0;
-                for (int j = 0; j < T; j++)
-                    dot += (double)p[j] * dot_f(doi, v + off + (size_t)j * C, HD);
-                for (int j = 0; j < T; j++) {
-                    float dp = dot_f(doi, v + off + (size_t)j * C, HD);
-                    float ds = p[j] * (float)(dp - dot) * scale;
-                    if (dq) {
-                        float *dqi = dq + off + (size_t)i * C;
-                        const float *kj = k + off + (size_t)j * C;
-                        for (int d = 0; d < HD; d++) dqi[d] += ds * kj[d];
-                    }
-                    if (dk) {
-                        float *dkj = dk + off + (size_t)j * C;
-                        const float *qi = q + off + (size_t)i * C;
-                        for (int d = 0; d < HD; d++) dkj[d] += ds * qi[d];
-                    }
-                }
-            }
         }
     }
 }

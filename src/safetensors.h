@@ -38,17 +38,28 @@ typedef struct bd_st {
 size_t bd_dtype_size(bd_dtype dt);
 const char *bd_dtype_name(bd_dtype dt);
 
+/* IEEE half and bfloat16 bit patterns to float32 (exact; inf/nan kept). */
+float bd_f16_to_f32(uint16_t h);
+float bd_bf16_to_f32(uint16_t h);
+
+/* Convert n raw little-endian elements of dtype at src (any alignment) to
+ * float32 in dst[n]. Returns -1 (message names the dtype) for non-float
+ * dtypes. F64 values beyond float range become +-inf. */
+int bd_dtype_to_f32(bd_dtype dt, const void *src, size_t n, float *dst, bd_err *e);
+
 /* Parse a header from memory (used by bd_st_open and the fuzzer). buf holds
  * the first len bytes of the file, file_size is the whole file's size;
  * path names the file in messages. Tensors are appended to st with
  * file_index. Validates: header length in range, JSON object, known dtypes,
- * shapes, offsets in range, contiguous and non-overlapping, size = numel x
- * dtype size. */
+ * shapes, offsets in range, contiguous and non-overlapping (the data section
+ * fully indexed, as the spec requires), size = numel x dtype size.
+ * On failure st is left as it was. */
 int bd_st_parse_header(bd_st *st, int file_index, const char *path,
                        const uint8_t *buf, size_t len, uint64_t file_size, bd_err *e);
 
 /* Open a .safetensors file, or a sharded model via its
- * model.safetensors.index.json (every shard it names is parsed). */
+ * model.safetensors.index.json (every shard it names is parsed, relative to
+ * the index's directory). st is overwritten; on failure it is left empty. */
 int bd_st_open(bd_st *st, const char *path, bd_err *e);
 
 /* Find a tensor by exact name (NULL if absent). */

@@ -19,10 +19,6 @@
 #include "ops.h"
 #include "rng.h"
 
-/* ops_cpu_bwd.c's allocation-free attention backward (not in ops.h). */
-void bd_attention_bwd_noscratch(float *dq, float *dk, float *dv, const float *dout,
-                                const float *probs, const float *q, const float *k,
-                                const float *v, int B, int T, int NH, int HD);
 
 /* A float32 analytic gradient passes when |a - b| <= GRAD_ATOL + GRAD_RTOL |b|
  * for every element (b: the double finite difference, accurate to ~1e-9). */
@@ -438,6 +434,8 @@ typedef struct {
     int B, T, NH, HD;
     const float *mask;
     double *q, *k, *v, *R, *out, *probs;
+    const uint8_t *keep; /* attention dropout mask [B*NH*T*T] or NULL */
+    double p;
 } attn_ctx;
 
 static void attn_ref(attn_ctx *c) {
@@ -456,10 +454,14 @@ static void attn_ref(attn_ctx *c) {
                 }
                 for (int j = 0; j < T; j++) { p[j] = exp(p[j] - mx); sum += p[j]; }
                 for (int j = 0; j < T; j++) p[j] /= sum;
+                const uint8_t *kp = c->keep ? c->keep + (((size_t)b * c->NH + h) * T + i) * T : NULL;
                 double *o = c->out + ((size_t)b * T + i) * C + h * HD;
                 for (int d = 0; d < HD; d++) {
                     o[d] = 0.0;
-                    for (int j = 0; j < T; j++) o[d] += p[j] * c->v[((size_t)b * T + j) * C + h * HD + d];
+                    for (int j = 0; j < T; j++) {
+                        double pj = kp ? (kp[j] ? p[j] / (1.0 - c->p) : 0.0) : p[j];
+                        o[d] += pj * c->v[((size_t)b * T + j) * C + h * HD + d];
+                    }
                 }
             }
 }
@@ -470,25 +472,29 @@ static double attn_loss(void *p) {
     return dot_d(c->out, c->R, (long)c->B * c->T * c->NH * c->HD);
 }
 
-typedef void (*attn_bwd_fn)(float *dq, float *dk, float *dv, const float *dout, const float *probs,
-                            const float *q, const float *k, const float *v, int B, int T, int NH,
-                            int HD);
 
 /* mask[B*T]: no sequence may be fully padded (its forward is flat in q and k,
  * but the analytic gradient, like PyTorch's, is not zero there). */
-static void check_attention(int B, int T, int NH, int HD, const float *mask, uint64_t seed,
-                            const char *name) {
+static void check_attention(int B, int T, int NH, int HD, const float *mask, int dropout,
+                            uint64_t seed, const char *name) {
     bd_rng r;
     bd_rng_seed(&r, seed);
     const int C = NH * HD;
     const long n = (long)B * T * C, np = (long)B * NH * T * T;
     float *q = randn_f(&r, n, 1.0f), *k = randn_f(&r, n, 1.0f), *v = randn_f(&r, n, 1.0f);
     float *R = randn_f(&r, n, 1.0f), *out = alloc_f(n), *probs = alloc_f(np);
+    uint8_t *keep = NULL;
+    const float p = 0.25f;
+    float *probs_d = alloc_f(np), *scratch = alloc_f((long)T * T);
+    if (dropout) {
+        keep = malloc((size_t)np);
+        for (long i = 0; i < np; i++) keep[i] = bd_rng_uniform(&r) >= p;
+    }
     attn_ctx c = {B, T, NH, HD, mask, to_double(q, n), to_double(k, n), to_double(v, n),
-                  to_double(R, n), alloc_d(n), alloc_d(np)};
+                  to_double(R, n), alloc_d(n), alloc_d(np), keep, p};
     char what[96];
 
-    bd_attention_fwd(out, probs, q, k, v, mask, B, T, NH, HD);
+    bd_attention_fwd(out, probs, probs_d, q, k, v, mask, keep, p, B, T, NH, HD);
     attn_ref(&c);
     snprintf(what, sizeof what, "%s out", name);
     check_fwd(what, out, c.out, n);
@@ -506,14 +512,13 @@ static void check_attention(int B, int T, int NH, int HD, const float *mask, uin
     fd_grad(fk, c.k, n, attn_loss, &c);
     fd_grad(fv, c.v, n, attn_loss, &c);
 
-    static const struct { attn_bwd_fn fn; const char *label; } impls[] = {
-        {bd_attention_bwd, "blas"}, {bd_attention_bwd_noscratch, "noscratch"}};
+    static const struct { const char *label; } impls[] = {{"blas"}};
     float *dq = alloc_f(n), *dk = alloc_f(n), *dv = alloc_f(n);
     for (size_t m = 0; m < sizeof impls / sizeof impls[0]; m++) {
         memset(dq, 0, sizeof(float) * (size_t)n);
         memset(dk, 0, sizeof(float) * (size_t)n);
         memset(dv, 0, sizeof(float) * (size_t)n);
-        impls[m].fn(dq, dk, dv, R, probs, q, k, v, B, T, NH, HD);
+        bd_attention_bwd(dq, dk, dv, R, probs, probs_d, keep, p, q, k, v, scratch, B, T, NH, HD);
         snprintf(what, sizeof what, "%s dq (%s)", name, impls[m].label);
         check_grad(what, dq, fq, n);
         snprintf(what, sizeof what, "%s dk (%s)", name, impls[m].label);
@@ -532,21 +537,22 @@ static void check_attention(int B, int T, int NH, int HD, const float *mask, uin
                     }
 
         float *dq1 = copy_f(dq, n), *dk1 = copy_f(dk, n), *dv1 = copy_f(dv, n);
-        impls[m].fn(dq, dk, dv, R, probs, q, k, v, B, T, NH, HD);
+        bd_attention_bwd(dq, dk, dv, R, probs, probs_d, keep, p, q, k, v, scratch, B, T, NH, HD);
         check_doubled("attention dq", dq1, dq, n);
         check_doubled("attention dk", dk1, dk, n);
         check_doubled("attention dv", dv1, dv, n);
-        impls[m].fn(NULL, NULL, NULL, R, probs, q, k, v, B, T, NH, HD);
+        bd_attention_bwd(NULL, NULL, NULL, R, probs, probs_d, keep, p, q, k, v, scratch, B, T, NH, HD);
         memset(dk, 0, sizeof(float) * (size_t)n);
-        impls[m].fn(NULL, dk, NULL, R, probs, q, k, v, B, T, NH, HD);
+        bd_attention_bwd(NULL, dk, NULL, R, probs, probs_d, keep, p, q, k, v, scratch, B, T, NH, HD);
         check_equal("attention dk alone", dk, dk1, n);
         memset(dv, 0, sizeof(float) * (size_t)n);
-        impls[m].fn(NULL, NULL, dv, R, probs, q, k, v, B, T, NH, HD);
+        bd_attention_bwd(NULL, NULL, dv, R, probs, probs_d, keep, p, q, k, v, scratch, B, T, NH, HD);
         check_equal("attention dv alone", dv, dv1, n);
         free(dq1); free(dk1); free(dv1);
     }
 
     free(q); free(k); free(v); free(R); free(out); free(probs); free(dq); free(dk); free(dv);
+    free(probs_d); free(scratch); free(keep);
     free(fq); free(fk); free(fv);
     free(c.q); free(c.k); free(c.v); free(c.R); free(c.out); free(c.probs);
 }
@@ -555,7 +561,8 @@ static void test_attention(void **state) {
     (void)state;
     /* sequence 1 has a padded key inside and one at the end */
     static const float mask[2 * 5] = {1, 1, 1, 1, 1, 1, 1, 0, 1, 0};
-    check_attention(2, 5, 2, 3, mask, 18, "attention");
+    check_attention(2, 5, 2, 3, mask, 0, 18, "attention");
+    check_attention(2, 5, 2, 3, mask, 1, 20, "attention +dropout");
 }
 
 static void test_attention_larger(void **state) {
@@ -564,7 +571,7 @@ static void test_attention_larger(void **state) {
     enum { T = 33 };
     float mask[T];
     for (int t = 0; t < T; t++) mask[t] = t < T - 7 ? 1.0f : 0.0f;
-    check_attention(1, T, 3, 8, mask, 19, "attention T=33");
+    check_attention(1, T, 3, 8, mask, 0, 19, "attention T=33");
 }
 
 /* ---- dropout ----------------------------------------------------------------- */
