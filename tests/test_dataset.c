@@ -399,6 +399,17 @@ static void test_map_labels_unknown(void **state) {
     bd_labels_free(&L);
     bd_dataset_free(&train);
 
+    /* a hand-built label set (e.g. a model's id2label) must be usable */
+    assert_int_equal(bd_dataset_load(&val, p, &CLS, &e), 0);
+    char *dup[2] = {"pos", "pos"}, *hole[2] = {"pos", NULL};
+    bd_labels bad = {2, dup};
+    assert_int_equal(bd_dataset_map_labels(&val, &bad, &e), -1);
+    assert_non_null(strstr(e.msg, "'pos' twice"));
+    bad.names = hole;
+    assert_int_equal(bd_dataset_map_labels(&val, &bad, &e), -1);
+    assert_non_null(strstr(e.msg, "no name for class 1"));
+    bd_dataset_free(&val);
+
     /* regression rows have no classes */
     p = write_csv("r.csv", "text,label\nx,1\n");
     assert_int_equal(bd_dataset_load(&val, p, &REG, &e), 0);

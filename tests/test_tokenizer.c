@@ -66,6 +66,8 @@ static int teardown_dirs(void **state) {
         unlink(path);
         snprintf(path, sizeof path, "%s/tokenizer_config.json", tmp_dirs[i]);
         unlink(path);
+        snprintf(path, sizeof path, "%s/special_tokens_map.json", tmp_dirs[i]);
+        unlink(path);
         rmdir(tmp_dirs[i]);
     }
     n_tmp = 0;
@@ -147,6 +149,7 @@ static void test_punctuation_split(void **state) {
     EXPECT(t, "a.a", A, DOT, A);                   /* "." cuts the word: no "##a" after it */
     EXPECT(t, ",,", COMMA, COMMA);                 /* each punctuation mark alone */
     EXPECT(t, "a$a", A, UNK, A);                   /* ASCII symbols count as punctuation */
+    EXPECT(t, "a^a", A, UNK, A);
     bd_tok_free(t);
 }
 
@@ -215,6 +218,40 @@ static void test_never_split_and_no_basic(void **state) {
     t = tiny("{\"do_basic_tokenize\": false}");
     EXPECT(t, "hello,world a", UNK, A);            /* no punctuation split at all */
     EXPECT(t, "Hello hello Cafe", UNK, HELLO, CAFE_UP); /* and no lower-casing (as 4.46) */
+    bd_tok_free(t);
+}
+
+/* Added and special tokens from the files transformers saves; the expected
+ * ids are what transformers 4.46 BertTokenizer.from_pretrained gives. */
+static void test_added_tokens(void **state) {
+    (void)state;
+    bd_tokenizer *t = tiny(
+        "{\"added_tokens_decoder\": {"
+        " \"0\": {\"content\": \"[PAD]\", \"special\": true, \"normalized\": false},"
+        " \"1\": {\"content\": \"[UNK]\", \"special\": true, \"normalized\": false},"
+        " \"29\": {\"content\": \"<NEW>\", \"special\": false},"
+        " \"30\": {\"content\": \"<sp>\", \"special\": true}}}");
+    assert_int_equal(bd_tok_vocab_size(t), 31);
+    assert_int_equal(bd_tok_id(t, "<NEW>"), 29);
+    EXPECT(t, "a <NEW> a", A, 29, A);
+    EXPECT(t, "a<new>a", A, UNK, UNK, UNK, A);     /* kept its case, so "<new>" misses */
+    EXPECT(t, "x<sp>a <SP>", UNK, 30, A, 30);      /* "<SP>" is lower-cased first */
+    bd_tok_free(t);
+
+    /* special_tokens_map.json renames tokens (read when the config has no
+     * added_tokens_decoder) */
+    bd_err e = {{0}};
+    const char *dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", "{}");
+    char path[640];
+    snprintf(path, sizeof path, "%s/special_tokens_map.json", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\"mask_token\": \"hello!\", \"additional_special_tokens\": [\"mask\"]}", f);
+    fclose(f);
+    t = bd_tok_load(dir, &e);
+    if (!t) fail_msg("%s", e.msg);
+    EXPECT(t, "hello! HELLO! mask MASK [MASK]", HELLO_BANG, HELLO_BANG, MASKW, MASKW, LBR, MASKW, RBR);
+    EXPECT(t, "Hello!a", HELLO_BANG, A);
     bd_tok_free(t);
 }
 
@@ -300,7 +337,7 @@ static void test_errors(void **state) {
     const char *no_cls[] = {"[PAD]", "[UNK]", "[SEP]", "[MASK]", "a"};
     dir = make_dir(no_cls, 5, "\n", NULL);
     assert_null(bd_tok_load(dir, &e));
-    assert_non_null(strstr(e.msg, "cls_token \"[CLS]\" is not in vocab.txt"));
+    assert_non_null(strstr(e.msg, "vocab.txt: no line \"[CLS]\" (the cls_token)"));
 
     const char *bad_utf8[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ok", "b\xff"};
     dir = make_dir(bad_utf8, 7, "\n", NULL);
@@ -422,6 +459,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_special_tokens_in_text, teardown_dirs),
         cmocka_unit_test_teardown(test_clean_text, teardown_dirs),
         cmocka_unit_test_teardown(test_never_split_and_no_basic, teardown_dirs),
+        cmocka_unit_test_teardown(test_added_tokens, teardown_dirs),
         cmocka_unit_test_teardown(test_truncation, teardown_dirs),
         cmocka_unit_test_teardown(test_vocab_file, teardown_dirs),
         cmocka_unit_test_teardown(test_errors, teardown_dirs),

@@ -1,0 +1,109 @@
+/* backward.c: the BERT backward pass after a training-mode forward
+ * (model.c), through the classifier, pooler, every layer (plain or adapted
+ * linears, dropout, attention, LayerNorms) and the embeddings. */
+#include <string.h>
+
+#include "model.h"
+
+static const bd_adapted_linear *adapter_of(const bd_bert *m, int l, int k) {
+    return m->ad ? m->ad[l * BD_N_MODS + k] : NULL;
+}
+
+/* dx += through module k of layer l; weight grads where g asks for them. */
+static int module_bwd(const bd_bert *m, bd_bert_acts *a, int l, int k, float *dx, float *dw,
+                      float *db, const float *dy, const float *x, const float *w, int N, int IN, int OUT) {
+    const bd_adapted_linear *al = adapter_of(m, l, k);
+    if (!al) {
+        bd_linear_bwd(dx, dw, db, dy, x, w, N, IN, OUT);
+        return 0;
+    }
+    return bd_adapted_bwd(al, &a->cache[l * BD_N_MODS + k], dx, dy, x, N);
+}
+
+static void dropout_back_inplace(float *d, const uint8_t *keep, float p, size_t n, int active) {
+    if (!active || p <= 0.0f) return;
+    float s = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) d[i] = keep[i] ? d[i] * s : 0.0f;
+}
+
+int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
+                     const int32_t *ids, const int32_t *type_ids, const float *dlogits,
+                     int B, int T, bd_err *e) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, L = c->num_labels, BT = B * T;
+    const size_t BTH = (size_t)BT * H;
+    if (!a->training) return bd_errf(e, "backward needs activations allocated for training");
+    /* classifier and pooler: dpooled = drop'(dlogits W_c); through tanh; dcls */
+    memset(a->d_pool, 0, sizeof(float) * (size_t)B * H);
+    bd_linear_bwd(a->d_pool, g->cls_w, g->cls_b, dlogits, a->pooled_d, m->cls_w, B, H, L);
+    dropout_back_inplace(a->d_pool, a->pooled_keep, c->classifier_dropout, (size_t)B * H, 1);
+    memset(a->d_cls, 0, sizeof(float) * (size_t)B * H);
+    float *d_pre = a->d_b;
+    memset(d_pre, 0, sizeof(float) * (size_t)B * H);
+    bd_tanh_bwd(d_pre, a->pooled, a->d_pool, (long)B * H);
+    bd_linear_bwd(a->d_cls, g->pool_w, g->pool_b, d_pre, a->cls, m->pool_w, B, H, H);
+    /* d(last hidden state): only the [CLS] rows get gradient */
+    float *dnext = a->d_next;
+    memset(dnext, 0, sizeof(float) * BTH);
+    for (int b = 0; b < B; b++)
+        memcpy(dnext + (size_t)b * T * H, a->d_cls + (size_t)b * H, sizeof(float) * (size_t)H);
+    const int hidden_drop = c->hidden_dropout > 0.0f;
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const bd_bert_layer *w = &m->layers[l];
+        const bd_bert_layer *gw = g->layers ? &g->layers[l] : NULL;
+        bd_bert_layer_acts *la = &a->layers[l];
+        float *d_o = a->d_a, *d_ln1 = a->d_b, *dx = a->d_x;
+        /* LN2: d(o_sum) */
+        memset(d_o, 0, sizeof(float) * BTH);
+        bd_layernorm_bwd(d_o, gw ? gw->ln2_g : NULL, gw ? gw->ln2_b : NULL, dnext, la->o, w->ln2_g,
+                         la->ln2_mean, la->ln2_rstd, BT, H);
+        /* o_sum = drop(o_dense) + ln1 */
+        memcpy(d_ln1, d_o, sizeof(float) * BTH);
+        dropout_back_inplace(d_o, la->o_keep, c->hidden_dropout, BTH, hidden_drop);
+        memset(a->d_i, 0, sizeof(float) * (size_t)BT * I);
+        if (module_bwd(m, a, l, BD_MOD_OUTPUT, a->d_i, gw ? gw->o_w : NULL, gw ? gw->o_b : NULL, d_o,
+                       la->act, w->o_w, BT, I, H)) goto oom;
+        memset(a->d_i2, 0, sizeof(float) * (size_t)BT * I);
+        bd_act_bwd(a->d_i2, la->pre, a->d_i, (long)BT * I, c->act);
+        if (module_bwd(m, a, l, BD_MOD_INTER, d_ln1, gw ? gw->i_w : NULL, gw ? gw->i_b : NULL, a->d_i2,
+                       la->ln1, w->i_w, BT, H, I)) goto oom;
+        /* LN1: d(ao_sum) -> d_o reused */
+        float *d_ao = d_o;
+        memset(d_ao, 0, sizeof(float) * BTH);
+        bd_layernorm_bwd(d_ao, gw ? gw->ln1_g : NULL, gw ? gw->ln1_b : NULL, d_ln1, la->ao, w->ln1_g,
+                         la->ln1_mean, la->ln1_rstd, BT, H);
+        /* ao_sum = drop(ao_dense) + x */
+        memcpy(dx, d_ao, sizeof(float) * BTH);
+        dropout_back_inplace(d_ao, la->ao_keep, c->hidden_dropout, BTH, hidden_drop);
+        memset(a->d_ctx, 0, sizeof(float) * BTH);
+        if (module_bwd(m, a, l, BD_MOD_ATTN_OUT, a->d_ctx, gw ? gw->ao_w : NULL, gw ? gw->ao_b : NULL, d_ao,
+                       la->ctx, w->ao_w, BT, H, H)) goto oom;
+        memset(a->d_q, 0, sizeof(float) * BTH);
+        memset(a->d_k, 0, sizeof(float) * BTH);
+        memset(a->d_v, 0, sizeof(float) * BTH);
+        int adrop = c->attn_dropout > 0.0f;
+        bd_attention_bwd(a->d_q, a->d_k, a->d_v, a->d_ctx, la->probs, la->probs_d,
+                         adrop ? la->attn_keep : NULL, c->attn_dropout, la->q, la->k, la->v, a->d_tt,
+                         B, T, NH, H / NH);
+        if (module_bwd(m, a, l, BD_MOD_QUERY, dx, gw ? gw->q_w : NULL, gw ? gw->q_b : NULL, a->d_q, la->x,
+                       w->q_w, BT, H, H) ||
+            module_bwd(m, a, l, BD_MOD_KEY, dx, gw ? gw->k_w : NULL, gw ? gw->k_b : NULL, a->d_k, la->x,
+                       w->k_w, BT, H, H) ||
+            module_bwd(m, a, l, BD_MOD_VALUE, dx, gw ? gw->v_w : NULL, gw ? gw->v_b : NULL, a->d_v, la->x,
+                       w->v_w, BT, H, H)) goto oom;
+        /* dx is d(input of layer l) = d(output of layer l-1) */
+        memcpy(dnext, dx, sizeof(float) * BTH);
+    }
+    /* embeddings: x0 = drop(LN(emb)); only when the embeddings train */
+    if (g->word || g->pos || g->type || g->emb_ln_g || g->emb_ln_b) {
+        dropout_back_inplace(dnext, a->emb_keep, c->hidden_dropout, BTH, hidden_drop);
+        float *d_emb = a->d_a;
+        memset(d_emb, 0, sizeof(float) * BTH);
+        bd_layernorm_bwd(d_emb, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean,
+                         a->emb_rstd, BT, H);
+        bd_embed_bwd(g->word, g->pos, g->type, d_emb, ids, type_ids, B, T, H);
+    }
+    return 0;
+oom:
+    return bd_errf(e, "out of memory in the adapter backward pass");
+}

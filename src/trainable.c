@@ -1,0 +1,402 @@
+/* trainable.c: adapters attached to a model, parameter groups, PEFT I/O. */
+#include "trainable.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rng.h"
+#include "safetensors.h"
+
+int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e) {
+    *mask = 0;
+    if (!strcmp(s, "all")) { *mask = (1u << BD_N_MODS) - 1; return 0; }
+    const char *p = s;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && *p == ' ') { p++; n--; }
+        while (n && p[n - 1] == ' ') n--;
+        int found = -1;
+        for (int k = 0; k < BD_N_MODS; k++)
+            if (strlen(bd_mod_names[k]) == n && !strncmp(bd_mod_names[k], p, n)) found = k;
+        if (found < 0)
+            return bd_errf(e, "target_modules: unknown module \"%.*s\" (allowed: query, key, value, "
+                              "attention.output.dense, intermediate.dense, output.dense, or all)", (int)n, p);
+        *mask |= 1u << found;
+        if (!end) break;
+        p = end + 1;
+    }
+    if (!*mask) return bd_errf(e, "target_modules is empty");
+    return 0;
+}
+
+static void module_dims(const bd_bert_config *c, int k, int *in, int *out) {
+    *in = k == BD_MOD_OUTPUT ? c->intermediate : c->hidden;
+    *out = k == BD_MOD_INTER ? c->intermediate : c->hidden;
+}
+
+static void module_weights(bd_bert *m, int l, int k, float **w, float **b) {
+    bd_bert_layer *ly = &m->layers[l];
+    float *ws[BD_N_MODS] = {ly->q_w, ly->k_w, ly->v_w, ly->ao_w, ly->i_w, ly->o_w};
+    float *bs[BD_N_MODS] = {ly->q_b, ly->k_b, ly->v_b, ly->ao_b, ly->i_b, ly->o_b};
+    *w = ws[k];
+    *b = bs[k];
+}
+
+/* Gradient pointers with the model's layout over a buffer of m->total floats. */
+static void bind_full_grads(bd_trainable *t, const bd_bert *m, float *g) {
+    bd_bert_grads *G = &t->grads;
+#define AT(p) (g + ((p) - m->data))
+    G->word = AT(m->word); G->pos = AT(m->pos); G->type = AT(m->type);
+    G->emb_ln_g = AT(m->emb_ln_g); G->emb_ln_b = AT(m->emb_ln_b);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const bd_bert_layer *s = &m->layers[l];
+        bd_bert_layer *d = &t->grad_layers[l];
+        d->q_w = AT(s->q_w); d->q_b = AT(s->q_b); d->k_w = AT(s->k_w); d->k_b = AT(s->k_b);
+        d->v_w = AT(s->v_w); d->v_b = AT(s->v_b); d->ao_w = AT(s->ao_w); d->ao_b = AT(s->ao_b);
+        d->ln1_g = AT(s->ln1_g); d->ln1_b = AT(s->ln1_b); d->i_w = AT(s->i_w); d->i_b = AT(s->i_b);
+        d->o_w = AT(s->o_w); d->o_b = AT(s->o_b); d->ln2_g = AT(s->ln2_g); d->ln2_b = AT(s->ln2_b);
+    }
+    G->layers = t->grad_layers;
+    G->pool_w = AT(m->pool_w); G->pool_b = AT(m->pool_b);
+    G->cls_w = AT(m->cls_w); G->cls_b = AT(m->cls_b);
+#undef AT
+}
+
+int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uint64_t seed, bd_err *e) {
+    memset(t, 0, sizeof *t);
+    t->o = *o;
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, L = c->num_labels;
+    if (o->method == BD_METHOD_FULL) {
+        t->full.w = m->data;
+        t->full.n = m->total;
+        t->full.g = calloc(m->total, sizeof(float));
+        t->grad_layers = calloc((size_t)c->n_layers, sizeof *t->grad_layers);
+        if (!t->full.g || !t->grad_layers) { bd_trainable_free(t, m); return bd_errf(e, "out of memory for gradients (%zu parameters)", m->total); }
+        bind_full_grads(t, m, t->full.g);
+        return 0;
+    }
+    if (o->rank < 1) return bd_errf(e, "rank must be at least 1 (got %d)", o->rank);
+    const int dora = o->method != BD_METHOD_LORA;
+    int per_layer = 0;
+    for (int k = 0; k < BD_N_MODS; k++) per_layer += (o->target_mask >> k) & 1;
+    t->n_ad = per_layer * c->n_layers;
+    size_t n_dir = 0, n_mag = 0, n_sq = 0;
+    for (int l = 0; l < c->n_layers; l++)
+        for (int k = 0; k < BD_N_MODS; k++) {
+            if (!((o->target_mask >> k) & 1)) continue;
+            int in, out;
+            module_dims(c, k, &in, &out);
+            n_dir += (size_t)o->rank * in + (size_t)out * o->rank;
+            n_mag += dora ? (size_t)out : 0;
+            n_sq += (size_t)out;
+        }
+    t->head_off = n_dir;
+    n_dir += (size_t)L * H + L;
+    t->dir.n = n_dir;
+    t->mag.n = n_mag;
+    t->dir.w = calloc(n_dir, sizeof(float));
+    t->dir.g = calloc(n_dir, sizeof(float));
+    t->mag.w = calloc(n_mag ? n_mag : 1, sizeof(float));
+    t->mag.g = calloc(n_mag ? n_mag : 1, sizeof(float));
+    t->sqnorms = calloc(n_sq, sizeof(float));
+    t->ads = calloc((size_t)t->n_ad, sizeof *t->ads);
+    t->ad_layer = calloc((size_t)t->n_ad, sizeof(int));
+    t->ad_mod = calloc((size_t)t->n_ad, sizeof(int));
+    m->ad = calloc((size_t)c->n_layers * BD_N_MODS, sizeof *m->ad);
+    if (!t->dir.w || !t->dir.g || !t->mag.w || !t->mag.g || !t->sqnorms || !t->ads || !t->ad_layer ||
+        !t->ad_mod || !m->ad) {
+        bd_trainable_free(t, m);
+        return bd_errf(e, "out of memory allocating adapters");
+    }
+    const float s = o->rslora ? o->alpha / sqrtf((float)o->rank) : o->alpha / (float)o->rank;
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
+    size_t od = 0, om = 0, osq = 0;
+    int i = 0;
+    for (int l = 0; l < c->n_layers; l++)
+        for (int k = 0; k < BD_N_MODS; k++) {
+            if (!((o->target_mask >> k) & 1)) continue;
+            bd_adapted_linear *al = &t->ads[i];
+            int in, out;
+            module_dims(c, k, &in, &out);
+            float *w, *b;
+            module_weights(m, l, k, &w, &b);
+            al->kind = dora ? BD_ADAPTER_DORA : BD_ADAPTER_LORA;
+            al->in = in; al->out = out; al->r = o->rank; al->s = s;
+            al->p_drop = o->dropout;
+            al->exact_norm_grad = o->exact_norm_grad;
+            al->w0 = w; al->b = b;
+            al->A = t->dir.w + od; al->dA = t->dir.g + od; od += (size_t)o->rank * in;
+            al->B = t->dir.w + od; al->dB = t->dir.g + od; od += (size_t)out * o->rank;
+            if (dora) { al->m = t->mag.w + om; al->dm = t->mag.g + om; om += (size_t)out; }
+            al->w0_sqnorm = t->sqnorms + osq; osq += (size_t)out;
+            bd_adapter_init_norms(al);
+            /* PEFT: kaiming_uniform_(a=sqrt(5)) on A: bound 1/sqrt(in); B = 0; m = ||W0_j|| */
+            float bound = 1.0f / sqrtf((float)in);
+            for (size_t j = 0; j < (size_t)o->rank * in; j++) al->A[j] = (float)(2.0 * bd_rng_uniform(&rng) - 1.0) * bound;
+            if (dora) for (int j = 0; j < out; j++) al->m[j] = sqrtf(al->w0_sqnorm[j]);
+            t->ad_layer[i] = l;
+            t->ad_mod[i] = k;
+            m->ad[l * BD_N_MODS + k] = al;
+            i++;
+        }
+    /* the head joins the direction group */
+    float *hw = t->dir.w + t->head_off, *hb = hw + (size_t)L * H;
+    memcpy(hw, m->cls_w, sizeof(float) * (size_t)L * H);
+    memcpy(hb, m->cls_b, sizeof(float) * (size_t)L);
+    m->cls_w = hw;
+    m->cls_b = hb;
+    t->grads.cls_w = t->dir.g + t->head_off;
+    t->grads.cls_b = t->grads.cls_w + (size_t)L * H;
+    return 0;
+}
+
+void bd_trainable_free(bd_trainable *t, bd_bert *m) {
+    if (m && m->data && t->dir.w && m->cls_w == t->dir.w + t->head_off) {
+        /* give the model its head back */
+        const bd_param *pw = bd_bert_find_param(m, "classifier.weight");
+        const bd_param *pb = bd_bert_find_param(m, "classifier.bias");
+        memcpy(m->data + pw->offset, m->cls_w, sizeof(float) * pw->numel);
+        memcpy(m->data + pb->offset, m->cls_b, sizeof(float) * pb->numel);
+        m->cls_w = m->data + pw->offset;
+        m->cls_b = m->data + pb->offset;
+    }
+    if (m) { free(m->ad); m->ad = NULL; }
+    if (t->full.g) free(t->full.g);
+    free(t->dir.w); free(t->dir.g); free(t->mag.w); free(t->mag.g);
+    free(t->sqnorms); free(t->ads); free(t->ad_layer); free(t->ad_mod); free(t->grad_layers);
+    memset(t, 0, sizeof *t);
+}
+
+void bd_trainable_zero_grad(bd_trainable *t) {
+    if (t->full.g) memset(t->full.g, 0, sizeof(float) * t->full.n);
+    if (t->dir.g) memset(t->dir.g, 0, sizeof(float) * t->dir.n);
+    if (t->mag.g) memset(t->mag.g, 0, sizeof(float) * t->mag.n);
+}
+
+/* ---- PEFT format ---- */
+
+void bd_peft_name(const bd_trainable *t, int i, const char *what, char *buf, size_t n) {
+    snprintf(buf, n, "base_model.model.bert.encoder.layer.%d.%s.%s", t->ad_layer[i], bd_mod_paths[t->ad_mod[i]], what);
+}
+
+static int mkdir_p(const char *dir, bd_err *e) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
+    return 0;
+}
+
+/* PEFT matches a target by suffix, so "output.dense" alone would also catch
+ * attention.output.dense: then the targets are written as a regex. */
+static json_t *targets_json(unsigned mask) {
+    int ambiguous = ((mask >> BD_MOD_OUTPUT) & 1) && !((mask >> BD_MOD_ATTN_OUT) & 1);
+    if (!ambiguous) {
+        json_t *arr = json_array();
+        for (int k = 0; k < BD_N_MODS; k++)
+            if ((mask >> k) & 1) json_array_append_new(arr, json_string(bd_mod_names[k]));
+        return arr;
+    }
+    char re[512] = ".*\\.encoder\\.layer\\.\\d+\\.(";
+    for (int k = 0, first = 1; k < BD_N_MODS; k++) {
+        if (!((mask >> k) & 1)) continue;
+        char esc[64];
+        size_t n = 0;
+        for (const char *p = bd_mod_paths[k]; *p && n + 2 < sizeof esc; p++) {
+            if (*p == '.') esc[n++] = '\\';
+            esc[n++] = *p;
+        }
+        esc[n] = '\0';
+        strncat(re, first ? "" : "|", sizeof re - strlen(re) - 1);
+        strncat(re, esc, sizeof re - strlen(re) - 1);
+        first = 0;
+    }
+    strncat(re, ")", sizeof re - strlen(re) - 1);
+    return json_string(re);
+}
+
+int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const char *base_model, bd_err *e) {
+    if (t->o.method == BD_METHOD_FULL) return bd_errf(e, "full fine-tuning has no adapter to save");
+    if (mkdir_p(dir, e)) return -1;
+    const int dora = t->o.method != BD_METHOD_LORA;
+    int n = t->n_ad * (dora ? 3 : 2) + 2;
+    bd_st_out *outs = calloc((size_t)n, sizeof *outs);
+    char (*names)[160] = calloc((size_t)n, sizeof *names);
+    if (!outs || !names) { free(outs); free(names); return bd_errf(e, "out of memory"); }
+    int k = 0;
+    for (int i = 0; i < t->n_ad; i++) {
+        const bd_adapted_linear *al = &t->ads[i];
+        bd_peft_name(t, i, "lora_A.weight", names[k], sizeof names[k]);
+        outs[k] = (bd_st_out){names[k], al->A, 2, {al->r, al->in}}; k++;
+        bd_peft_name(t, i, "lora_B.weight", names[k], sizeof names[k]);
+        outs[k] = (bd_st_out){names[k], al->B, 2, {al->out, al->r}}; k++;
+        if (dora) {
+            bd_peft_name(t, i, "lora_magnitude_vector", names[k], sizeof names[k]);
+            outs[k] = (bd_st_out){names[k], al->m, 1, {al->out}}; k++;
+        }
+    }
+    outs[k++] = (bd_st_out){"base_model.model.classifier.weight", m->cls_w, 2, {m->cfg.num_labels, m->cfg.hidden}};
+    outs[k++] = (bd_st_out){"base_model.model.classifier.bias", m->cls_b, 1, {m->cfg.num_labels}};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    const char *meta[] = {"format", "pt"};
+    int rc = bd_st_write(path, outs, k, meta, 1, e);
+    free(outs);
+    free(names);
+    if (rc) return -1;
+
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "base_model_name_or_path", json_string(base_model));
+    json_object_set_new(cfg, "bias", json_string("none"));
+    json_object_set_new(cfg, "fan_in_fan_out", json_false());
+    json_object_set_new(cfg, "inference_mode", json_true());
+    json_object_set_new(cfg, "init_lora_weights", json_true());
+    json_object_set_new(cfg, "lora_alpha", json_real(t->o.alpha));
+    json_object_set_new(cfg, "lora_dropout", json_real(t->o.dropout));
+    json_t *mts = json_array();
+    json_array_append_new(mts, json_string("classifier"));
+    json_array_append_new(mts, json_string("score"));
+    json_object_set_new(cfg, "modules_to_save", mts);
+    json_object_set_new(cfg, "peft_type", json_string("LORA"));
+    json_object_set_new(cfg, "r", json_integer(t->o.rank));
+    json_object_set_new(cfg, "target_modules", targets_json(t->o.target_mask));
+    json_object_set_new(cfg, "task_type", json_string("SEQ_CLS"));
+    json_object_set_new(cfg, "use_dora", dora ? json_true() : json_false());
+    json_object_set_new(cfg, "use_rslora", t->o.rslora ? json_true() : json_false());
+    char *txt = json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+    json_decref(cfg);
+    if (!txt) return bd_errf(e, "out of memory");
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    size_t len = strlen(txt);
+    txt[len] = '\0';
+    char *withnl = malloc(len + 2);
+    if (!withnl) { free(txt); return bd_errf(e, "out of memory"); }
+    memcpy(withnl, txt, len);
+    withnl[len] = '\n';
+    rc = bd_write_file_atomic(path, withnl, len + 1, e);
+    free(withnl);
+    free(txt);
+    return rc;
+}
+
+int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    json_error_t je;
+    json_t *cfg = json_load_file(path, 0, &je);
+    if (!cfg) {
+        if (strstr(je.text, "unable to open")) return bd_errf(e, "%s: cannot read (%s)", path, je.text);
+        return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+    }
+    int rc = -1;
+    json_t *pt = json_object_get(cfg, "peft_type");
+    if (!json_is_string(pt) || strcmp(json_string_value(pt), "LORA")) { bd_errf(e, "%s: peft_type must be \"LORA\"", path); goto out; }
+    json_t *r = json_object_get(cfg, "r"), *al = json_object_get(cfg, "lora_alpha");
+    if (!json_is_integer(r) || json_integer_value(r) < 1) { bd_errf(e, "%s: key \"r\" must be a positive integer", path); goto out; }
+    if (!json_is_number(al)) { bd_errf(e, "%s: key \"lora_alpha\" must be a number", path); goto out; }
+    memset(o, 0, sizeof *o);
+    o->rank = (int)json_integer_value(r);
+    o->alpha = (float)json_number_value(al);
+    json_t *dr = json_object_get(cfg, "lora_dropout");
+    o->dropout = json_is_number(dr) ? (float)json_number_value(dr) : 0.0f;
+    o->rslora = json_is_true(json_object_get(cfg, "use_rslora"));
+    o->method = json_is_true(json_object_get(cfg, "use_dora")) ? BD_METHOD_DORA : BD_METHOD_LORA;
+    o->exact_norm_grad = 1;
+    json_t *lt = json_object_get(cfg, "layers_to_transform");
+    if (lt && !json_is_null(lt)) { bd_errf(e, "%s: layers_to_transform is not supported", path); goto out; }
+    json_t *tm = json_object_get(cfg, "target_modules");
+    o->target_mask = 0;
+    if (json_is_string(tm)) {
+        /* only the regex bd_peft_save writes */
+        for (unsigned mask = 1; mask < (1u << BD_N_MODS); mask++) {
+            json_t *j = targets_json(mask);
+            if (json_is_string(j) && !strcmp(json_string_value(j), json_string_value(tm))) o->target_mask = mask;
+            json_decref(j);
+        }
+        if (!o->target_mask) { bd_errf(e, "%s: target_modules regex \"%s\" is not supported (use a list)", path, json_string_value(tm)); goto out; }
+    } else if (json_is_array(tm)) {
+        size_t idx;
+        json_t *v;
+        json_array_foreach(tm, idx, v) {
+            if (!json_is_string(v)) { bd_errf(e, "%s: target_modules entries must be strings", path); goto out; }
+            const char *name = json_string_value(v);
+            unsigned hit = 0;
+            for (int k = 0; k < BD_N_MODS; k++) {
+                /* PEFT: the full module name equals the target or ends with ".target" */
+                char full[128];
+                snprintf(full, sizeof full, "bert.encoder.layer.0.%s", bd_mod_paths[k]);
+                size_t fl = strlen(full), nl = strlen(name);
+                if (nl < fl && full[fl - nl - 1] == '.' && !strcmp(full + fl - nl, name)) hit |= 1u << k;
+            }
+            if (!hit) { bd_errf(e, "%s: target module \"%s\" matches no adaptable BERT linear (query, key, value, "
+                                   "attention.output.dense, intermediate.dense, output.dense)", path, name); goto out; }
+            o->target_mask |= hit;
+        }
+    } else {
+        bd_errf(e, "%s: key \"target_modules\" must be a list or a string", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(cfg);
+    return rc;
+}
+
+static int read_into(const bd_st *st, const char *path, const char *name, float *dst, int ndim,
+                     int64_t d0, int64_t d1, bd_err *e) {
+    const bd_st_tensor *ten = bd_st_find(st, name);
+    if (!ten) return bd_errf(e, "%s: missing tensor %s", path, name);
+    if (ten->ndim != ndim || ten->shape[0] != d0 || (ndim == 2 && ten->shape[1] != d1))
+        return bd_errf(e, "%s: tensor %s has the wrong shape (expected [%lld%s%lld])", path, name,
+                       (long long)d0, ndim == 2 ? "," : "", ndim == 2 ? (long long)d1 : 0LL);
+    return bd_st_read_f32(st, ten, dst, e);
+}
+
+int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e) {
+    bd_adapter_opts o;
+    if (bd_peft_read_config(&o, dir, e)) return -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    int dora = t->o.method != BD_METHOD_LORA;
+    if (o.rank != t->o.rank || o.target_mask != t->o.target_mask || (o.method == BD_METHOD_DORA) != dora)
+        return bd_errf(e, "%s: adapter (r=%d, %s) does not match the run (rank=%d, %s, other target_modules?)", path,
+                       o.rank, o.method == BD_METHOD_DORA ? "DoRA" : "LoRA", t->o.rank, dora ? "DoRA" : "LoRA");
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    bd_st st = {0};
+    if (bd_st_open(&st, path, e)) return -1;
+    int rc = -1;
+    for (int i = 0; i < t->n_ad; i++) {
+        bd_adapted_linear *al = &t->ads[i];
+        char name[200];
+        bd_peft_name(t, i, "lora_A.weight", name, sizeof name);
+        if (read_into(&st, path, name, al->A, 2, al->r, al->in, e)) goto out;
+        bd_peft_name(t, i, "lora_B.weight", name, sizeof name);
+        if (read_into(&st, path, name, al->B, 2, al->out, al->r, e)) goto out;
+        if (dora) {
+            bd_peft_name(t, i, "lora_magnitude_vector", name, sizeof name);
+            if (read_into(&st, path, name, al->m, 1, al->out, 0, e)) goto out;
+        }
+    }
+    if (bd_st_find(&st, "base_model.model.classifier.weight")) {
+        if (read_into(&st, path, "base_model.model.classifier.weight", m->cls_w, 2, m->cfg.num_labels, m->cfg.hidden, e) ||
+            read_into(&st, path, "base_model.model.classifier.bias", m->cls_b, 1, m->cfg.num_labels, 0, e))
+            goto out;
+    }
+    rc = 0;
+out:
+    bd_st_close(&st);
+    return rc;
+}

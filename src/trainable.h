@@ -1,0 +1,71 @@
+/* trainable.h: what a method trains, and where it lives. Attaches LoRA /
+ * DoRA adapters to a loaded model and gathers the trainable parameters into
+ * groups, each ONE allocation of values (and of gradients and optimizer
+ * moments, see optim.h), as llm.c does:
+ *   direction V: every A and B, then the classification head (moved here);
+ *   magnitude M: every DoRA m;
+ *   full fine-tuning: the whole model (bd_bert.data).
+ * Also reads and writes adapters in PEFT's format. */
+#ifndef BD_TRAINABLE_H
+#define BD_TRAINABLE_H
+
+#include <stddef.h>
+#include "adapter.h"
+#include "err.h"
+#include "model.h"
+
+typedef enum bd_method { BD_METHOD_BIDORA = 0, BD_METHOD_DORA, BD_METHOD_LORA, BD_METHOD_FULL } bd_method;
+
+typedef struct bd_adapter_opts {
+    bd_method method;
+    int rank;
+    float alpha;
+    int rslora;              /* s = alpha / sqrt(r) instead of alpha / r */
+    float dropout;           /* lora_dropout */
+    unsigned target_mask;    /* bit k = module k (BD_MOD_*) is adapted */
+    int exact_norm_grad;     /* dora_norm_grad: 1 exact, 0 detached */
+} bd_adapter_opts;
+
+/* A group of parameters: values, gradients, in one allocation each. */
+typedef struct bd_group {
+    float *w, *g;
+    size_t n;
+} bd_group;
+
+typedef struct bd_trainable {
+    bd_adapter_opts o;
+    int n_ad;
+    bd_adapted_linear *ads;  /* [n_ad] */
+    int *ad_layer, *ad_mod;  /* where each adapter sits */
+    bd_group dir, mag, full; /* full: whole model (method full) */
+    float *sqnorms;          /* ||W0_j||^2 of every adapted matrix */
+    bd_bert_grads grads;     /* gradient destinations for bd_bert_backward */
+    bd_bert_layer *grad_layers;
+    size_t head_off;         /* offset of the head inside dir */
+} bd_trainable;
+
+/* Attach adapters to m (per o) with PEFT's initialisation: A kaiming-uniform
+ * (bound 1/sqrt(in)), B = 0, m = row norms of W0, from rng seed. method full
+ * attaches none and trains everything. */
+int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uint64_t seed, bd_err *e);
+void bd_trainable_free(bd_trainable *t, bd_bert *m);
+
+/* Zero every gradient. */
+void bd_trainable_zero_grad(bd_trainable *t);
+
+/* Parse target_modules ("query,value" or "all") into a mask; error names the bad entry. */
+int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e);
+
+/* Write / read a PEFT adapter directory: adapter_model.safetensors +
+ * adapter_config.json (LoRA; DoRA and BiDoRA as use_dora: true; the head
+ * under modules_to_save). Reading checks r, alpha, targets and every shape,
+ * and sets A, B, m and the head. base_model names the base model directory. */
+int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const char *base_model, bd_err *e);
+int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e);
+/* Read an adapter_config.json into opts (method lora or dora). */
+int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e);
+
+/* The PEFT name of adapter i's tensor: what = "lora_A.weight", "lora_B.weight", "lora_magnitude_vector". */
+void bd_peft_name(const bd_trainable *t, int i, const char *what, char *buf, size_t n);
+
+#endif
