@@ -1,0 +1,182 @@
+/* The whole model's backward pass by central finite differences: every
+ * parameter tensor of the tiny BERT (full fine-tuning), and every adapter
+ * tensor with all six modules adapted (LoRA and DoRA), in training mode with
+ * every dropout on (the masks are replayed from the same rng state, so the
+ * loss is a deterministic function of the parameters). The ops are checked
+ * in double in test_ops_grad / test_adapter; this test checks the wiring
+ * (residuals, masks, which input feeds which op), so float32 central
+ * differences with a loose tolerance suffice. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dataset.h"
+#include "encode.h"
+#include "model.h"
+#include "tokenizer.h"
+#include "trainable.h"
+
+#define REF "tests/ref/"
+
+typedef struct fx {
+    bd_bert m;
+    bd_trainable t;
+    bd_bert_acts a;
+    int32_t ids[6 * 64], tids[6 * 64], labels[6];
+    float mask[6 * 64];
+    int B, T;
+} fx;
+
+static void setup(fx *f, bd_method method) {
+    bd_err e = {{0}};
+    if (bd_bert_load(&f->m, REF "tiny_bert", 3, 0, &e)) fail_msg("%s", e.msg);
+    f->m.cfg.hidden_dropout = 0.1f;
+    f->m.cfg.attn_dropout = 0.1f;
+    f->m.cfg.classifier_dropout = 0.2f;
+    bd_adapter_opts o = {method, 2, 4.0f, 0, 0.15f, (1u << BD_N_MODS) - 1, 1};
+    if (bd_trainable_init(&f->t, &f->m, &o, 3, &e)) fail_msg("%s", e.msg);
+    /* make every adapter path live: B and m away from their init */
+    bd_rng r;
+    bd_rng_seed(&r, 11);
+    for (int i = 0; i < f->t.n_ad; i++) {
+        bd_adapted_linear *al = &f->t.ads[i];
+        for (int j = 0; j < al->out * al->r; j++) al->B[j] = 0.2f * bd_rng_normal(&r);
+        if (al->m) for (int j = 0; j < al->out; j++) al->m[j] *= 1.0f + 0.1f * bd_rng_normal(&r);
+    }
+    bd_csv_opts co = {"text", "text_b", "label", BD_TASK_CLASSIFICATION};
+    bd_dataset ds;
+    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
+    bd_labels L = {3, f->m.cfg.id2label};
+    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
+    bd_tokenizer *tok = bd_tok_load(REF "tiny_bert", &e);
+    bd_encoded enc;
+    if (!tok || bd_encode_dataset(&enc, &ds, tok, 24, &e)) fail_msg("%s", e.msg);
+    static const int rows[6] = {1, 3, 5, 8, 9, 11};
+    f->B = 6;
+    f->T = bd_make_batch(&enc, rows, 6, bd_tok_pad_id(tok), f->ids, f->tids, f->mask);
+    for (int b = 0; b < 6; b++) f->labels[b] = ds.label[rows[b]];
+    if (bd_bert_acts_alloc(&f->a, &f->m, 6, 24, 1, &e)) fail_msg("%s", e.msg);
+    bd_encoded_free(&enc);
+    bd_tok_free(tok);
+    bd_dataset_free(&ds);
+}
+
+static double loss_at(fx *f, int backward) {
+    bd_err e = {{0}};
+    bd_rng rng;
+    bd_rng_seed(&rng, 77); /* the same masks every call */
+    bd_bert_forward(&f->m, &f->a, f->ids, f->tids, f->mask, f->B, f->T, &rng);
+    float probs[6 * 3], dl[6 * 3] = {0};
+    float loss = bd_xent_fwd(probs, f->a.logits, f->labels, f->B, 3);
+    if (backward) {
+        bd_trainable_zero_grad(&f->t);
+        bd_xent_bwd(dl, probs, f->labels, f->B, 3, 1.0f);
+        if (bd_bert_backward(&f->m, &f->a, &f->t.grads, f->ids, f->tids, dl, f->B, f->T, &e)) fail_msg("%s", e.msg);
+    }
+    return loss;
+}
+
+/* Check k random elements of w[n] against grads g[n]; returns failures. */
+static int check_elems(fx *f, const char *name, float *w, const float *g, size_t n, int k, bd_rng *r, double *worst) {
+    int bad = 0;
+    for (int s = 0; s < k; s++) {
+        size_t i = (size_t)bd_rng_below(r, n);
+        float old = w[i];
+        const float h = 1e-2f;
+        w[i] = old + h;
+        double lp = loss_at(f, 0);
+        w[i] = old - h;
+        double lm = loss_at(f, 0);
+        w[i] = old;
+        double fd = (lp - lm) / (2.0 * h);
+        double err = fabs(fd - g[i]);
+        double tol = 3e-4 + 3e-2 * fabs(g[i]);
+        if (err / tol > *worst) *worst = err / tol;
+        if (err > tol) {
+            bad++;
+            printf("  MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, (double)g[i], fd);
+        }
+    }
+    return bad;
+}
+
+static void test_full(void **st) {
+    (void)st;
+    fx f;
+    setup(&f, BD_METHOD_FULL);
+    loss_at(&f, 1);
+    float *grad = malloc(sizeof(float) * f.m.total);
+    memcpy(grad, f.t.full.g, sizeof(float) * f.m.total);
+    bd_rng r;
+    bd_rng_seed(&r, 5);
+    int bad = 0;
+    double worst = 0;
+    for (int p = 0; p < f.m.n_params; p++) {
+        const bd_param *pp = &f.m.params[p];
+        /* the word embedding is sparse: sample rows the batch uses */
+        bad += check_elems(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel,
+                           strstr(pp->name, "word_embeddings") ? 0 : 3, &r, &worst);
+    }
+    /* word embeddings of ids present in the batch */
+    for (int s = 0; s < 6; s++) {
+        int id = f.ids[(int)bd_rng_below(&r, (uint64_t)f.B * f.T)];
+        size_t off = (size_t)id * f.m.cfg.hidden + (size_t)bd_rng_below(&r, (uint64_t)f.m.cfg.hidden);
+        bad += check_elems(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
+    }
+    printf("full fine-tuning: %d parameter tensors, worst error / tolerance %.2f\n", f.m.n_params, worst);
+    assert_int_equal(bad, 0);
+    free(grad);
+    bd_bert_acts_free(&f.a);
+    bd_trainable_free(&f.t, &f.m);
+    bd_bert_free(&f.m);
+}
+
+static void run_adapters(bd_method method) {
+    fx f;
+    setup(&f, method);
+    loss_at(&f, 1);
+    float *dg = malloc(sizeof(float) * f.t.dir.n), *mg = malloc(sizeof(float) * (f.t.mag.n + 1));
+    memcpy(dg, f.t.dir.g, sizeof(float) * f.t.dir.n);
+    memcpy(mg, f.t.mag.g, sizeof(float) * f.t.mag.n);
+    bd_rng r;
+    bd_rng_seed(&r, 6);
+    int bad = 0;
+    double worst = 0;
+    for (int i = 0; i < f.t.n_ad; i++) {
+        bd_adapted_linear *al = &f.t.ads[i];
+        char name[200];
+        bd_peft_name(&f.t, i, "lora_A", name, sizeof name);
+        bad += check_elems(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
+        bd_peft_name(&f.t, i, "lora_B", name, sizeof name);
+        bad += check_elems(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
+        if (al->m) {
+            bd_peft_name(&f.t, i, "magnitude", name, sizeof name);
+            bad += check_elems(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
+        }
+    }
+    bad += check_elems(&f, "classifier", f.m.cls_w, dg + f.t.head_off, 3 * 32 + 3, 4, &r, &worst);
+    printf("%s, all modules, dropout on: %d adapters, worst error / tolerance %.2f\n",
+           method == BD_METHOD_LORA ? "LoRA" : "DoRA", f.t.n_ad, worst);
+    assert_int_equal(bad, 0);
+    free(dg); free(mg);
+    bd_bert_acts_free(&f.a);
+    bd_trainable_free(&f.t, &f.m);
+    bd_bert_free(&f.m);
+}
+
+static void test_lora(void **st) { (void)st; run_adapters(BD_METHOD_LORA); }
+static void test_dora(void **st) { (void)st; run_adapters(BD_METHOD_DORA); }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_lora),
+        cmocka_unit_test(test_dora),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
