@@ -4,8 +4,8 @@
 # Crashes land in fuzz/crash-*; corpora in fuzz/corpus-NAME (seeded from fuzz/seeds/NAME).
 set -e
 SECS=${FUZZ_SECONDS:-120}
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags jansson libutf8proc openblas)"
-LIBS="$(pkg-config --libs jansson libutf8proc openblas) -lcsv -lpthread -lm"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags jansson libutf8proc openblas inih)"
+LIBS="$(pkg-config --libs jansson libutf8proc openblas inih) -lcsv -lpthread -lm"
 mkdir -p build/fuzz
 for h in fuzz/fuzz_*.c; do
     name=$(basename "$h" .c | sed 's/^fuzz_//')

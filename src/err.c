@@ -36,6 +36,15 @@ int bd_err_prefix(bd_err *e, const char *fmt, ...) {
     return -1;
 }
 
+int bd_path(char *dst, size_t n, bd_err *e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= n) return bd_errf(e, "path too long: %.200s...", dst);
+    return 0;
+}
+
 void *bd_malloc(size_t n, bd_err *e) {
     void *p = malloc(n ? n : 1);
     if (!p) bd_errf(e, "out of memory allocating %zu bytes", n);

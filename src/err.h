@@ -18,6 +18,9 @@ int bd_errf(bd_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Prefix an existing message: "prefix: old message". Returns -1. */
 int bd_err_prefix(bd_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* snprintf into a path buffer; a path that does not fit is an error. */
+int bd_path(char *dst, size_t n, bd_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* malloc/calloc that report the size and call site on failure (NULL + message). */
 void *bd_malloc(size_t n, bd_err *e);
 void *bd_calloc(size_t count, size_t size, bd_err *e);

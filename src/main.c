@@ -8,6 +8,8 @@ static const char *const usage =
     "usage: bidora COMMAND [args]\n"
     "  info DIR                                  describe a Hugging Face model directory\n"
     "  eval --model DIR --data CSV [--out FILE]  score a model on a CSV (metrics on stdout)\n"
+    "  train [-c FILE] [key=value ...]           fine-tune headless (BiDoRA, DoRA, LoRA, full)\n"
+    "  train --resume RUN_DIR                    continue a run from its checkpoint\n"
     "Run 'bidora COMMAND --help' for a command's options.\n";
 
 int main(int argc, char **argv) {
@@ -17,6 +19,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "info")) return bd_cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return bd_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return bd_cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "bidora: unknown command \"%s\"\n%s", argv[1], usage);
     return 1;
 }

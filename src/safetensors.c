@@ -281,6 +281,7 @@ int bd_st_parse_header(bd_st *st, int file_index, const char *path,
 fail:
     json_decref(root);
     drop_tensors_from(st, first);
+    if (first == 0) { free(st->tensors); st->tensors = NULL; }
     return -1;
 }
 

@@ -53,7 +53,8 @@ int bd_dtype_to_f32(bd_dtype dt, const void *src, size_t n, float *dst, bd_err *
  * file_index. Validates: header length in range, JSON object, known dtypes,
  * shapes, offsets in range, contiguous and non-overlapping (the data section
  * fully indexed, as the spec requires), size = numel x dtype size.
- * On failure st is left as it was. */
+ * On failure st holds just the tensors it had before (an st that was empty
+ * is left empty, with nothing to free). */
 int bd_st_parse_header(bd_st *st, int file_index, const char *path,
                        const uint8_t *buf, size_t len, uint64_t file_size, bd_err *e);
 

@@ -382,6 +382,11 @@ static void test_parse_failure_rolls_back(void **state) {
     assert_int_equal(bd_st_read_f32(&st, &st.tensors[0], &f, &e), -1);
     assert_contains(e.msg, "tensor 'a'");
     bd_st_close(&st);
+
+    /* A fresh st that fails is left empty: nothing allocated to leak. */
+    assert_int_equal(bd_st_parse_header(&st, 0, "bfile", (const uint8_t *)bad, sizeof bad - 1, sizeof bad - 1, &e), -1);
+    assert_int_equal(st.n_tensors, 0);
+    assert_null(st.tensors);
 }
 
 static void test_read_errors(void **state) {

@@ -1,0 +1,120 @@
+/* bidora train [-c FILE] [--resume RUN_DIR] [key=value ...]: headless
+ * training. The trainer runs in its own thread (the same one the TUI
+ * uses); this thread prints progress on stderr and turns SIGINT, SIGTERM
+ * and SIGHUP into "checkpoint and stop". */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "commands.h"
+#include "config.h"
+#include "worker.h"
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+static const char *const train_usage =
+    "usage: bidora train [-c FILE] [key=value ...]\n"
+    "       bidora train --resume RUN_DIR\n"
+    "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
+    "SIGINT/SIGTERM/SIGHUP checkpoint the run and stop it (exit status 130).\n"
+    "Keys (default, meaning [allowed]):\n";
+
+static void fmt_time(char *buf, size_t n, double s) {
+    if (s < 0 || s > 1e7) { snprintf(buf, n, "--:--"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+int bd_cmd_train(int argc, char **argv) {
+    bd_err e = {{0}};
+    bd_config c;
+    bd_config_defaults(&c);
+    const char *resume = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(train_usage, stdout);
+            bd_config_help(stdout);
+            return 0;
+        }
+    }
+    /* -c first (the file is the base), then key=value overrides in order */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            if (i + 1 >= argc) { bd_report("-c needs a file"); return 1; }
+            if (bd_config_load(&c, argv[++i], &e)) { bd_report(e.msg); return 1; }
+        } else if (!strcmp(argv[i], "--resume")) {
+            if (i + 1 >= argc) { bd_report("--resume needs a run directory"); return 1; }
+            resume = argv[++i];
+        }
+    }
+    if (resume) {
+        if (bd_run_config(&c, resume, &e)) { bd_report(e.msg); return 1; }
+    } else {
+        for (int i = 1; i < argc; i++) {
+            if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) { i++; continue; }
+            char *eq = strchr(argv[i], '=');
+            if (!eq || argv[i][0] == '-') {
+                bd_report(argv[i][0] == '-' ? "unknown option (see bidora train --help)" : "expected key=value");
+                fprintf(stderr, "bidora: the argument was \"%s\"\n", argv[i]);
+                return 1;
+            }
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
+            if (bd_config_set(&c, key, eq + 1, &e)) { bd_report(e.msg); return 1; }
+        }
+        if (bd_config_finish(&c, &e)) { bd_report(e.msg); return 1; }
+    }
+    bd_channel ch;
+    if (bd_channel_init(&ch)) { bd_report("cannot create the channel"); return 2; }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    bd_worker w;
+    if (bd_worker_start(&w, &c, resume, &ch, &e)) { bd_report(e.msg); bd_channel_destroy(&ch); return 2; }
+    const int tty = isatty(2);
+    long next_log = 0;
+    double last_print = 0;
+    int stop_sent = 0;
+    char logs[64][BD_CH_LOGLEN];
+    while (!bd_worker_finished(&w)) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (got_signal && !stop_sent) {
+            if (tty) fputc('\n', stderr);
+            fprintf(stderr, "bidora: signal %d: checkpointing and stopping\n", (int)got_signal);
+            bd_channel_stop(&ch);
+            stop_sent = 1;
+        }
+        int n = bd_channel_read_logs(&ch, &next_log, logs, 64);
+        for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);
+        bd_status st;
+        bd_channel_get_status(&ch, &st);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double tnow = now.tv_sec + now.tv_nsec * 1e-9;
+        if (st.state == BD_RUN_RUNNING && st.step > 0 && (tty ? tnow - last_print > 0.2 : tnow - last_print > 10)) {
+            char eta[32], el[32];
+            fmt_time(eta, sizeof eta, st.eta_s);
+            fmt_time(el, sizeof el, st.elapsed_s);
+            fprintf(stderr, "%sstep %ld/%ld%s  loss %.4f  %.2f steps/s  elapsed %s  ETA %s%s",
+                    tty ? "\r\033[K" : "", st.step, st.total, st.phase == 2 ? " (phase 2)" : "", st.loss,
+                    st.steps_per_s, el, eta, tty ? "" : "\n");
+            last_print = tnow;
+        }
+    }
+    int n = bd_channel_read_logs(&ch, &next_log, logs, 64);
+    for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);
+    int r = bd_worker_join(&w, &e);
+    bd_channel_destroy(&ch);
+    if (r < 0) { bd_report(e.msg); return e.msg[0] && strstr(e.msg, "step ") ? 2 : 1; }
+    if (r == 1) return 130;
+    return 0;
+}

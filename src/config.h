@@ -1,0 +1,63 @@
+/* config.h: the run configuration. INI files with flat keys (no sections
+ * needed), every key also settable as key=value on the command line; a
+ * table of keys with types, defaults and allowed values drives parsing,
+ * validation, --help and the resolved config.ini a run writes. */
+#ifndef BD_CONFIG_H
+#define BD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "err.h"
+
+#define BD_STR 4096
+
+typedef struct bd_config {
+    char model[BD_STR], data[BD_STR], val_data[BD_STR], eval_data[BD_STR];
+    char text_column[256], text_pair_column[256], label_column[256];
+    int task;                  /* bd_task */
+    double split[3];           /* train, val, eval fractions */
+    long seed;
+    int method;                /* bd_method */
+    int rank;
+    double alpha, dropout;
+    int rslora;
+    char target_modules[512];
+    int optimizer;             /* bd_optim_kind */
+    double adam_beta1, adam_beta2, adam_eps;
+    double lr, upper_lr, weight_decay, upper_weight_decay, max_grad_norm;
+    int batch_size, max_length;
+    long max_steps;
+    double epochs;
+    double warmup;             /* fraction of the steps */
+    int schedule;              /* bd_schedule */
+    double orth_lambda;
+    int dora_norm_grad;        /* 0 exact, 1 detached */
+    int hypergrad;             /* 0 darts2, 1 darts1 */
+    double darts_alpha, hyper_xi;
+    int upper_every;
+    long retrain_steps;
+    double retrain_lr;
+    long eval_every, checkpoint_every;
+    char init_adapter[BD_STR];
+    int backend;               /* 0 auto, 1 cpu, 2 cuda */
+    char out_dir[BD_STR], run_name[256];
+} bd_config;
+
+/* Defaults (the official BiDoRA code's where it has one). */
+void bd_config_defaults(bd_config *c);
+/* Set one key from its text; errors name the key and the allowed values. */
+int bd_config_set(bd_config *c, const char *key, const char *value, bd_err *e);
+/* Read an INI file (flat keys; [sections] are ignored); errors name FILE:LINE. */
+int bd_config_load(bd_config *c, const char *path, bd_err *e);
+/* Cross-key checks (e.g. split sums to 1, upper_lr default = lr). */
+int bd_config_finish(bd_config *c, bd_err *e);
+/* Write every key as "key = value" (the resolved config). */
+void bd_config_write(const bd_config *c, FILE *f);
+/* One line per key: name, default, allowed values, meaning. */
+void bd_config_help(FILE *f);
+/* The textual value of key (for display), or NULL if unknown. */
+int bd_config_get(const bd_config *c, const char *key, char *buf, size_t n);
+
+extern const char *const bd_method_names[4];
+
+#endif

@@ -1,0 +1,962 @@
+/* trainer.c: one training run (see trainer.h). */
+#include "trainer.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "encode.h"
+#include "eval.h"
+#include "model.h"
+#include "optim.h"
+#include "orth.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "trainable.h"
+
+#define CKPT_MAGIC "BDCKPT01"
+
+struct bd_trainer {
+    bd_config c;
+    bd_channel *ch;
+    char dir[4096];
+    /* data: every row of every file in one encoded table */
+    bd_dataset ds[3];          /* data, val_data, eval_data (unused ones empty) */
+    bd_labels labels;
+    bd_encoded enc;
+    int *label_of;             /* [enc.n] class id (classification) */
+    float *target_of;          /* [enc.n] target (regression) */
+    int *tr, *va, *ev;         /* row lists: D_tr, D_val, eval */
+    int n_tr, n_va, n_ev;
+    int *fit;                  /* rows the lower level trains on (D_tr, or D_tr + D_val) */
+    int n_fit;
+    bd_tokenizer *tok;
+    int pad_id;
+    /* model */
+    bd_bert m;
+    bd_trainable t;
+    bd_bert_acts a;
+    bd_optim opt_dir, opt_mag, opt_full;
+    float *init_dir;           /* V at the start (phase 2 re-initialises to it) */
+    float *saved_dir;          /* V' while the upper step perturbs it */
+    float *v_buf;              /* [dir.n] v = dCE/dV on the val batch */
+    float *g_direct, *g_plus;  /* [mag.n] */
+    float *w0_rownorm;         /* per adapted matrix rows: ||W0_j|| (for dM) */
+    float *full_w0;            /* full FT: initial query/value weights (for dM, dD) */
+    /* position */
+    long step, total_phase1, total, mstep;
+    int phase;
+    long epoch, pos;           /* shuffled order of fit rows, position in it */
+    int *order;
+    long val_epoch, val_pos;
+    int *val_order;
+    double best;
+    long best_step;
+    double wall0, wall_offset;
+    FILE *metrics, *log;
+    /* batch buffers */
+    int32_t *ids, *tids, *lab;
+    float *mask, *probs, *dlogits;
+    int *rows;
+    double last_loss;
+    double t_last, rate;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double wall(const bd_trainer *t) { return t->wall_offset + now_s() - t->wall0; }
+
+static void logf_(bd_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(bd_trainer *t, const char *fmt, ...) {
+    char line[BD_CH_LOGLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (t->log) { fprintf(t->log, "[%8.1fs] %s\n", wall(t), line); fflush(t->log); }
+    bd_channel_log(t->ch, "%s", line);
+}
+
+static void metric(bd_trainer *t, const char *name, double v) {
+    bd_metric mm = {wall(t), t->mstep, t->phase, "", v};
+    snprintf(mm.name, sizeof mm.name, "%s", name);
+    if (t->metrics) fprintf(t->metrics, "%.3f,%ld,%s,%s,%.9g\n", mm.wall, mm.step, mm.phase == 2 ? "retrain" : "train", mm.name, v);
+    bd_channel_metric(t->ch, &mm);
+}
+
+static int mkdir_p(const char *dir, bd_err *e) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
+    return 0;
+}
+
+/* ---- data ---- */
+
+static int load_data(bd_trainer *t, bd_err *e) {
+    const bd_config *c = &t->c;
+    bd_csv_opts co = {c->text_column, c->text_pair_column[0] ? c->text_pair_column : NULL, c->label_column,
+                      (bd_task)c->task};
+    const char *paths[3] = {c->data, c->val_data, c->eval_data};
+    for (int i = 0; i < 3; i++)
+        if (paths[i][0] && bd_dataset_load(&t->ds[i], paths[i], &co, e)) return -1;
+    if (c->task == BD_TASK_CLASSIFICATION) {
+        char cfgpath[4200];
+        snprintf(cfgpath, sizeof cfgpath, "%s/config.json", c->model);
+        bd_bert_config mc;
+        if (bd_bert_config_load(&mc, cfgpath, e)) return -1;
+        if (mc.id2label) {
+            t->labels.n = mc.n_id2label;
+            t->labels.names = calloc((size_t)mc.n_id2label, sizeof(char *));
+            for (int i = 0; t->labels.names && i < mc.n_id2label; i++) t->labels.names[i] = strdup(mc.id2label[i]);
+        }
+        bd_bert_config_free(&mc);
+        if (!t->labels.names && bd_labels_from_dataset(&t->labels, &t->ds[0], e)) return -1;
+        for (int i = 0; i < t->labels.n; i++)
+            if (!t->labels.names[i]) return bd_errf(e, "out of memory");
+        if (t->labels.n < 2) return bd_errf(e, "%s: only one label: classification needs two or more", c->data);
+        for (int i = 0; i < 3; i++)
+            if (t->ds[i].n_rows && bd_dataset_map_labels(&t->ds[i], &t->labels, e)) return -1;
+    }
+    /* tokenize each file, then lay them end to end */
+    bd_encoded parts[3] = {{0}};
+    int total = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!t->ds[i].n_rows) continue;
+        if (bd_encode_dataset(&parts[i], &t->ds[i], t->tok, c->max_length, e)) {
+            for (int k = 0; k < i; k++) bd_encoded_free(&parts[k]);
+            return -1;
+        }
+        total += t->ds[i].n_rows;
+    }
+    const int L = c->max_length;
+    t->enc.n = total;
+    t->enc.max_length = L;
+    t->enc.ids = malloc(sizeof(int32_t) * (size_t)total * L);
+    t->enc.type_ids = malloc(sizeof(int32_t) * (size_t)total * L);
+    t->enc.len = malloc(sizeof(int) * (size_t)total);
+    t->label_of = calloc((size_t)total, sizeof(int));
+    t->target_of = calloc((size_t)total, sizeof(float));
+    if (!t->enc.ids || !t->enc.type_ids || !t->enc.len || !t->label_of || !t->target_of) {
+        for (int k = 0; k < 3; k++) bd_encoded_free(&parts[k]);
+        return bd_errf(e, "out of memory for %d tokenized rows", total);
+    }
+    int base[3] = {0}, off = 0;
+    for (int i = 0; i < 3; i++) {
+        base[i] = off;
+        int n = t->ds[i].n_rows;
+        if (!n) continue;
+        memcpy(t->enc.ids + (size_t)off * L, parts[i].ids, sizeof(int32_t) * (size_t)n * L);
+        memcpy(t->enc.type_ids + (size_t)off * L, parts[i].type_ids, sizeof(int32_t) * (size_t)n * L);
+        memcpy(t->enc.len + off, parts[i].len, sizeof(int) * (size_t)n);
+        for (int r = 0; r < n; r++) {
+            if (t->ds[i].label) t->label_of[off + r] = t->ds[i].label[r];
+            if (t->ds[i].target) t->target_of[off + r] = t->ds[i].target[r];
+        }
+        off += n;
+        bd_encoded_free(&parts[i]);
+    }
+    /* split data's rows; files given for val / eval take their role whole */
+    bd_split sp;
+    if (bd_split_rows(&sp, t->ds[0].n_rows, c->split[0], c->split[1], c->split[2], (uint64_t)c->seed, e)) return -1;
+    t->n_tr = sp.n_train;
+    t->n_va = t->ds[1].n_rows ? t->ds[1].n_rows : sp.n_val;
+    t->n_ev = t->ds[2].n_rows ? t->ds[2].n_rows : sp.n_eval;
+    t->tr = malloc(sizeof(int) * (size_t)(t->n_tr + 1));
+    t->va = malloc(sizeof(int) * (size_t)(t->n_va + 1));
+    t->ev = malloc(sizeof(int) * (size_t)(t->n_ev + 1));
+    t->fit = malloc(sizeof(int) * (size_t)(t->n_tr + t->n_va + 1));
+    if (!t->tr || !t->va || !t->ev || !t->fit) { bd_split_free(&sp); return bd_errf(e, "out of memory"); }
+    for (int i = 0; i < t->n_tr; i++) t->tr[i] = sp.train[i];
+    for (int i = 0; i < t->n_va; i++) t->va[i] = t->ds[1].n_rows ? base[1] + i : sp.val[i];
+    for (int i = 0; i < t->n_ev; i++) t->ev[i] = t->ds[2].n_rows ? base[2] + i : sp.eval[i];
+    bd_split_free(&sp);
+    if (t->n_tr < 1) return bd_errf(e, "%s: no training rows after the split %g,%g,%g", c->data, c->split[0], c->split[1], c->split[2]);
+    /* LoRA, DoRA and full fine-tuning train on D_tr + D_val; BiDoRA splits them */
+    t->n_fit = t->n_tr;
+    memcpy(t->fit, t->tr, sizeof(int) * (size_t)t->n_tr);
+    if (c->method != BD_METHOD_BIDORA) {
+        memcpy(t->fit + t->n_tr, t->va, sizeof(int) * (size_t)t->n_va);
+        t->n_fit += t->n_va;
+    } else if (t->n_va < 1) {
+        return bd_errf(e, "method bidora needs validation rows (split's val fraction or val_data)");
+    }
+    return 0;
+}
+
+/* ---- shuffled batches ---- */
+
+static void shuffle_epoch(int *order, const int *rows, int n, uint64_t seed, long epoch) {
+    memcpy(order, rows, sizeof(int) * (size_t)n);
+    bd_rng r;
+    bd_rng_seed(&r, seed * 1000003ull + (uint64_t)epoch);
+    bd_rng_shuffle(&r, order, n);
+}
+
+/* The next B rows of a shuffled stream over rows[n] (a new shuffle each epoch). */
+static int next_rows(int *out, int B, int *order, const int *rows, int n, long *epoch, long *pos, uint64_t seed) {
+    int k = 0;
+    while (k < B) {
+        if (*pos >= n) { (*epoch)++; *pos = 0; shuffle_epoch(order, rows, n, seed, *epoch); }
+        out[k++] = order[(*pos)++];
+        if (*pos >= n && k > 0) break; /* the last batch of an epoch may be smaller */
+    }
+    return k;
+}
+
+/* ---- one pass ---- */
+
+/* Forward (+ backward when grads) of rows[B] with dropout from rng seed. */
+static double pass(bd_trainer *t, const int *rows, int B, uint64_t mask_seed, int grads, bd_err *e, int *ok) {
+    *ok = 0;
+    int T = bd_make_batch(&t->enc, rows, B, t->pad_id, t->ids, t->tids, t->mask);
+    bd_rng rng;
+    bd_rng_seed(&rng, mask_seed);
+    bd_bert_forward(&t->m, &t->a, t->ids, t->tids, t->mask, B, T, &rng);
+    const int L = t->m.cfg.num_labels;
+    double loss;
+    memset(t->dlogits, 0, sizeof(float) * (size_t)B * L);
+    if (t->c.task == BD_TASK_CLASSIFICATION) {
+        for (int b = 0; b < B; b++) t->lab[b] = t->label_of[rows[b]];
+        loss = bd_xent_fwd(t->probs, t->a.logits, t->lab, B, L);
+        if (grads) bd_xent_bwd(t->dlogits, t->probs, t->lab, B, L, 1.0f);
+    } else {
+        float tg[4096];
+        for (int b = 0; b < B; b++) tg[b] = t->target_of[rows[b]];
+        loss = bd_mse_fwd(t->a.logits, tg, B);
+        if (grads) bd_mse_bwd(t->dlogits, t->a.logits, tg, B, 1.0f);
+    }
+    if (grads && bd_bert_backward(&t->m, &t->a, &t->t.grads, t->ids, t->tids, t->dlogits, B, T, e)) return NAN;
+    *ok = 1;
+    return loss;
+}
+
+static uint64_t mask_seed(const bd_trainer *t, int which) {
+    return (uint64_t)t->c.seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)t->step << 8) ^ (uint64_t)which ^
+           ((uint64_t)t->phase << 60);
+}
+
+/* Clip the groups' gradients to max_grad_norm together; returns the norm. */
+static double clip(bd_trainer *t, bd_group *const *gs, int n) {
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) ss += bd_sumsq(gs[i]->g, gs[i]->n);
+    double norm = sqrt(ss);
+    if (t->c.max_grad_norm > 0 && norm > t->c.max_grad_norm)
+        for (int i = 0; i < n; i++) bd_scale(gs[i]->g, gs[i]->n, (float)(t->c.max_grad_norm / (norm + 1e-6)));
+    return norm;
+}
+
+static double lr_now(const bd_trainer *t, double base) {
+    long step = t->phase == 2 ? t->step - t->total_phase1 : t->step;
+    long total = t->phase == 2 ? t->c.retrain_steps : t->total_phase1;
+    long warm = (long)floor(t->c.warmup * (double)total);
+    return base * bd_lr_factor((bd_schedule)t->c.schedule, step, total, warm);
+}
+
+/* ---- BiDoRA's upper step (ALGORITHM.md phase 1, steps 2-6) ---- */
+
+static int upper_step(bd_trainer *t, const int *lower_rows, int B_low, bd_err *e) {
+    const bd_config *c = &t->c;
+    int ok;
+    int *vrows = t->rows + c->batch_size; /* second half of the row buffer */
+    int Bv = next_rows(vrows, c->batch_size, t->val_order, t->va, t->n_va, &t->val_epoch, &t->val_pos,
+                       (uint64_t)c->seed + 7777);
+    const size_t nv = t->t.dir.n, nm = t->t.mag.n;
+    /* 2. at (V', M), a val batch: g_direct = dCE/dM and v = dCE/dV (plain CE) */
+    bd_trainable_zero_grad(&t->t);
+    double vloss = pass(t, vrows, Bv, mask_seed(t, 2), 1, e, &ok);
+    if (!ok) return -1;
+    metric(t, "val/loss", vloss);
+    memcpy(t->g_direct, t->t.mag.g, sizeof(float) * nm);
+    float *h = t->t.mag.g;
+    if (c->hypergrad == 0) {
+        /* 3. eps = darts_alpha / ||v|| */
+        memcpy(t->v_buf, t->t.dir.g, sizeof(float) * nv);
+        double vn = sqrt(bd_sumsq(t->v_buf, nv));
+        if (vn > 0.0) {
+            const float eps = (float)(c->darts_alpha / vn);
+            memcpy(t->saved_dir, t->t.dir.w, sizeof(float) * nv);
+            /* 4. g+ and g- on the lower batch b_t, with the lower step's dropout masks */
+            for (size_t i = 0; i < nv; i++) t->t.dir.w[i] = t->saved_dir[i] + eps * t->v_buf[i];
+            bd_trainable_zero_grad(&t->t);
+            pass(t, lower_rows, B_low, mask_seed(t, 1), 1, e, &ok);
+            if (!ok) return -1;
+            memcpy(t->g_plus, t->t.mag.g, sizeof(float) * nm);
+            for (size_t i = 0; i < nv; i++) t->t.dir.w[i] = t->saved_dir[i] - eps * t->v_buf[i];
+            bd_trainable_zero_grad(&t->t);
+            pass(t, lower_rows, B_low, mask_seed(t, 1), 1, e, &ok);
+            if (!ok) return -1;
+            /* 6. restore V' exactly from the copy */
+            memcpy(t->t.dir.w, t->saved_dir, sizeof(float) * nv);
+            /* 5. h = g_direct - xi (g+ - g-) / (2 eps); mag.g holds g- */
+            const double k = c->hyper_xi / (2.0 * eps);
+            for (size_t i = 0; i < nm; i++) h[i] = (float)(t->g_direct[i] - k * ((double)t->g_plus[i] - h[i]));
+        } else {
+            memcpy(h, t->g_direct, sizeof(float) * nm);
+        }
+    } else {
+        memcpy(h, t->g_direct, sizeof(float) * nm); /* darts1: first order */
+    }
+    metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
+    bd_group *gm = &t->t.mag;
+    clip(t, &gm, 1);
+    double lr = lr_now(t, c->upper_lr);
+    metric(t, "upper/lr", lr);
+    bd_optim_step(&t->opt_mag, t->t.mag.w, h, (float)lr);
+    return 0;
+}
+
+/* ---- weight decomposition (DoRA paper's analysis) ---- */
+
+static void wd_metric(bd_trainer *t, int layer, const char *mod, double dM, double dD) {
+    char name[96];
+    snprintf(name, sizeof name, "wd/layer.%d.%s/dM", layer, mod);
+    metric(t, name, dM);
+    snprintf(name, sizeof name, "wd/layer.%d.%s/dD", layer, mod);
+    metric(t, name, dD);
+}
+
+static void weight_decomposition(bd_trainer *t) {
+    if (t->c.method == BD_METHOD_FULL) {
+        /* query and value of each layer against their starting weights */
+        const int H = t->m.cfg.hidden;
+        for (int l = 0; l < t->m.cfg.n_layers; l++)
+            for (int q = 0; q < 2; q++) {
+                const float *W = q ? t->m.layers[l].v_w : t->m.layers[l].q_w;
+                const float *W0 = t->full_w0 + ((size_t)l * 2 + q) * H * H;
+                double dM = 0, dD = 0;
+                for (int j = 0; j < H; j++) {
+                    double nw = 0, n0 = 0, dot = 0;
+                    for (int i = 0; i < H; i++) {
+                        double w = W[(size_t)j * H + i], w0 = W0[(size_t)j * H + i];
+                        nw += w * w; n0 += w0 * w0; dot += w * w0;
+                    }
+                    dM += fabs(sqrt(nw) - sqrt(n0));
+                    dD += 1.0 - dot / (sqrt(nw) * sqrt(n0));
+                }
+                wd_metric(t, l, q ? "value" : "query", dM / H, dD / H);
+            }
+        return;
+    }
+    for (int i = 0; i < t->t.n_ad; i++) {
+        const bd_adapted_linear *al = &t->t.ads[i];
+        const int in = al->in, out = al->out, r = al->r;
+        double dM = 0, dD = 0;
+        for (int j = 0; j < out; j++) {
+            /* row j of W_t = W0 + s B A and its cosine with W0 */
+            const float *w0 = al->w0 + (size_t)j * in, *Bj = al->B + (size_t)j * r;
+            double nw = 0, dot = 0;
+            for (int c2 = 0; c2 < in; c2++) {
+                double w = w0[c2];
+                for (int a = 0; a < r; a++) w += (double)al->s * Bj[a] * al->A[(size_t)a * in + c2];
+                nw += w * w;
+                dot += w * w0[c2];
+            }
+            double n0 = sqrt(al->w0_sqnorm[j]);
+            double mj = al->m ? al->m[j] : sqrt(nw);
+            dM += fabs(mj - n0);
+            dD += 1.0 - dot / (sqrt(nw) * n0);
+        }
+        wd_metric(t, t->t.ad_layer[i], bd_mod_names[t->t.ad_mod[i]], dM / out, dD / out);
+    }
+}
+
+/* The magnitude vector of the adapter the viewer selected (double-buffered). */
+static void publish_magnitudes(bd_trainer *t) {
+    if (t->c.method == BD_METHOD_FULL || !t->t.n_ad) return;
+    bd_channel *ch = t->ch;
+    pthread_mutex_lock(&ch->mu);
+    int want_l = ch->want_mag_layer, want_k = ch->want_mag_module, back = 1 - ch->mag_front;
+    pthread_mutex_unlock(&ch->mu);
+    int idx = 0;
+    for (int i = 0; i < t->t.n_ad; i++)
+        if (t->t.ad_layer[i] == want_l && t->t.ad_mod[i] == want_k) idx = i;
+    const bd_adapted_linear *al = &t->t.ads[idx];
+    bd_mag_snapshot *s = &ch->mag[back]; /* the viewer reads only mag[front] */
+    s->step = t->step;
+    s->layer = t->t.ad_layer[idx];
+    snprintf(s->module, sizeof s->module, "%s", bd_mod_names[t->t.ad_mod[idx]]);
+    s->n = al->out < BD_CH_MAG ? al->out : BD_CH_MAG;
+    for (int j = 0; j < s->n; j++) {
+        s->m0[j] = sqrtf(al->w0_sqnorm[j]);
+        if (al->m) { s->m[j] = al->m[j]; continue; }
+        double nw = 0;
+        for (int c2 = 0; c2 < al->in; c2++) {
+            double w = al->w0[(size_t)j * al->in + c2];
+            for (int a = 0; a < al->r; a++) w += (double)al->s * al->B[(size_t)j * al->r + a] * al->A[(size_t)a * al->in + c2];
+            nw += w * w;
+        }
+        s->m[j] = (float)sqrt(nw);
+    }
+    pthread_mutex_lock(&ch->mu);
+    ch->mag_front = back;
+    pthread_mutex_unlock(&ch->mu);
+}
+
+/* ---- saving ---- */
+
+static int save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/%s", t->dir, sub);
+    if (mkdir_p(dir, e)) return -1;
+    if (t->c.method != BD_METHOD_FULL) return bd_peft_save(&t->t, &t->m, dir, t->c.model, e);
+    /* full fine-tuning: a complete model directory */
+    bd_st_out *outs = calloc((size_t)t->m.n_params, sizeof *outs);
+    if (!outs) return bd_errf(e, "out of memory");
+    for (int i = 0; i < t->m.n_params; i++) {
+        const bd_param *p = &t->m.params[i];
+        outs[i] = (bd_st_out){p->name, t->m.data + p->offset, p->ndim, {p->shape[0], p->shape[1]}};
+    }
+    char path[4400];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    const char *meta[] = {"format", "pt"};
+    int rc = bd_st_write(path, outs, t->m.n_params, meta, 1, e);
+    free(outs);
+    if (rc) return -1;
+    static const char *const files[] = {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"};
+    for (int f = 0; f < 4; f++) {
+        char src[4300];
+        snprintf(src, sizeof src, "%s/%s", t->c.model, files[f]);
+        size_t len;
+        bd_err e2;
+        char *buf = bd_read_file(src, &len, &e2);
+        if (!buf) continue; /* optional tokenizer files */
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        if (f == 0) {
+            /* config.json names the labels this head predicts */
+            json_t *root = json_loads(buf, 0, NULL);
+            free(buf);
+            if (!root) return bd_errf(e, "%s: cannot re-read", src);
+            json_t *id2 = json_object(), *l2i = json_object();
+            for (int l = 0; l < t->labels.n; l++) {
+                char k[16];
+                snprintf(k, sizeof k, "%d", l);
+                json_object_set_new(id2, k, json_string(t->labels.names[l]));
+                json_object_set_new(l2i, t->labels.names[l], json_integer(l));
+            }
+            if (t->c.task == BD_TASK_REGRESSION) {
+                json_object_set_new(root, "problem_type", json_string("regression"));
+                json_object_set_new(root, "num_labels", json_integer(1));
+                json_decref(id2);
+                json_decref(l2i);
+            } else {
+                json_object_set_new(root, "id2label", id2);
+                json_object_set_new(root, "label2id", l2i);
+            }
+            json_object_set_new(root, "architectures", json_pack("[s]", "BertForSequenceClassification"));
+            buf = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+            json_decref(root);
+            if (!buf) return bd_errf(e, "out of memory");
+            len = strlen(buf);
+        }
+        rc = bd_write_file_atomic(path, buf, len, e);
+        free(buf);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+/* ---- evaluation ---- */
+
+static double primary(const bd_trainer *t, const bd_eval_result *r) {
+    return t->c.task == BD_TASK_CLASSIFICATION ? r->cls.accuracy : r->pearson;
+}
+
+static int evaluate(bd_trainer *t, bd_err *e) {
+    if (!t->n_ev) return 0;
+    bd_eval_result r;
+    if (bd_evaluate(&t->m, &t->enc, t->ev, t->n_ev, t->label_of, t->target_of, (bd_task)t->c.task,
+                    t->c.batch_size, t->pad_id, &r, e)) return -1;
+    metric(t, "eval/loss", r.loss);
+    if (t->c.task == BD_TASK_CLASSIFICATION) {
+        metric(t, "eval/accuracy", r.cls.accuracy);
+        metric(t, "eval/f1", r.cls.macro_f1);
+        metric(t, "eval/mcc", r.cls.mcc);
+    } else {
+        metric(t, "eval/pearson", r.pearson);
+        metric(t, "eval/spearman", r.spearman);
+    }
+    double p = primary(t, &r);
+    logf_(t, "step %ld: eval loss %.4f, %s %.4f", t->step, r.loss,
+          t->c.task == BD_TASK_CLASSIFICATION ? "accuracy" : "pearson", p);
+    bd_eval_result_free(&r);
+    if (!isnan(p) && (t->best_step < 0 || p > t->best)) {
+        t->best = p;
+        t->best_step = t->step;
+        if (save_model_dir(t, "best", e)) return -1;
+    }
+    return 0;
+}
+
+/* ---- checkpoints ---- */
+
+static uint64_t fnv1a(const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+static void put(FILE *f, const void *p, size_t n) { fwrite(p, 1, n, f); }
+static void put_i64(FILE *f, int64_t v) { put(f, &v, sizeof v); }
+static void put_floats(FILE *f, const float *p, size_t n) {
+    put_i64(f, (int64_t)n);
+    if (n) put(f, p, sizeof(float) * n);
+}
+static void put_optim(FILE *f, const bd_optim *o) {
+    put_i64(f, o->t);
+    put_floats(f, o->m1, o->m1 ? 2 * o->n : 0);
+}
+
+int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return bd_errf(e, "out of memory writing a checkpoint");
+    put(f, CKPT_MAGIC, 8);
+    int64_t hdr[8] = {t->step, t->epoch, t->pos, t->val_epoch, t->val_pos, t->phase, t->best_step, t->n_fit};
+    put(f, hdr, sizeof hdr);
+    double dd[2] = {t->best, wall(t)};
+    put(f, dd, sizeof dd);
+    put_i64(f, t->n_va);
+    put(f, t->order, sizeof(int) * (size_t)t->n_fit);
+    put(f, t->val_order, sizeof(int) * (size_t)t->n_va);
+    put_floats(f, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
+    put_floats(f, t->t.dir.w, t->t.dir.n);
+    put_floats(f, t->t.mag.w, t->t.mag.n);
+    put_floats(f, t->init_dir, t->init_dir ? t->t.dir.n : 0);
+    put_optim(f, &t->opt_full);
+    put_optim(f, &t->opt_dir);
+    put_optim(f, &t->opt_mag);
+    fflush(f);
+    uint64_t sum = fnv1a(buf, len);
+    put(f, &sum, sizeof sum);
+    fclose(f);
+    char dir[4300], path[4400];
+    snprintf(dir, sizeof dir, "%s/checkpoint", t->dir);
+    int rc = mkdir_p(dir, e);
+    if (!rc) {
+        if (t->metrics) fflush(t->metrics);
+        snprintf(path, sizeof path, "%s/state.bin", dir);
+        rc = bd_write_file_atomic(path, buf, len, e);
+    }
+    free(buf);
+    if (!rc) logf_(t, "checkpoint at step %ld", t->step);
+    return rc;
+}
+
+typedef struct reader { const char *p, *end, *path; bd_err *e; int bad; } reader;
+
+static void get(reader *r, void *dst, size_t n) {
+    if (r->bad || (size_t)(r->end - r->p) < n) { r->bad = 1; memset(dst, 0, n); return; }
+    memcpy(dst, r->p, n);
+    r->p += n;
+}
+
+static void get_floats(reader *r, float *dst, size_t want) {
+    int64_t n;
+    get(r, &n, sizeof n);
+    if (r->bad) return;
+    if ((size_t)n != want) { r->bad = 2; return; }
+    if (n) get(r, dst, sizeof(float) * want);
+}
+
+static void get_optim(reader *r, bd_optim *o) {
+    int64_t tt;
+    get(r, &tt, sizeof tt);
+    o->t = tt;
+    get_floats(r, o->m1, o->m1 ? 2 * o->n : 0);
+}
+
+static int load_checkpoint(bd_trainer *t, bd_err *e) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/checkpoint/state.bin", t->dir);
+    size_t len;
+    char *buf = bd_read_file(path, &len, e);
+    if (!buf) return -1;
+    uint64_t sum;
+    if (len < 8 + sizeof sum || memcmp(buf, CKPT_MAGIC, 8)) { free(buf); return bd_errf(e, "%s: not a bidora checkpoint", path); }
+    memcpy(&sum, buf + len - sizeof sum, sizeof sum);
+    if (fnv1a(buf, len - sizeof sum) != sum) { free(buf); return bd_errf(e, "%s: checksum mismatch (damaged file)", path); }
+    reader r = {buf + 8, buf + len - sizeof sum, path, e, 0};
+    int64_t hdr[8], n_va;
+    double dd[2];
+    get(&r, hdr, sizeof hdr);
+    get(&r, dd, sizeof dd);
+    get(&r, &n_va, sizeof n_va);
+    if (!r.bad && hdr[5] == 2 && t->c.method == BD_METHOD_BIDORA && t->n_fit == t->n_tr) {
+        /* phase 2 trains on D_tr + D_val */
+        memcpy(t->fit + t->n_tr, t->va, sizeof(int) * (size_t)t->n_va);
+        t->n_fit += t->n_va;
+    }
+    if (!r.bad && (hdr[7] != t->n_fit || n_va != t->n_va)) {
+        free(buf);
+        return bd_errf(e, "%s: the data changed since the checkpoint (%lld training rows then, %d now)", path,
+                       (long long)hdr[7], t->n_fit);
+    }
+    t->step = hdr[0]; t->epoch = hdr[1]; t->pos = hdr[2]; t->val_epoch = hdr[3]; t->val_pos = hdr[4];
+    t->phase = (int)hdr[5]; t->best_step = hdr[6];
+    t->best = dd[0];
+    t->wall_offset = dd[1];
+    get(&r, t->order, sizeof(int) * (size_t)t->n_fit);
+    get(&r, t->val_order, sizeof(int) * (size_t)t->n_va);
+    get_floats(&r, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
+    get_floats(&r, t->t.dir.w, t->t.dir.n);
+    get_floats(&r, t->t.mag.w, t->t.mag.n);
+    get_floats(&r, t->init_dir, t->init_dir ? t->t.dir.n : 0);
+    get_optim(&r, &t->opt_full);
+    get_optim(&r, &t->opt_dir);
+    get_optim(&r, &t->opt_mag);
+    free(buf);
+    if (r.bad) return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" : "truncated");
+    return 0;
+}
+
+/* Keep metrics.csv's header and rows up to the checkpoint's step. */
+static int truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
+    size_t len;
+    char *buf = bd_read_file(path, &len, e);
+    if (!buf) return -1;
+    char *out = malloc(len + 1);
+    if (!out) { free(buf); return bd_errf(e, "out of memory"); }
+    size_t o = 0;
+    int first = 1;
+    for (char *line = buf; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        long step = -1;
+        const char *comma = memchr(line, ',', n);
+        if (comma) step = strtol(comma + 1, NULL, 10);
+        if (first || (step >= 0 && step <= t->step)) { memcpy(out + o, line, n); o += n; }
+        first = 0;
+        line += n;
+    }
+    int rc = bd_write_file_atomic(path, out, o, e);
+    free(out);
+    free(buf);
+    return rc;
+}
+
+/* ---- set-up ---- */
+
+static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
+    bd_status s;
+    memset(&s, 0, sizeof s);
+    s.state = st;
+    s.step = t->step;
+    s.total = t->total;
+    s.phase = t->phase;
+    s.loss = t->last_loss;
+    s.steps_per_s = t->rate;
+    s.eta_s = t->rate > 0 ? (double)(t->total - t->step) / t->rate : 0;
+    s.elapsed_s = wall(t);
+    s.mem_bytes = sizeof(float) * (t->m.total + t->t.dir.n * 2 + t->t.mag.n * 2 + t->t.full.n +
+                                   t->opt_dir.n * 2 + t->opt_mag.n * 2 + t->opt_full.n * 2) +
+                  (t->a.mem ? 0 : 0);
+    snprintf(s.run_dir, sizeof s.run_dir, "%s", t->dir);
+    if (msg) snprintf(s.message, sizeof s.message, "%s", msg);
+    bd_channel_status(t->ch, &s);
+}
+
+static int open_files(bd_trainer *t, int resume, bd_err *e) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/config.ini", t->dir);
+    if (!resume) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) return bd_errf(e, "out of memory");
+        fprintf(f, "# bidora run configuration (resolved); rerun with: bidora train -c %s\n", path);
+        bd_config_write(&t->c, f);
+        fclose(f);
+        int rc = bd_write_file_atomic(path, buf, len, e);
+        free(buf);
+        if (rc) return -1;
+    }
+    snprintf(path, sizeof path, "%s/metrics.csv", t->dir);
+    if (resume && access(path, F_OK) == 0 && truncate_metrics(t, path, e)) return -1;
+    t->metrics = fopen(path, resume ? "a" : "w");
+    if (!t->metrics) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
+    if (!resume) fprintf(t->metrics, "wall_time,step,phase,name,value\n");
+    snprintf(path, sizeof path, "%s/log.txt", t->dir);
+    t->log = fopen(path, "a");
+    if (!t->log) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+}
+
+int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir, bd_channel *ch, bd_err *e) {
+    *out = NULL;
+    bd_trainer *t = calloc(1, sizeof *t);
+    if (!t) return bd_errf(e, "out of memory");
+    t->c = *c;
+    t->ch = ch;
+    t->wall0 = now_s();
+    t->phase = 1;
+    t->best_step = -1;
+    t->best = -INFINITY;
+    publish(t, BD_RUN_LOADING, "loading");
+    if (c->backend == 2) { bd_errf(e, "backend = cuda: this build has no CUDA backend (use cpu or auto)"); goto fail; }
+    if (!(t->tok = bd_tok_load(c->model, e))) goto fail;
+    t->pad_id = bd_tok_pad_id(t->tok);
+    {
+        char cfgpath[4200];
+        snprintf(cfgpath, sizeof cfgpath, "%s/config.json", c->model);
+        bd_bert_config mc;
+        if (bd_bert_config_load(&mc, cfgpath, e)) goto fail;
+        int maxpos = mc.max_pos;
+        bd_bert_config_free(&mc);
+        if (c->max_length > maxpos) {
+            bd_errf(e, "max_length = %d exceeds the model's max_position_embeddings %d", c->max_length, maxpos);
+            goto fail;
+        }
+    }
+    if (load_data(t, e)) goto fail;
+    int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
+    if (bd_bert_load(&t->m, c->model, L, (uint64_t)c->seed, e)) goto fail;
+    unsigned mask;
+    if (bd_parse_target_modules(c->target_modules, &mask, e)) goto fail;
+    bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
+                          c->dora_norm_grad == 0};
+    if (bd_trainable_init(&t->t, &t->m, &ao, (uint64_t)c->seed + 1, e)) goto fail;
+    if (c->init_adapter[0]) {
+        if (c->method == BD_METHOD_FULL) { bd_errf(e, "init_adapter: full fine-tuning takes no adapter"); goto fail; }
+        if (bd_peft_load(&t->t, &t->m, c->init_adapter, e)) goto fail;
+    }
+    const bd_optim_kind ok = (bd_optim_kind)c->optimizer;
+    const float b1 = (float)c->adam_beta1, b2 = (float)c->adam_beta2, eps = (float)c->adam_eps;
+    if (c->method == BD_METHOD_FULL) {
+        if (bd_optim_init(&t->opt_full, ok, t->t.full.n, b1, b2, eps, (float)c->weight_decay, e)) goto fail;
+        const int H = t->m.cfg.hidden;
+        t->full_w0 = malloc(sizeof(float) * (size_t)t->m.cfg.n_layers * 2 * H * H);
+        if (!t->full_w0) { bd_errf(e, "out of memory"); goto fail; }
+        for (int l = 0; l < t->m.cfg.n_layers; l++) {
+            memcpy(t->full_w0 + ((size_t)l * 2) * H * H, t->m.layers[l].q_w, sizeof(float) * (size_t)H * H);
+            memcpy(t->full_w0 + ((size_t)l * 2 + 1) * H * H, t->m.layers[l].v_w, sizeof(float) * (size_t)H * H);
+        }
+    } else {
+        float mag_wd = (float)(c->method == BD_METHOD_BIDORA ? c->upper_weight_decay : c->weight_decay);
+        if (bd_optim_init(&t->opt_dir, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
+            bd_optim_init(&t->opt_mag, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) goto fail;
+        t->init_dir = malloc(sizeof(float) * t->t.dir.n);
+        t->saved_dir = malloc(sizeof(float) * t->t.dir.n);
+        t->v_buf = malloc(sizeof(float) * t->t.dir.n);
+        t->g_direct = malloc(sizeof(float) * (t->t.mag.n + 1));
+        t->g_plus = malloc(sizeof(float) * (t->t.mag.n + 1));
+        if (!t->init_dir || !t->saved_dir || !t->v_buf || !t->g_direct || !t->g_plus) { bd_errf(e, "out of memory"); goto fail; }
+        memcpy(t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
+    }
+    const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
+    if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
+    if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) goto fail;
+    t->ids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->tids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->mask = malloc(sizeof(float) * (size_t)B * T);
+    t->lab = malloc(sizeof(int32_t) * (size_t)B);
+    t->probs = malloc(sizeof(float) * (size_t)B * NL);
+    t->dlogits = malloc(sizeof(float) * (size_t)B * NL);
+    t->rows = malloc(sizeof(int) * (size_t)B * 2);
+    t->order = malloc(sizeof(int) * (size_t)(t->n_tr + t->n_va + 1));
+    t->val_order = malloc(sizeof(int) * (size_t)(t->n_va + 1));
+    if (!t->ids || !t->tids || !t->mask || !t->lab || !t->probs || !t->dlogits || !t->rows || !t->order || !t->val_order) {
+        bd_errf(e, "out of memory for batch buffers");
+        goto fail;
+    }
+    long per_epoch = (t->n_fit + B - 1) / B;
+    t->total_phase1 = c->max_steps > 0 ? c->max_steps : (long)ceil(c->epochs * (double)per_epoch);
+    t->total = t->total_phase1 + (c->method == BD_METHOD_BIDORA ? c->retrain_steps : 0);
+    shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)c->seed, 0);
+    if (t->n_va) shuffle_epoch(t->val_order, t->va, t->n_va, (uint64_t)c->seed + 7777, 0);
+    /* the run directory */
+    if (resume_dir) {
+        snprintf(t->dir, sizeof t->dir, "%s", resume_dir);
+    } else {
+        char name[300];
+        if (c->run_name[0]) {
+            snprintf(name, sizeof name, "%s", c->run_name);
+        } else {
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            char stamp[32];
+            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+            snprintf(name, sizeof name, "%s-%s", bd_method_names[c->method], stamp);
+        }
+        if (bd_path(t->dir, sizeof t->dir, e, "%s/%s", c->out_dir, name)) goto fail;
+        char probe[4400];
+        snprintf(probe, sizeof probe, "%s/metrics.csv", t->dir);
+        if (access(probe, F_OK) == 0) {
+            bd_errf(e, "%s: a run is already there (continue it with bidora train --resume %s, or pick another run_name)",
+                    t->dir, t->dir);
+            goto fail;
+        }
+        if (mkdir_p(t->dir, e)) goto fail;
+    }
+    if (resume_dir && load_checkpoint(t, e)) goto fail;
+    if (open_files(t, resume_dir != NULL, e)) goto fail;
+    logf_(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
+          bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
+          resume_dir ? "from its checkpoint" : "new run");
+    *out = t;
+    publish(t, BD_RUN_RUNNING, NULL);
+    return 0;
+fail:
+    publish(t, BD_RUN_FAILED, e->msg);
+    bd_trainer_close(t);
+    return -1;
+}
+
+/* ---- the loop ---- */
+
+/* Phase 2: M frozen; V back to its phase-1 start; train on D_tr + D_val. */
+static void enter_phase2(bd_trainer *t) {
+    t->phase = 2;
+    memcpy(t->t.dir.w, t->init_dir, sizeof(float) * t->t.dir.n);
+    memset(t->opt_dir.m1, 0, sizeof(float) * 2 * t->opt_dir.n);
+    t->opt_dir.t = 0;
+    memcpy(t->fit + t->n_tr, t->va, sizeof(int) * (size_t)t->n_va);
+    t->n_fit = t->n_tr + t->n_va;
+    t->epoch = 0;
+    t->pos = 0;
+    shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)t->c.seed + 2, 0);
+    logf_(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d rows", t->n_fit);
+}
+
+static int train_step(bd_trainer *t, bd_err *e) {
+    const bd_config *c = &t->c;
+    t->mstep = t->step + 1;
+    double t0 = now_s();
+    int *rows = t->rows, ok;
+    uint64_t seed = (uint64_t)c->seed + (t->phase == 2 ? 2 : 0);
+    int B = next_rows(rows, c->batch_size, t->order, t->fit, t->n_fit, &t->epoch, &t->pos, seed);
+    bd_trainable_zero_grad(&t->t);
+    double loss = pass(t, rows, B, mask_seed(t, 1), 1, e, &ok);
+    if (!ok) return -1;
+    if (!isfinite(loss))
+        return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
+                       t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
+    t->last_loss = loss;
+    metric(t, "train/loss", loss);
+    const int bidora = c->method == BD_METHOD_BIDORA;
+    if (bidora && c->orth_lambda > 0) {
+        double R;
+        if (bd_orth_reg(t->t.ads, t->t.n_ad, (float)c->orth_lambda, &R, e)) return -1;
+        metric(t, "train/orth", R);
+    }
+    double lr = lr_now(t, t->phase == 2 ? c->retrain_lr : c->lr);
+    metric(t, "lr", lr);
+    if (c->method == BD_METHOD_FULL) {
+        bd_group *g = &t->t.full;
+        metric(t, "train/grad_norm", clip(t, &g, 1));
+        bd_optim_step(&t->opt_full, t->t.full.w, t->t.full.g, (float)lr);
+    } else if (c->method == BD_METHOD_DORA) {
+        bd_group *gs[2] = {&t->t.dir, &t->t.mag};
+        metric(t, "train/grad_norm", clip(t, gs, 2));
+        bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
+        bd_optim_step(&t->opt_mag, t->t.mag.w, t->t.mag.g, (float)lr);
+    } else {
+        /* LoRA, and BiDoRA's lower level: V only (M moves only in upper steps) */
+        bd_group *g = &t->t.dir;
+        metric(t, "train/grad_norm", clip(t, &g, 1));
+        bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
+    }
+    if (bidora && t->phase == 1 && t->step % c->upper_every == 0 && upper_step(t, rows, B, e)) return -1;
+    double ms = (now_s() - t0) * 1e3;
+    metric(t, "time/step_ms", ms);
+    t->step++;
+    double inst = 1e3 / ms;
+    t->rate = t->rate > 0 ? 0.9 * t->rate + 0.1 * inst : inst;
+    return 0;
+}
+
+int bd_trainer_run(bd_trainer *t, bd_err *e) {
+    const bd_config *c = &t->c;
+    long last_eval = -1;
+    while (t->step < t->total) {
+        if (bd_channel_stop_requested(t->ch)) break;
+        if (t->ch->cmd_pause) {
+            publish(t, BD_RUN_PAUSED, "paused");
+            logf_(t, "paused at step %ld", t->step);
+        }
+        if (bd_channel_wait_if_paused(t->ch)) break;
+        if (bd_channel_take_save(t->ch) && bd_trainer_checkpoint(t, e)) goto fail;
+        if (c->method == BD_METHOD_BIDORA && t->phase == 1 && t->step >= t->total_phase1) enter_phase2(t);
+        if (train_step(t, e)) goto fail;
+        t->mstep = t->step;
+        if (c->eval_every > 0 && t->step % c->eval_every == 0) {
+            if (evaluate(t, e)) goto fail;
+            weight_decomposition(t);
+            last_eval = t->step;
+        }
+        publish_magnitudes(t);
+        if (t->metrics) fflush(t->metrics);
+        if (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0 && bd_trainer_checkpoint(t, e)) goto fail;
+        publish(t, BD_RUN_RUNNING, NULL);
+    }
+    t->mstep = t->step;
+    if (t->step < t->total) {
+        /* stopped early: keep everything needed to continue */
+        if (bd_trainer_checkpoint(t, e)) goto fail;
+        logf_(t, "stopped at step %ld of %ld; continue with: bidora train --resume %s", t->step, t->total, t->dir);
+        char msg[BD_CH_LOGLEN];
+        snprintf(msg, sizeof msg, "stopped at step %ld; checkpoint saved", t->step);
+        publish(t, BD_RUN_STOPPED, msg);
+        return 1;
+    }
+    if (last_eval != t->step) {
+        if (evaluate(t, e)) goto fail;
+        weight_decomposition(t);
+    }
+    if (save_model_dir(t, "adapter", e) || bd_trainer_checkpoint(t, e)) goto fail;
+    if (t->metrics) fflush(t->metrics);
+    logf_(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, wall(t),
+          c->method == BD_METHOD_FULL ? "model" : "adapter", t->dir,
+          t->best_step >= 0 ? ", best eval in best/" : "");
+    publish(t, BD_RUN_DONE, "done");
+    return 0;
+fail:
+    logf_(t, "failed: %s", e->msg);
+    publish(t, BD_RUN_FAILED, e->msg);
+    return -1;
+}
+
+const char *bd_trainer_dir(const bd_trainer *t) { return t->dir; }
+
+void bd_trainer_close(bd_trainer *t) {
+    if (!t) return;
+    if (t->metrics) fclose(t->metrics);
+    if (t->log) fclose(t->log);
+    bd_bert_acts_free(&t->a);
+    bd_optim_free(&t->opt_full);
+    bd_optim_free(&t->opt_dir);
+    bd_optim_free(&t->opt_mag);
+    bd_trainable_free(&t->t, &t->m);
+    bd_bert_free(&t->m);
+    if (t->tok) bd_tok_free(t->tok);
+    for (int i = 0; i < 3; i++) bd_dataset_free(&t->ds[i]);
+    bd_labels_free(&t->labels);
+    bd_encoded_free(&t->enc);
+    free(t->label_of); free(t->target_of); free(t->tr); free(t->va); free(t->ev); free(t->fit);
+    free(t->init_dir); free(t->saved_dir); free(t->v_buf); free(t->g_direct); free(t->g_plus);
+    free(t->w0_rownorm); free(t->full_w0);
+    free(t->order); free(t->val_order);
+    free(t->ids); free(t->tids); free(t->lab); free(t->mask); free(t->probs); free(t->dlogits); free(t->rows);
+    free(t);
+}
