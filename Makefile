@@ -4,13 +4,13 @@
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
-PKGS    := jansson libutf8proc openblas inih cmocka
+PKGS    := jansson libutf8proc openblas inih ncursesw cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs jansson libutf8proc openblas inih 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs jansson libutf8proc openblas inih ncursesw 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Iui -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lcsv -lpthread -lm
 
 comma := ,
@@ -22,7 +22,7 @@ else
 BUILD   ?= build
 endif
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

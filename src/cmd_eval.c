@@ -12,14 +12,16 @@
 #include "eval.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "trainable.h"
 
 static const char *const eval_usage =
-    "usage: bidora eval --model DIR --data CSV [--out FILE] [key=value ...]\n"
+    "usage: bidora eval --model DIR [--adapter DIR] --data CSV [--out FILE] [key=value ...]\n"
+    "  --adapter DIR: a PEFT LoRA/DoRA adapter (bidora's adapter/ or best/, or PEFT's save_pretrained)\n"
     "keys: text_column (text), text_pair_column (none), label_column (label),\n"
     "      task (classification|regression), max_length (model's), batch_size (32), seed (0)\n";
 
 typedef struct eval_opts {
-    const char *model, *data, *out;
+    const char *model, *data, *out, *adapter;
     const char *text_column, *text_pair_column, *label_column;
     bd_task task;
     int max_length, batch_size;
@@ -43,9 +45,9 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
     o->batch_size = 32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--out")) {
+        if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--adapter")) {
             if (i + 1 >= argc) return bd_errf(e, "%s needs a value", a);
-            const char **dst = a[2] == 'm' ? &o->model : a[2] == 'd' ? &o->data : &o->out;
+            const char **dst = a[2] == 'm' ? &o->model : a[2] == 'd' ? &o->data : a[2] == 'o' ? &o->out : &o->adapter;
             *dst = argv[++i];
             continue;
         }
@@ -78,14 +80,20 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
     return 0;
 }
 
-/* Labels: the model's own names when its config has them, else the data's. */
-static int resolve_labels(bd_labels *L, const bd_bert_config *c, const bd_dataset *ds, bd_err *e) {
+/* Labels: the adapter's (labels.json), else the model's own names when its
+ * config has them, else the data's. */
+static int resolve_labels(bd_labels *L, const char *adapter, const bd_bert_config *c, const bd_dataset *ds, bd_err *e) {
     memset(L, 0, sizeof *L);
+    if (adapter) {
+        if (bd_labels_load(adapter, L, e)) return -1;
+        if (L->n) return 0;
+    }
     if (c->id2label) {
         L->n = c->n_id2label;
         L->names = calloc((size_t)L->n, sizeof *L->names);
         if (!L->names) return bd_errf(e, "out of memory");
-        for (int i = 0; i < L->n; i++) L->names[i] = strdup(c->id2label[i]);
+        for (int i = 0; i < L->n; i++)
+            if (!(L->names[i] = strdup(c->id2label[i]))) return bd_errf(e, "out of memory");
         return 0;
     }
     return bd_labels_from_dataset(L, ds, e);
@@ -141,6 +149,7 @@ int bd_cmd_eval(int argc, char **argv) {
     bd_dataset ds = {0};
     bd_labels L = {0};
     bd_bert m = {0};
+    bd_trainable tr = {0};
     bd_tokenizer *tok = NULL;
     bd_encoded enc = {0};
     bd_eval_result res = {0};
@@ -152,11 +161,17 @@ int bd_cmd_eval(int argc, char **argv) {
     if (bd_dataset_load(&ds, o.data, &co, &e)) goto fail;
     int num_labels = 1;
     if (o.task == BD_TASK_CLASSIFICATION) {
-        if (resolve_labels(&L, &cfg, &ds, &e) || bd_dataset_map_labels(&ds, &L, &e)) goto fail;
+        if (resolve_labels(&L, o.adapter, &cfg, &ds, &e) || bd_dataset_map_labels(&ds, &L, &e)) goto fail;
         num_labels = L.n;
         if (num_labels < 2) { bd_errf(&e, "%s: only one label (\"%s\"): classification needs two or more", o.data, L.names[0]); goto fail; }
     }
     if (bd_bert_load(&m, o.model, num_labels, o.seed, &e)) goto fail;
+    if (o.adapter) {
+        bd_adapter_opts ao;
+        if (bd_peft_read_config(&ao, o.adapter, &e) || bd_trainable_init(&tr, &m, &ao, 0, &e) ||
+            bd_peft_load(&tr, &m, o.adapter, &e)) goto fail;
+        m.loaded_head = 1; /* the adapter's head, or the model's */
+    }
     if (!m.loaded_head)
         fprintf(stderr, "bidora: note: %s has no classifier; evaluating a freshly initialised one (seed %llu)\n",
                 o.model, o.seed);
@@ -192,6 +207,7 @@ done:
     bd_eval_result_free(&res);
     bd_encoded_free(&enc);
     if (tok) bd_tok_free(tok);
+    bd_trainable_free(&tr, &m);
     bd_bert_free(&m);
     bd_labels_free(&L);
     bd_dataset_free(&ds);

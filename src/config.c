@@ -126,8 +126,11 @@ int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) 
     trim(v);
     char *dst = (char *)c + k->off;
     double lo = -INFINITY, hi = INFINITY;
-    if (k->allowed && (k->k == K_INT || k->k == K_LONG || k->k == K_REAL))
-        sscanf(k->allowed, "%lf..%lf", &lo, &hi);
+    if (k->allowed && (k->k == K_INT || k->k == K_LONG || k->k == K_REAL)) {
+        const char *dots = strstr(k->allowed, "..");
+        lo = strtod(k->allowed, NULL);
+        if (dots) hi = strtod(dots + 2, NULL);
+    }
     switch (k->k) {
     case K_STR:
         if (strlen(v) >= k->size) return bd_errf(e, "%s: value is too long (at most %zu bytes)", name, k->size - 1);
@@ -285,4 +288,15 @@ void bd_config_help(FILE *f) {
         fprintf(f, "  %-18s %-30s %s%s%s%s\n", k->name, k->dflt[0] ? k->dflt : "(none)", k->help,
                 k->allowed ? " [" : "", k->allowed ? k->allowed : "", k->allowed ? "]" : "");
     }
+}
+
+int bd_config_n_keys(void) { return N_KEYS; }
+
+void bd_config_key(int i, bd_config_key_info *out) {
+    const key *k = &keys[i];
+    out->name = k->name;
+    out->dflt = k->dflt;
+    out->allowed = k->allowed;
+    out->help = k->help;
+    out->kind = (bd_key_kind)k->k;
 }

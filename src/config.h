@@ -60,4 +60,13 @@ int bd_config_get(const bd_config *c, const char *key, char *buf, size_t n);
 
 extern const char *const bd_method_names[4];
 
+/* The key table, for forms that list every key (the TUI's set-up view). */
+typedef enum bd_key_kind { BD_KEY_STR, BD_KEY_INT, BD_KEY_LONG, BD_KEY_REAL, BD_KEY_ENUM, BD_KEY_BOOL, BD_KEY_SPLIT } bd_key_kind;
+typedef struct bd_config_key_info {
+    const char *name, *dflt, *allowed, *help; /* allowed: "a|b|c" (enums), "lo..hi" (numbers) or NULL */
+    bd_key_kind kind;
+} bd_config_key_info;
+int bd_config_n_keys(void);
+void bd_config_key(int i, bd_config_key_info *out);
+
 #endif

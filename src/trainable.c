@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "rng.h"
+#include "dataset.h"
 #include "safetensors.h"
 
 int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e) {
@@ -398,5 +399,61 @@ int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e) {
     rc = 0;
 out:
     bd_st_close(&st);
+    return rc;
+}
+
+int bd_labels_save(const char *dir, const bd_labels *L, bd_err *e) {
+    json_t *root = json_object();
+    if (L) {
+        json_t *id2 = json_object();
+        for (int l = 0; l < L->n; l++) {
+            char k[16];
+            snprintf(k, sizeof k, "%d", l);
+            json_object_set_new(id2, k, json_string(L->names[l]));
+        }
+        json_object_set_new(root, "id2label", id2);
+    } else {
+        json_object_set_new(root, "task", json_string("regression"));
+    }
+    char *txt = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!txt) return bd_errf(e, "out of memory");
+    char path[4200];
+    int rc = bd_path(path, sizeof path, e, "%s/labels.json", dir);
+    if (!rc) rc = bd_write_file_atomic(path, txt, strlen(txt), e);
+    free(txt);
+    return rc;
+}
+
+int bd_labels_load(const char *dir, bd_labels *L, bd_err *e) {
+    memset(L, 0, sizeof *L);
+    char path[4200];
+    if (bd_path(path, sizeof path, e, "%s/labels.json", dir)) return -1;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    fclose(f);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+    json_t *id2 = json_object_get(root, "id2label");
+    int rc = 0;
+    if (id2) {
+        int n = (int)json_object_size(id2);
+        L->names = calloc((size_t)(n ? n : 1), sizeof *L->names);
+        L->n = n;
+        const char *k;
+        json_t *v;
+        json_object_foreach(id2, k, v) {
+            char *end;
+            long i = strtol(k, &end, 10);
+            if (!L->names || *end || i < 0 || i >= n || !json_is_string(v) || L->names[i]) {
+                rc = bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a name", path, k, n - 1);
+                break;
+            }
+            L->names[i] = strdup(json_string_value(v));
+        }
+    }
+    json_decref(root);
+    if (rc) bd_labels_free(L);
     return rc;
 }

@@ -65,6 +65,13 @@ int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e);
 /* Read an adapter_config.json into opts (method lora or dora). */
 int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e);
 
+/* The class names a head predicts, kept beside an adapter as labels.json
+ * ({"id2label": {"0": name, ...}} or {"task": "regression"}). Load returns
+ * 0 with L->n = 0 when the file is absent. */
+struct bd_labels;
+int bd_labels_save(const char *dir, const struct bd_labels *L, bd_err *e);
+int bd_labels_load(const char *dir, struct bd_labels *L, bd_err *e);
+
 /* The PEFT name of adapter i's tensor: what = "lora_A.weight", "lora_B.weight", "lora_magnitude_vector". */
 void bd_peft_name(const bd_trainable *t, int i, const char *what, char *buf, size_t n);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bilevel.h"
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
@@ -45,11 +46,8 @@ struct bd_trainer {
     bd_trainable t;
     bd_bert_acts a;
     bd_optim opt_dir, opt_mag, opt_full;
+    bd_bilevel bl;             /* batch loss and BiDoRA's hypergradient */
     float *init_dir;           /* V at the start (phase 2 re-initialises to it) */
-    float *saved_dir;          /* V' while the upper step perturbs it */
-    float *v_buf;              /* [dir.n] v = dCE/dV on the val batch */
-    float *g_direct, *g_plus;  /* [mag.n] */
-    float *w0_rownorm;         /* per adapted matrix rows: ||W0_j|| (for dM) */
     float *full_w0;            /* full FT: initial query/value weights (for dM, dD) */
     /* position */
     long step, total_phase1, total, mstep;
@@ -63,8 +61,8 @@ struct bd_trainer {
     double wall0, wall_offset;
     FILE *metrics, *log;
     /* batch buffers */
-    int32_t *ids, *tids, *lab;
-    float *mask, *probs, *dlogits;
+    int32_t *ids, *tids, *lab, *vids, *vtids, *vlab;
+    float *mask, *vmask, *tg, *vtg;
     int *rows;
     double last_loss;
     double t_last, rate;
@@ -222,31 +220,17 @@ static int next_rows(int *out, int B, int *order, const int *rows, int n, long *
     return k;
 }
 
-/* ---- one pass ---- */
+/* ---- batches ---- */
 
-/* Forward (+ backward when grads) of rows[B] with dropout from rng seed. */
-static double pass(bd_trainer *t, const int *rows, int B, uint64_t mask_seed, int grads, bd_err *e, int *ok) {
-    *ok = 0;
-    int T = bd_make_batch(&t->enc, rows, B, t->pad_id, t->ids, t->tids, t->mask);
-    bd_rng rng;
-    bd_rng_seed(&rng, mask_seed);
-    bd_bert_forward(&t->m, &t->a, t->ids, t->tids, t->mask, B, T, &rng);
-    const int L = t->m.cfg.num_labels;
-    double loss;
-    memset(t->dlogits, 0, sizeof(float) * (size_t)B * L);
-    if (t->c.task == BD_TASK_CLASSIFICATION) {
-        for (int b = 0; b < B; b++) t->lab[b] = t->label_of[rows[b]];
-        loss = bd_xent_fwd(t->probs, t->a.logits, t->lab, B, L);
-        if (grads) bd_xent_bwd(t->dlogits, t->probs, t->lab, B, L, 1.0f);
-    } else {
-        float tg[4096];
-        for (int b = 0; b < B; b++) tg[b] = t->target_of[rows[b]];
-        loss = bd_mse_fwd(t->a.logits, tg, B);
-        if (grads) bd_mse_bwd(t->dlogits, t->a.logits, tg, B, 1.0f);
+/* Pad rows[B] into a batch (buffers ids/tids/mask/lab/tg) with dropout seed. */
+static void make_batch(bd_trainer *t, bd_batch *bt, const int *rows, int B, int32_t *ids, int32_t *tids,
+                       float *mask, int32_t *lab, float *tg, uint64_t seed) {
+    int T = bd_make_batch(&t->enc, rows, B, t->pad_id, ids, tids, mask);
+    for (int b = 0; b < B; b++) {
+        lab[b] = t->label_of[rows[b]];
+        tg[b] = t->target_of[rows[b]];
     }
-    if (grads && bd_bert_backward(&t->m, &t->a, &t->t.grads, t->ids, t->tids, t->dlogits, B, T, e)) return NAN;
-    *ok = 1;
-    return loss;
+    *bt = (bd_batch){ids, tids, mask, lab, tg, B, T, (bd_task)t->c.task, seed};
 }
 
 static uint64_t mask_seed(const bd_trainer *t, int which) {
@@ -273,48 +257,18 @@ static double lr_now(const bd_trainer *t, double base) {
 
 /* ---- BiDoRA's upper step (ALGORITHM.md phase 1, steps 2-6) ---- */
 
-static int upper_step(bd_trainer *t, const int *lower_rows, int B_low, bd_err *e) {
+static int upper_step(bd_trainer *t, const bd_batch *lower, bd_err *e) {
     const bd_config *c = &t->c;
-    int ok;
     int *vrows = t->rows + c->batch_size; /* second half of the row buffer */
     int Bv = next_rows(vrows, c->batch_size, t->val_order, t->va, t->n_va, &t->val_epoch, &t->val_pos,
                        (uint64_t)c->seed + 7777);
-    const size_t nv = t->t.dir.n, nm = t->t.mag.n;
-    /* 2. at (V', M), a val batch: g_direct = dCE/dM and v = dCE/dV (plain CE) */
-    bd_trainable_zero_grad(&t->t);
-    double vloss = pass(t, vrows, Bv, mask_seed(t, 2), 1, e, &ok);
-    if (!ok) return -1;
+    bd_batch val;
+    make_batch(t, &val, vrows, Bv, t->vids, t->vtids, t->vmask, t->vlab, t->vtg, mask_seed(t, 2));
+    double vloss;
+    float *h = t->t.mag.g; /* h overwrites the magnitude gradient once g+- are used */
+    if (bd_hypergrad(&t->bl, lower, &val, h, &vloss, e)) return -1;
     metric(t, "val/loss", vloss);
-    memcpy(t->g_direct, t->t.mag.g, sizeof(float) * nm);
-    float *h = t->t.mag.g;
-    if (c->hypergrad == 0) {
-        /* 3. eps = darts_alpha / ||v|| */
-        memcpy(t->v_buf, t->t.dir.g, sizeof(float) * nv);
-        double vn = sqrt(bd_sumsq(t->v_buf, nv));
-        if (vn > 0.0) {
-            const float eps = (float)(c->darts_alpha / vn);
-            memcpy(t->saved_dir, t->t.dir.w, sizeof(float) * nv);
-            /* 4. g+ and g- on the lower batch b_t, with the lower step's dropout masks */
-            for (size_t i = 0; i < nv; i++) t->t.dir.w[i] = t->saved_dir[i] + eps * t->v_buf[i];
-            bd_trainable_zero_grad(&t->t);
-            pass(t, lower_rows, B_low, mask_seed(t, 1), 1, e, &ok);
-            if (!ok) return -1;
-            memcpy(t->g_plus, t->t.mag.g, sizeof(float) * nm);
-            for (size_t i = 0; i < nv; i++) t->t.dir.w[i] = t->saved_dir[i] - eps * t->v_buf[i];
-            bd_trainable_zero_grad(&t->t);
-            pass(t, lower_rows, B_low, mask_seed(t, 1), 1, e, &ok);
-            if (!ok) return -1;
-            /* 6. restore V' exactly from the copy */
-            memcpy(t->t.dir.w, t->saved_dir, sizeof(float) * nv);
-            /* 5. h = g_direct - xi (g+ - g-) / (2 eps); mag.g holds g- */
-            const double k = c->hyper_xi / (2.0 * eps);
-            for (size_t i = 0; i < nm; i++) h[i] = (float)(t->g_direct[i] - k * ((double)t->g_plus[i] - h[i]));
-        } else {
-            memcpy(h, t->g_direct, sizeof(float) * nm);
-        }
-    } else {
-        memcpy(h, t->g_direct, sizeof(float) * nm); /* darts1: first order */
-    }
+    const size_t nm = t->t.mag.n;
     metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
     bd_group *gm = &t->t.mag;
     clip(t, &gm, 1);
@@ -417,7 +371,10 @@ static int save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
     char dir[4300];
     snprintf(dir, sizeof dir, "%s/%s", t->dir, sub);
     if (mkdir_p(dir, e)) return -1;
-    if (t->c.method != BD_METHOD_FULL) return bd_peft_save(&t->t, &t->m, dir, t->c.model, e);
+    if (t->c.method != BD_METHOD_FULL) {
+        if (bd_peft_save(&t->t, &t->m, dir, t->c.model, e)) return -1;
+        return bd_labels_save(dir, t->c.task == BD_TASK_CLASSIFICATION ? &t->labels : NULL, e);
+    }
     /* full fine-tuning: a complete model directory */
     bd_st_out *outs = calloc((size_t)t->m.n_params, sizeof *outs);
     if (!outs) return bd_errf(e, "out of memory");
@@ -756,26 +713,32 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
         if (bd_optim_init(&t->opt_dir, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
             bd_optim_init(&t->opt_mag, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) goto fail;
         t->init_dir = malloc(sizeof(float) * t->t.dir.n);
-        t->saved_dir = malloc(sizeof(float) * t->t.dir.n);
-        t->v_buf = malloc(sizeof(float) * t->t.dir.n);
-        t->g_direct = malloc(sizeof(float) * (t->t.mag.n + 1));
-        t->g_plus = malloc(sizeof(float) * (t->t.mag.n + 1));
-        if (!t->init_dir || !t->saved_dir || !t->v_buf || !t->g_direct || !t->g_plus) { bd_errf(e, "out of memory"); goto fail; }
+        if (!t->init_dir) { bd_errf(e, "out of memory"); goto fail; }
         memcpy(t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
     }
     const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
     if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
+    (void)NL;
     if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) goto fail;
+    if (bd_bilevel_init(&t->bl, &t->m, &t->t, &t->a, B, e)) goto fail;
+    t->bl.darts2 = c->hypergrad == 0;
+    t->bl.darts_alpha = c->darts_alpha;
+    t->bl.hyper_xi = c->hyper_xi;
     t->ids = malloc(sizeof(int32_t) * (size_t)B * T);
     t->tids = malloc(sizeof(int32_t) * (size_t)B * T);
     t->mask = malloc(sizeof(float) * (size_t)B * T);
     t->lab = malloc(sizeof(int32_t) * (size_t)B);
-    t->probs = malloc(sizeof(float) * (size_t)B * NL);
-    t->dlogits = malloc(sizeof(float) * (size_t)B * NL);
+    t->tg = malloc(sizeof(float) * (size_t)B);
+    t->vids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->vtids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->vmask = malloc(sizeof(float) * (size_t)B * T);
+    t->vlab = malloc(sizeof(int32_t) * (size_t)B);
+    t->vtg = malloc(sizeof(float) * (size_t)B);
     t->rows = malloc(sizeof(int) * (size_t)B * 2);
     t->order = malloc(sizeof(int) * (size_t)(t->n_tr + t->n_va + 1));
     t->val_order = malloc(sizeof(int) * (size_t)(t->n_va + 1));
-    if (!t->ids || !t->tids || !t->mask || !t->lab || !t->probs || !t->dlogits || !t->rows || !t->order || !t->val_order) {
+    if (!t->ids || !t->tids || !t->mask || !t->lab || !t->tg || !t->vids || !t->vtids || !t->vmask || !t->vlab ||
+        !t->vtg || !t->rows || !t->order || !t->val_order) {
         bd_errf(e, "out of memory for batch buffers");
         goto fail;
     }
@@ -843,12 +806,13 @@ static int train_step(bd_trainer *t, bd_err *e) {
     const bd_config *c = &t->c;
     t->mstep = t->step + 1;
     double t0 = now_s();
-    int *rows = t->rows, ok;
+    int *rows = t->rows;
     uint64_t seed = (uint64_t)c->seed + (t->phase == 2 ? 2 : 0);
     int B = next_rows(rows, c->batch_size, t->order, t->fit, t->n_fit, &t->epoch, &t->pos, seed);
-    bd_trainable_zero_grad(&t->t);
-    double loss = pass(t, rows, B, mask_seed(t, 1), 1, e, &ok);
-    if (!ok) return -1;
+    bd_batch lower;
+    make_batch(t, &lower, rows, B, t->ids, t->tids, t->mask, t->lab, t->tg, mask_seed(t, 1));
+    double loss;
+    if (bd_batch_loss(&t->bl, &lower, 1, &loss, e)) return -1;
     if (!isfinite(loss))
         return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
                        t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
@@ -857,7 +821,7 @@ static int train_step(bd_trainer *t, bd_err *e) {
     const int bidora = c->method == BD_METHOD_BIDORA;
     if (bidora && c->orth_lambda > 0) {
         double R;
-        if (bd_orth_reg(t->t.ads, t->t.n_ad, (float)c->orth_lambda, &R, e)) return -1;
+        if (bd_orth_add(&t->bl, c->orth_lambda, &R, e)) return -1;
         metric(t, "train/orth", R);
     }
     double lr = lr_now(t, t->phase == 2 ? c->retrain_lr : c->lr);
@@ -877,7 +841,7 @@ static int train_step(bd_trainer *t, bd_err *e) {
         metric(t, "train/grad_norm", clip(t, &g, 1));
         bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
     }
-    if (bidora && t->phase == 1 && t->step % c->upper_every == 0 && upper_step(t, rows, B, e)) return -1;
+    if (bidora && t->phase == 1 && t->step % c->upper_every == 0 && upper_step(t, &lower, e)) return -1;
     double ms = (now_s() - t0) * 1e3;
     metric(t, "time/step_ms", ms);
     t->step++;
@@ -939,6 +903,23 @@ fail:
 
 const char *bd_trainer_dir(const bd_trainer *t) { return t->dir; }
 
+int bd_trainer_step(bd_trainer *t, bd_err *e) {
+    if (t->c.method == BD_METHOD_BIDORA && t->phase == 1 && t->step >= t->total_phase1) enter_phase2(t);
+    return train_step(t, e);
+}
+
+void bd_trainer_params(const bd_trainer *t, const float **v, size_t *nv, const float **m, size_t *nm) {
+    *v = t->t.full.n ? t->t.full.w : t->t.dir.w;
+    *nv = t->t.full.n ? t->t.full.n : t->t.dir.n;
+    *m = t->t.mag.w;
+    *nm = t->t.mag.n;
+}
+
+long bd_trainer_steps(const bd_trainer *t, long *phase1) {
+    if (phase1) *phase1 = t->total_phase1;
+    return t->total;
+}
+
 void bd_trainer_close(bd_trainer *t) {
     if (!t) return;
     if (t->metrics) fclose(t->metrics);
@@ -954,9 +935,11 @@ void bd_trainer_close(bd_trainer *t) {
     bd_labels_free(&t->labels);
     bd_encoded_free(&t->enc);
     free(t->label_of); free(t->target_of); free(t->tr); free(t->va); free(t->ev); free(t->fit);
-    free(t->init_dir); free(t->saved_dir); free(t->v_buf); free(t->g_direct); free(t->g_plus);
-    free(t->w0_rownorm); free(t->full_w0);
+    bd_bilevel_free(&t->bl);
+    free(t->init_dir);
+    free(t->full_w0);
     free(t->order); free(t->val_order);
-    free(t->ids); free(t->tids); free(t->lab); free(t->mask); free(t->probs); free(t->dlogits); free(t->rows);
+    free(t->ids); free(t->tids); free(t->lab); free(t->mask); free(t->tg);
+    free(t->vids); free(t->vtids); free(t->vlab); free(t->vmask); free(t->vtg); free(t->rows);
     free(t);
 }

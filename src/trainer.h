@@ -25,6 +25,12 @@ int bd_trainer_run(bd_trainer *t, bd_err *e);
 int bd_trainer_checkpoint(bd_trainer *t, bd_err *e);
 
 const char *bd_trainer_dir(const bd_trainer *t);
+
+/* For tests: one training step; the trainable values (V or the whole model,
+ * and M); the planned steps (and those of phase 1). */
+int bd_trainer_step(bd_trainer *t, bd_err *e);
+void bd_trainer_params(const bd_trainer *t, const float **v, size_t *nv, const float **m, size_t *nm);
+long bd_trainer_steps(const bd_trainer *t, long *phase1);
 void bd_trainer_close(bd_trainer *t);
 
 #endif
