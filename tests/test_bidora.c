@@ -1,0 +1,330 @@
+/* BiDoRA's bi-level step against an independent PyTorch reference written
+ * from ALGORITHM.md (tests/ref/gen_bidora_ref.py): one whole iteration from a
+ * fixed DoRA adapter with SGD and full batches (lower step with CE + lambda R,
+ * g_direct, v, eps, g+, g-, h, the upper step), the darts2 hypergradient
+ * against the exact h = g_direct - xi H v (double backward), and its
+ * convergence as darts_alpha shrinks. Then the trainer's invariants: M moves
+ * only in upper steps, V only in lower steps, phase 2 leaves M alone and
+ * restarts V from its initial values. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bilevel.h"
+#include "config.h"
+#include "encode.h"
+#include "optim.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "trainer.h"
+
+#define REF "tests/ref/"
+#define BR REF "bidora_ref/"
+
+typedef struct fx {
+    bd_bert m;
+    bd_trainable t;
+    bd_bert_acts a;
+    bd_bilevel bl;
+    int32_t ids[2][8 * 64], tids[2][8 * 64], lab[2][8];
+    float mask[2][8 * 64];
+    bd_batch lower, upper;
+} fx;
+
+static const int rows_lower[8] = {0, 2, 4, 7, 12, 14, 15, 19};
+static const int rows_upper[8] = {1, 3, 5, 6, 8, 9, 10, 11};
+
+static void setup(fx *f) {
+    bd_err e = {{0}};
+    if (bd_bert_load(&f->m, REF "tiny_bert", 3, 0, &e)) fail_msg("%s", e.msg);
+    f->m.cfg.hidden_dropout = f->m.cfg.attn_dropout = f->m.cfg.classifier_dropout = 0.0f;
+    bd_adapter_opts o;
+    if (bd_peft_read_config(&o, REF "peft_dora", &e)) fail_msg("%s", e.msg);
+    o.exact_norm_grad = 1;
+    if (bd_trainable_init(&f->t, &f->m, &o, 1, &e) || bd_peft_load(&f->t, &f->m, REF "peft_dora", &e))
+        fail_msg("%s", e.msg);
+    bd_csv_opts co = {"text", NULL, "label", BD_TASK_CLASSIFICATION};
+    bd_dataset ds;
+    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
+    bd_labels L = {3, f->m.cfg.id2label};
+    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
+    bd_tokenizer *tok = bd_tok_load(REF "tiny_bert", &e);
+    bd_encoded enc;
+    if (!tok || bd_encode_dataset(&enc, &ds, tok, 64, &e)) fail_msg("%s", e.msg);
+    const int *rows[2] = {rows_lower, rows_upper};
+    bd_batch *bt[2] = {&f->lower, &f->upper};
+    for (int k = 0; k < 2; k++) {
+        int T = bd_make_batch(&enc, rows[k], 8, bd_tok_pad_id(tok), f->ids[k], f->tids[k], f->mask[k]);
+        for (int b = 0; b < 8; b++) f->lab[k][b] = ds.label[rows[k][b]];
+        *bt[k] = (bd_batch){f->ids[k], f->tids[k], f->mask[k], f->lab[k], NULL, 8, T, BD_TASK_CLASSIFICATION, 1};
+    }
+    assert_int_equal(f->lower.T, 64);
+    assert_int_equal(f->upper.T, 19);
+    if (bd_bert_acts_alloc(&f->a, &f->m, 8, 64, 1, &e) || bd_bilevel_init(&f->bl, &f->m, &f->t, &f->a, 8, &e))
+        fail_msg("%s", e.msg);
+    f->bl.darts2 = 1;
+    f->bl.darts_alpha = 0.01;
+    f->bl.hyper_xi = 1.0;
+    bd_encoded_free(&enc);
+    bd_tok_free(tok);
+    bd_dataset_free(&ds);
+}
+
+static void teardown(fx *f) {
+    bd_bilevel_free(&f->bl);
+    bd_bert_acts_free(&f->a);
+    bd_trainable_free(&f->t, &f->m);
+    bd_bert_free(&f->m);
+}
+
+static double scalar(const char *name) {
+    FILE *fp = fopen(BR "scalars.txt", "r");
+    assert_non_null(fp);
+    char line[512];
+    double v = NAN;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof line, fp))
+        if (!strncmp(line, name, n) && line[n] == ' ') v = atof(line + n + 1);
+    fclose(fp);
+    assert_false(isnan(v));
+    return v;
+}
+
+/* Read a reference tensor (any float dtype) as double. */
+static double *ref_tensor(const char *file, const char *name, size_t n) {
+    bd_err e = {{0}};
+    bd_st st = {0};
+    if (bd_st_open(&st, file, &e)) fail_msg("%s", e.msg);
+    const bd_st_tensor *t = bd_st_find(&st, name);
+    if (!t) fail_msg("%s has no tensor %s", file, name);
+    assert_int_equal((size_t)t->numel, n);
+    float *tmp = malloc(sizeof(float) * n);
+    double *out = malloc(sizeof(double) * n);
+    if (bd_st_read_f32(&st, t, tmp, &e)) fail_msg("%s", e.msg);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[i];
+    free(tmp);
+    bd_st_close(&st);
+    return out;
+}
+
+/* Element-wise relative error with a floor of 1% of the tensor's scale. */
+static double rel_err(const float *got, const double *want, size_t n) {
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(got[i] - want[i]) / fmax(fabs(want[i]), 1e-2 * scale));
+    return worst;
+}
+
+/* Compare a V-shaped (dir) or M-shaped (mag) buffer with the reference
+ * tensors NAME+suffix of file. */
+static double cmp_group(fx *f, const char *file, const float *buf, int mag, const char *suffix) {
+    double worst = 0;
+    char name[256], base[200];
+    const float *origin = mag ? f->t.mag.w : f->t.dir.w;
+    for (int i = 0; i < f->t.n_ad; i++) {
+        bd_adapted_linear *al = &f->t.ads[i];
+        const char *parts[3] = {"lora_A.weight", "lora_B.weight", "lora_magnitude_vector"};
+        const float *ptr[3] = {al->A, al->B, al->m};
+        size_t sizes[3] = {(size_t)al->r * al->in, (size_t)al->out * al->r, (size_t)al->out};
+        for (int p = mag ? 2 : 0; p < (mag ? 3 : 2); p++) {
+            bd_peft_name(&f->t, i, parts[p], base, sizeof base);
+            snprintf(name, sizeof name, "%s%s", base, suffix);
+            double *want = ref_tensor(file, name, sizes[p]);
+            worst = fmax(worst, rel_err(buf + (ptr[p] - origin), want, sizes[p]));
+            free(want);
+        }
+    }
+    if (!mag) {
+        const char *heads[2] = {"base_model.model.classifier.weight", "base_model.model.classifier.bias"};
+        size_t off[2] = {f->t.head_off, f->t.head_off + 96}, sz[2] = {96, 3};
+        for (int h = 0; h < 2; h++) {
+            snprintf(name, sizeof name, "%s%s", heads[h], suffix);
+            double *want = ref_tensor(file, name, sz[h]);
+            worst = fmax(worst, rel_err(buf + off[h], want, sz[h]));
+            free(want);
+        }
+    }
+    return worst;
+}
+
+static double norm_diff(const float *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+    return sqrt(s);
+}
+
+/* The exact h and g_direct for all magnitudes, concatenated in M's order. */
+static double *mag_ref(fx *f, const char *file, const char *suffix) {
+    double *out = malloc(sizeof(double) * f->t.mag.n);
+    char base[200], name[256];
+    for (int i = 0; i < f->t.n_ad; i++) {
+        bd_adapted_linear *al = &f->t.ads[i];
+        bd_peft_name(&f->t, i, "lora_magnitude_vector", base, sizeof base);
+        snprintf(name, sizeof name, "%s%s", base, suffix);
+        double *v = ref_tensor(file, name, (size_t)al->out);
+        memcpy(out + (al->m - f->t.mag.w), v, sizeof(double) * (size_t)al->out);
+        free(v);
+    }
+    return out;
+}
+
+static void test_iteration(void **state) {
+    (void)state;
+    fx f;
+    setup(&f);
+    bd_err e = {{0}};
+    const size_t nv = f.t.dir.n, nm = f.t.mag.n;
+    /* 1. lower step: CE + lambda R, SGD on V */
+    double loss, R;
+    if (bd_batch_loss(&f.bl, &f.lower, 1, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
+    double e_grad = cmp_group(&f, BR "lower.safetensors", f.t.dir.g, 0, ".grad");
+    printf("lower: loss %.8f (ref %.8f), R %.8f (ref %.8f), dL/dV rel err %.2g\n", loss, scalar("loss_lower"), R,
+           scalar("R"), e_grad);
+    assert_true(fabs(loss - scalar("loss_lower")) < 1e-6);
+    assert_true(fabs(R - scalar("R")) < 1e-5 * scalar("R"));
+    assert_true(e_grad < 1e-3);
+    bd_optim sgd_v, sgd_m;
+    if (bd_optim_init(&sgd_v, BD_OPT_SGD, nv, 0, 0, 0, 0, &e) || bd_optim_init(&sgd_m, BD_OPT_SGD, nm, 0, 0, 0, 0, &e))
+        fail_msg("%s", e.msg);
+    float *m_before = malloc(sizeof(float) * nm);
+    memcpy(m_before, f.t.mag.w, sizeof(float) * nm);
+    bd_optim_step(&sgd_v, f.t.dir.w, f.t.dir.g, 0.05f);
+    double e_vp = cmp_group(&f, BR "lower.safetensors", f.t.dir.w, 0, "");
+    printf("V' rel err %.2g\n", e_vp);
+    assert_true(e_vp < 1e-4);
+    /* 2-5. the hypergradient at (V', M); V' must come back bit for bit */
+    float *vp = malloc(sizeof(float) * nv), *h = malloc(sizeof(float) * nm);
+    memcpy(vp, f.t.dir.w, sizeof(float) * nv);
+    double vloss;
+    if (bd_hypergrad(&f.bl, &f.lower, &f.upper, h, &vloss, &e)) fail_msg("%s", e.msg);
+    assert_memory_equal(vp, f.t.dir.w, sizeof(float) * nv);
+    assert_memory_equal(m_before, f.t.mag.w, sizeof(float) * nm);
+    double e_v = cmp_group(&f, BR "upper.safetensors", f.bl.v, 0, ".v");
+    double e_gd = cmp_group(&f, BR "upper.safetensors", f.bl.g_direct, 1, ".g_direct");
+    double e_gp = cmp_group(&f, BR "upper.safetensors", f.bl.g_plus, 1, ".g_plus");
+    double e_gm = cmp_group(&f, BR "upper.safetensors", f.t.mag.g, 1, ".g_minus");
+    double e_h = cmp_group(&f, BR "upper.safetensors", h, 1, ".h");
+    printf("upper: loss %.8f (ref %.8f), eps %.9g (ref %.9g); rel err v %.2g, g_direct %.2g, g+ %.2g, g- %.2g, h %.2g\n",
+           vloss, scalar("loss_upper"), f.bl.last_eps, scalar("eps"), e_v, e_gd, e_gp, e_gm, e_h);
+    assert_true(fabs(vloss - scalar("loss_upper")) < 1e-6);
+    assert_true(fabs(f.bl.last_eps - scalar("eps")) < 1e-6 * scalar("eps"));
+    assert_true(e_v < 1e-3 && e_gd < 1e-3 && e_gp < 1e-3 && e_gm < 1e-3 && e_h < 1e-3);
+    /* against the exact hypergradient (double backward in float64) */
+    double *hx = mag_ref(&f, BR "upper.safetensors", ".h_exact");
+    double hn = 0;
+    for (size_t i = 0; i < nm; i++) hn += hx[i] * hx[i];
+    double rel_exact = norm_diff(h, hx, nm) / sqrt(hn);
+    printf("||h - h_exact|| / ||h_exact|| = %.3g (default darts_alpha 0.01)\n", rel_exact);
+    assert_true(rel_exact < 1e-2);
+    /* 6. upper SGD step on M */
+    bd_optim_step(&sgd_m, f.t.mag.w, h, 0.05f);
+    double e_mp = cmp_group(&f, BR "upper.safetensors", f.t.mag.w, 1, "");
+    printf("M' rel err %.2g\n", e_mp);
+    assert_true(e_mp < 1e-4);
+    free(hx); free(vp); free(h); free(m_before);
+    bd_optim_free(&sgd_v);
+    bd_optim_free(&sgd_m);
+    teardown(&f);
+}
+
+/* The central difference converges to the exact hypergradient: its error
+ * (relative to the second-order term) falls ~100x per 10x smaller step
+ * until float32 rounding takes over. */
+static void test_convergence(void **state) {
+    (void)state;
+    fx f;
+    setup(&f);
+    bd_err e = {{0}};
+    const size_t nm = f.t.mag.n;
+    bd_optim sgd;
+    double loss, R;
+    if (bd_optim_init(&sgd, BD_OPT_SGD, f.t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_batch_loss(&f.bl, &f.lower, 1, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
+    bd_optim_step(&sgd, f.t.dir.w, f.t.dir.g, 0.05f);
+    double *hx = mag_ref(&f, BR "upper.safetensors", ".h_exact");
+    double *gd = mag_ref(&f, BR "hyper_alpha.safetensors", ".g_direct");
+    double second = 0;
+    for (size_t i = 0; i < nm; i++) second += (hx[i] - gd[i]) * (hx[i] - gd[i]);
+    second = sqrt(second);
+    const double alphas[4] = {1e-1, 1e-2, 1e-3, 1e-4};
+    double err[4];
+    float *h = malloc(sizeof(float) * nm);
+    for (int k = 0; k < 4; k++) {
+        f.bl.darts_alpha = alphas[k];
+        double vl;
+        if (bd_hypergrad(&f.bl, &f.lower, &f.upper, h, &vl, &e)) fail_msg("%s", e.msg);
+        err[k] = norm_diff(h, hx, nm) / second;
+        printf("darts_alpha %.0e: ||h - h_exact|| / ||xi H v|| = %.3g%s\n", alphas[k], err[k],
+               k ? "" : "  (reference float64: 2.87e-02, 2.93e-04, 2.93e-06, 2.93e-08)");
+    }
+    printf("ratios: %.0f, %.1f, %.1f\n", err[0] / err[1], err[1] / err[2], err[2] / err[3]);
+    assert_true(err[0] / err[1] > 50 && err[0] / err[1] < 200); /* O(eps^2) */
+    assert_true(err[1] < 1e-3);                                  /* the default step is accurate */
+    assert_true(err[2] < err[1]);                                /* still improving at 1e-3 ... */
+    free(h); free(hx); free(gd);
+    bd_optim_free(&sgd);
+    teardown(&f);
+}
+
+/* The trainer: M moves only in upper steps, V only in lower ones; phase 2
+ * freezes M and restarts V from its initial values. */
+static void test_invariants(void **state) {
+    (void)state;
+    bd_err e = {{0}};
+    bd_config c;
+    bd_config_defaults(&c);
+    char dir[] = "/tmp/bidora_invXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    if (bd_config_load(&c, "configs/tiny.ini", &e) || bd_config_set(&c, "out_dir", dir, &e) ||
+        bd_config_set(&c, "upper_every", "2", &e) || bd_config_set(&c, "max_steps", "4", &e) ||
+        bd_config_set(&c, "retrain_steps", "3", &e) || bd_config_finish(&c, &e)) fail_msg("%s", e.msg);
+    bd_channel ch;
+    assert_int_equal(bd_channel_init(&ch), 0);
+    bd_trainer *t;
+    if (bd_trainer_open(&t, &c, NULL, &ch, &e)) fail_msg("%s", e.msg);
+    long p1, total = bd_trainer_steps(t, &p1);
+    assert_int_equal(p1, 4);
+    assert_int_equal(total, 7);
+    const float *v, *m;
+    size_t nv, nm;
+    bd_trainer_params(t, &v, &nv, &m, &nm);
+    float *v0 = malloc(sizeof(float) * nv), *vb = malloc(sizeof(float) * nv), *mb = malloc(sizeof(float) * nm);
+    memcpy(v0, v, sizeof(float) * nv);
+    for (long s = 0; s < total; s++) {
+        memcpy(vb, v, sizeof(float) * nv);
+        memcpy(mb, m, sizeof(float) * nm);
+        if (bd_trainer_step(t, &e)) fail_msg("%s", e.msg);
+        int v_moved = memcmp(vb, v, sizeof(float) * nv) != 0, m_moved = memcmp(mb, m, sizeof(float) * nm) != 0;
+        int upper = s < p1 && s % 2 == 0;
+        printf("step %ld (%s%s): V %s, M %s\n", s, s < p1 ? "phase 1" : "phase 2", upper ? ", upper" : "",
+               v_moved ? "moved" : "kept", m_moved ? "moved" : "kept");
+        assert_true(v_moved);
+        assert_int_equal(m_moved, upper);
+        if (s == p1) {
+            /* the first phase-2 step starts from V's initial values: one step from v0 */
+            double d0 = 0, db = 0;
+            for (size_t i = 0; i < nv; i++) { d0 += fabs(v[i] - v0[i]); db += fabs(v[i] - vb[i]); }
+            assert_true(d0 < db);
+        }
+    }
+    free(v0); free(vb); free(mb);
+    bd_trainer_close(t);
+    bd_channel_destroy(&ch);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_iteration),
+        cmocka_unit_test(test_convergence),
+        cmocka_unit_test(test_invariants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
