@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -485,7 +486,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
         a->d_a = takef(ar, BT * H); a->d_b = takef(ar, BT * H); a->d_ctx = takef(ar, BT * H);
         a->d_q = takef(ar, BT * H); a->d_k = takef(ar, BT * H); a->d_v = takef(ar, BT * H);
         a->d_i = takef(ar, BT * I); a->d_i2 = takef(ar, BT * I);
-        a->d_tt = takef(ar, (size_t)T * T);
+        a->d_tt = takef(ar, (size_t)T * T * (size_t)bd_nthreads()); /* one [T,T] per thread */
         a->d_cls = takef(ar, (size_t)B * H); a->d_pool = takef(ar, (size_t)B * H);
     }
 }

@@ -44,7 +44,8 @@ void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, co
 void bd_attention_fwd(float *out, float *probs, float *probs_d, const float *q, const float *k,
                       const float *v, const float *mask, const uint8_t *keep, float p,
                       int B, int T, int NH, int HD);
-/* scratch holds T*T floats. probs_d/keep/p as given to the forward. */
+/* scratch holds T*T*bd_nthreads() floats (one [T,T] per thread). probs_d/keep/p
+ * as given to the forward. (b, h) pairs are split across threads. */
 void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
                       const float *probs_d, const uint8_t *keep, float p, const float *q,
                       const float *k, const float *v, float *scratch, int B, int T, int NH, int HD);

@@ -1,6 +1,7 @@
 /* ops_cpu.c: forward ops of the reference CPU backend (OpenBLAS sgemm for
  * matrix products). Backward passes live in ops_cpu_bwd.c. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -36,21 +37,33 @@ void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, co
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
 
-void bd_act_fwd(float *out, const float *inp, long n, bd_act act) {
-    switch (act) {
+typedef struct act_ctx { float *out; const float *inp; bd_act act; } act_ctx;
+
+static void act_fwd_range(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const act_ctx *c = arg;
+    float *out = c->out;
+    const float *inp = c->inp;
+    switch (c->act) {
     case BD_ACT_GELU:
-        for (long i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
+        for (long i = lo; i < hi; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
         break;
     case BD_ACT_GELU_TANH:
-        for (long i = 0; i < n; i++) {
+        for (long i = lo; i < hi; i++) {
             float x = inp[i];
             out[i] = 0.5f * x * (1.0f + tanhf(BD_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
         }
         break;
     case BD_ACT_RELU:
-        for (long i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        for (long i = lo; i < hi; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
         break;
     }
+}
+
+void bd_act_fwd(float *out, const float *inp, long n, bd_act act) {
+    act_ctx c = {out, inp, act};
+    if (n < 65536) act_fwd_range(&c, 0, n, 0);
+    else bd_parallel_for(n, act_fwd_range, &c);
 }
 
 void bd_tanh_fwd(float *out, const float *inp, long n) {
@@ -71,44 +84,57 @@ void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const
     }
 }
 
+typedef struct attn_fwd_ctx {
+    float *out, *probs, *probs_d;
+    const float *q, *k, *v, *mask;
+    const uint8_t *keep;
+    float p;
+    int T, NH, HD;
+} attn_fwd_ctx;
+
+/* Heads [lo, hi) of the flattened (batch, head) index. */
+static void attn_fwd_heads(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const attn_fwd_ctx *c = arg;
+    const int T = c->T, NH = c->NH, HD = c->HD, C = NH * HD;
+    const float scale = 1.0f / sqrtf((float)HD);
+    for (long bh = lo; bh < hi; bh++) {
+        const int b = (int)(bh / NH), h = (int)(bh % NH);
+        const float *mb = c->mask + (size_t)b * T;
+        const float *qb = c->q + (size_t)b * T * C + h * HD;
+        const float *kb = c->k + (size_t)b * T * C + h * HD;
+        const float *vb = c->v + (size_t)b * T * C + h * HD;
+        float *P = c->probs + (size_t)bh * T * T;
+        /* P[T,T] = scale * Q K^T (strided heads) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, scale, qb, C, kb, C, 0.0f, P, T);
+        for (int i = 0; i < T; i++) {
+            float *row = P + (size_t)i * T;
+            float mx = -INFINITY;
+            for (int j = 0; j < T; j++) {
+                if (mb[j] == 0.0f) row[j] += -FLT_MAX; /* transformers: finfo.min */
+                if (row[j] > mx) mx = row[j];
+            }
+            double sum = 0.0;
+            for (int j = 0; j < T; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < T; j++) row[j] *= inv;
+        }
+        const float *Pv = P;
+        if (c->keep) {
+            size_t at = (size_t)bh * T * T;
+            bd_dropout_fwd(c->probs_d + at, P, c->keep + at, c->p, (long)T * T);
+            Pv = c->probs_d + at;
+        }
+        float *ob = c->out + (size_t)b * T * C + h * HD;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, vb, C, 0.0f, ob, C);
+    }
+}
+
 void bd_attention_fwd(float *out, float *probs, float *probs_d, const float *q, const float *k,
                       const float *v, const float *mask, const uint8_t *keep, float p,
                       int B, int T, int NH, int HD) {
-    const int C = NH * HD;
-    const float scale = 1.0f / sqrtf((float)HD);
-    for (int b = 0; b < B; b++) {
-        const float *mb = mask + (size_t)b * T;
-        for (int h = 0; h < NH; h++) {
-            const float *qb = q + (size_t)b * T * C + h * HD;
-            const float *kb = k + (size_t)b * T * C + h * HD;
-            const float *vb = v + (size_t)b * T * C + h * HD;
-            float *P = probs + ((size_t)b * NH + h) * T * T;
-            /* P[T,T] = scale * Q K^T (strided heads) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, scale, qb, C, kb, C,
-                        0.0f, P, T);
-            for (int i = 0; i < T; i++) {
-                float *row = P + (size_t)i * T;
-                float mx = -INFINITY;
-                for (int j = 0; j < T; j++) {
-                    if (mb[j] == 0.0f) row[j] += -FLT_MAX; /* transformers: finfo.min */
-                    if (row[j] > mx) mx = row[j];
-                }
-                double sum = 0.0;
-                for (int j = 0; j < T; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
-                float inv = (float)(1.0 / sum);
-                for (int j = 0; j < T; j++) row[j] *= inv;
-            }
-            const float *Pv = P;
-            if (keep) {
-                size_t at = ((size_t)b * NH + h) * T * T;
-                bd_dropout_fwd(probs_d + at, P, keep + at, p, (long)T * T);
-                Pv = probs_d + at;
-            }
-            float *ob = out + (size_t)b * T * C + h * HD;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, vb, C,
-                        0.0f, ob, C);
-        }
-    }
+    attn_fwd_ctx c = {out, probs, probs_d, q, k, v, mask, keep, p, T, NH, HD};
+    bd_parallel_for((long)B * NH, attn_fwd_heads, &c);
 }
 
 void bd_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float p, long n) {

@@ -4,6 +4,7 @@
  * in ops_cpu.c; tests/test_ops_grad.c checks each one against double-precision
  * finite differences. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -62,12 +63,17 @@ void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, cons
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
 #define BD_INV_SQRT_2PI 0.3989422804014327f /* 1 / sqrt(2 pi): the normal density at 0 */
 
-void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act act) {
-    if (!dinp) return;
-    switch (act) {
+typedef struct act_bwd_ctx { float *dinp; const float *inp, *dout; bd_act act; } act_bwd_ctx;
+
+static void act_bwd_range(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const act_bwd_ctx *c = arg;
+    float *dinp = c->dinp;
+    const float *inp = c->inp, *dout = c->dout;
+    switch (c->act) {
     case BD_ACT_GELU:
         /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
-        for (long i = 0; i < n; i++) {
+        for (long i = lo; i < hi; i++) {
             float x = inp[i];
             float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
             float pdf = BD_INV_SQRT_2PI * expf(-0.5f * x * x);
@@ -76,7 +82,7 @@ void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act
         break;
     case BD_ACT_GELU_TANH:
         /* y = 0.5 x (1 + tanh u), u = k (x + 0.044715 x^3) */
-        for (long i = 0; i < n; i++) {
+        for (long i = lo; i < hi; i++) {
             float x = inp[i];
             float th = tanhf(BD_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x));
             float du = BD_SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x * x);
@@ -84,9 +90,16 @@ void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act
         }
         break;
     case BD_ACT_RELU:
-        for (long i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+        for (long i = lo; i < hi; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
         break;
     }
+}
+
+void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act act) {
+    if (!dinp) return;
+    act_bwd_ctx c = {dinp, inp, dout, act};
+    if (n < 65536) act_bwd_range(&c, 0, n, 0);
+    else bd_parallel_for(n, act_bwd_range, &c);
 }
 
 void bd_tanh_bwd(float *dinp, const float *out, const float *dout, long n) {
@@ -131,43 +144,55 @@ static void softmax_bwd_rows(float *dS, const float *P, int T, float scale) {
     }
 }
 
+typedef struct attn_bwd_ctx {
+    float *dq, *dk, *dv;
+    const float *dout, *probs, *probs_d, *q, *k, *v;
+    const uint8_t *keep;
+    float p, *scratch;
+    int T, NH, HD;
+} attn_bwd_ctx;
+
+static void attn_bwd_heads(void *arg, long lo, long hi, int tid) {
+    const attn_bwd_ctx *c = arg;
+    const int T = c->T, NH = c->NH, HD = c->HD, C = NH * HD;
+    const float scale = 1.0f / sqrtf((float)HD);
+    const float keep_scale = c->keep ? 1.0f / (1.0f - c->p) : 1.0f;
+    float *dS = c->scratch + (size_t)tid * T * T; /* [T,T] per thread: dP, then dS in place */
+    for (long bh = lo; bh < hi; bh++) {
+        const int b = (int)(bh / NH), h = (int)(bh % NH);
+        const size_t off = (size_t)b * T * C + (size_t)h * HD; /* head h of sequence b */
+        const size_t at = (size_t)bh * T * T;
+        const float *P = c->probs + at;                          /* [T,T] */
+        const float *Pv = c->keep ? c->probs_d + at : P;         /* what multiplied v */
+        const float *dob = c->dout + off;                        /* [T,HD], ld C */
+        /* dv[T,HD] += Pv^T @ dout */
+        if (c->dv)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, dob, C, 1.0f,
+                        c->dv + off, C);
+        if (!c->dq && !c->dk) continue;
+        /* dPv[T,T] = dout @ v^T; through dropout to dP; then dS in place */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, 1.0f, dob, C, c->v + off, C, 0.0f, dS, T);
+        if (c->keep) {
+            const uint8_t *kp = c->keep + at;
+            for (size_t i = 0; i < (size_t)T * T; i++) dS[i] = kp[i] ? dS[i] * keep_scale : 0.0f;
+        }
+        softmax_bwd_rows(dS, P, T, scale);
+        /* dq[T,HD] += dS @ k;  dk[T,HD] += dS^T @ q */
+        if (c->dq)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T, c->k + off, C, 1.0f,
+                        c->dq + off, C);
+        if (c->dk)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T, c->q + off, C, 1.0f,
+                        c->dk + off, C);
+    }
+}
+
 void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
                       const float *probs_d, const uint8_t *keep, float p, const float *q,
                       const float *k, const float *v, float *scratch, int B, int T, int NH, int HD) {
     if (B <= 0 || T <= 0 || NH <= 0 || HD <= 0) return;
-    const int C = NH * HD;
-    const float scale = 1.0f / sqrtf((float)HD);
-    const float keep_scale = keep ? 1.0f / (1.0f - p) : 1.0f;
-    float *dS = scratch; /* [T,T]: dP, then dS in place */
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const size_t off = (size_t)b * T * C + (size_t)h * HD; /* head h of sequence b */
-            const size_t at = ((size_t)b * NH + h) * T * T;
-            const float *P = probs + at;                             /* [T,T] */
-            const float *Pv = keep ? probs_d + at : P;               /* what multiplied v */
-            const float *dob = dout + off;                           /* [T,HD], ld C */
-            /* dv[T,HD] += Pv^T @ dout */
-            if (dv)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, Pv, T, dob, C,
-                            1.0f, dv + off, C);
-            if (!dq && !dk) continue;
-            /* dPv[T,T] = dout @ v^T; through dropout to dP; then dS in place */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, 1.0f, dob, C, v + off, C,
-                        0.0f, dS, T);
-            if (keep) {
-                const uint8_t *kp = keep + at;
-                for (size_t i = 0; i < (size_t)T * T; i++) dS[i] = kp[i] ? dS[i] * keep_scale : 0.0f;
-            }
-            softmax_bwd_rows(dS, P, T, scale);
-            /* dq[T,HD] += dS @ k;  dk[T,HD] += dS^T @ q */
-            if (dq)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T,
-                            k + off, C, 1.0f, dq + off, C);
-            if (dk)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HD, T, 1.0f, dS, T,
-                            q + off, C, 1.0f, dk + off, C);
-        }
-    }
+    attn_bwd_ctx c = {dq, dk, dv, dout, probs, probs_d, q, k, v, keep, p, scratch, T, NH, HD};
+    bd_parallel_for((long)B * NH, attn_bwd_heads, &c);
 }
 
 void bd_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float p, long n) {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "parallel.h"
 #include "rng.h"
 
 
@@ -485,7 +486,7 @@ static void check_attention(int B, int T, int NH, int HD, const float *mask, int
     float *R = randn_f(&r, n, 1.0f), *out = alloc_f(n), *probs = alloc_f(np);
     uint8_t *keep = NULL;
     const float p = 0.25f;
-    float *probs_d = alloc_f(np), *scratch = alloc_f((long)T * T);
+    float *probs_d = alloc_f(np), *scratch = alloc_f((long)T * T * bd_nthreads());
     if (dropout) {
         keep = malloc((size_t)np);
         for (long i = 0; i < np; i++) keep[i] = bd_rng_uniform(&r) >= p;

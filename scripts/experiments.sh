@@ -1,0 +1,82 @@
+#!/bin/sh
+# Real fine-tuning experiments on the real all-MiniLM-L6-v2 (make model).
+#   scripts/experiments.sh readme [OUT]          LoRA, DoRA, full FT on Rotten Tomatoes (make data)
+#   scripts/experiments.sh glue GLUE_DIR [OUT]   LoRA, DoRA, BiDoRA (darts2, darts1, upper_every 4)
+#                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds
+# Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
+# script can be stopped and rerun. Then scripts/summarize.py writes the tables.
+# Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50).
+set -eu
+mode=${1:-}
+BIDORA=${BIDORA:-./bidora}
+SEEDS=${SEEDS:-"1 2"}
+STEPS=${STEPS:-150}
+BATCH=${BATCH:-16}
+EVAL_EVERY=${EVAL_EVERY:-50}
+MODEL=${MODEL:-models/all-MiniLM-L6-v2}
+PY=${PYTHON:-python3}
+
+run() { # out_dir run_name args...
+    out=$1; name=$2; shift 2
+    if [ -f "$out/$name/adapter/adapter_config.json" ] || [ -f "$out/$name/adapter/model.safetensors" ]; then
+        echo "== $name: done already"; return 0
+    fi
+    rm -rf "${out:?}/$name"
+    echo "== $name"
+    "$BIDORA" train model="$MODEL" out_dir="$out" run_name="$name" "$@" </dev/null
+}
+
+case "$mode" in
+readme)
+    OUT=${2:-runs/readme}
+    data=datasets/data/rotten_tomatoes.csv
+    [ -f "$data" ] || { echo "experiments: $data is missing: run make data" >&2; exit 1; }
+    for seed in $SEEDS; do
+        for m in lora dora full; do
+            lr=5e-4; [ $m = full ] && lr=5e-5
+            run "$OUT" "$m-s$seed" data=$data split=0.8,0,0.2 method=$m seed=$seed lr=$lr \
+                max_steps=$STEPS batch_size=32 max_length=64 eval_every=$EVAL_EVERY checkpoint_every=0
+        done
+    done
+    $PY scripts/summarize.py readme "$OUT" >"$OUT/summary.md"
+    cat "$OUT/summary.md"
+    ;;
+glue)
+    GLUE=${2:?usage: experiments.sh glue GLUE_DIR [OUT]}
+    OUT=${3:-runs/glue}
+    mkdir -p "$OUT/data"
+    # the small-data regime: seeded subsamples of RTE's training set
+    for n in 500 1000; do
+        [ -f "$OUT/data/rte$n.csv" ] || $PY scripts/subsample.py "$GLUE/rte/train.csv" $n 7 "$OUT/data/rte$n.csv"
+    done
+    for seed in $SEEDS; do
+        for task in rte500 rte1000 rte cola; do
+            case $task in
+            rte*) train="$GLUE/rte/train.csv"; [ $task != rte ] && train="$OUT/data/$task.csv"
+                  cols="text_column=sentence1 text_pair_column=sentence2 label_column=label max_length=128"
+                  dev="$GLUE/rte/dev.csv" ;;
+            cola) train="$GLUE/cola/train.csv"; dev="$GLUE/cola/dev.csv"
+                  cols="text_column=sentence label_column=label max_length=64" ;;
+            esac
+            for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
+                case $m in
+                bidora-darts2) margs="method=bidora hypergrad=darts2 upper_every=1" ;;
+                bidora-darts1) margs="method=bidora hypergrad=darts1 upper_every=1" ;;
+                bidora-every4) margs="method=bidora hypergrad=darts2 upper_every=4" ;;
+                *) margs="method=$m" ;;
+                esac
+                # shellcheck disable=SC2086
+                run "$OUT" "$task-$m-s$seed" data="$train" eval_data="$dev" split=0.8,0.2,0 $cols $margs \
+                    seed=$seed lr=5e-4 max_steps=$STEPS batch_size=$BATCH eval_every=$EVAL_EVERY checkpoint_every=0
+            done
+        done
+    done
+    mkdir -p docs
+    $PY scripts/summarize.py glue "$OUT" >docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
+    cat docs/RESULTS.md
+    ;;
+*)
+    sed -n '2,9p' "$0" >&2
+    exit 1
+    ;;
+esac
