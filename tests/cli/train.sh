@@ -39,6 +39,14 @@ grep -q "wd/layer.0.query/dD" "$T/lora/metrics.csv" && grep -q "wd/layer.1.value
 "$BIDORA" eval --model "$T/full/adapter" --data tests/ref/tiny.csv >"$T/ev2" 2>&1 \
     && grep -q "^accuracy" "$T/ev2" && ok "eval of a fully fine-tuned model" || fail "eval full: $(cat "$T/ev2")"
 
+# init_adapter: a PEFT adapter as the starting point (lr 0: the saved adapter is the same model)
+"$BIDORA" train $base method=dora init_adapter=tests/ref/peft_dora dora_norm_grad=detached lr=0 max_steps=1 \
+    run_name=init 2>/dev/null || fail "init_adapter run failed"
+"$BIDORA" eval --model tests/ref/tiny_bert --adapter tests/ref/peft_dora --data tests/ref/tiny.csv --out "$T/p1.csv" >"$T/e1" 2>/dev/null
+"$BIDORA" eval --model tests/ref/tiny_bert --adapter "$T/init/adapter" --data tests/ref/tiny.csv --out "$T/p2.csv" >"$T/e2" 2>/dev/null
+if cmp -s "$T/p1.csv" "$T/p2.csv" && [ -s "$T/p1.csv" ]; then ok "init_adapter: PEFT's adapter in, the same predictions out"
+else fail "init_adapter: predictions differ"; diff "$T/p1.csv" "$T/p2.csv" | head -3; fi
+
 # 3. interrupted + resumed == uninterrupted (every value but the timings)
 long="$base method=bidora max_steps=3000 eval_every=200 checkpoint_every=0 upper_every=2"
 "$BIDORA" train $long run_name=whole 2>/dev/null || fail "uninterrupted run failed"
