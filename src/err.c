@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,5 +107,18 @@ int bd_write_file_atomic(const char *path, const void *data, size_t len, bd_err 
         int er = errno; unlink(tmp);
         return bd_errf(e, "%s: rename to %s failed: %s", tmp, path, strerror(er));
     }
+    return 0;
+}
+
+int bd_mkdir_p(const char *dir, bd_err *e) {
+    char tmp[4096];
+    if (bd_path(tmp, sizeof tmp, e, "%s", dir)) return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
     return 0;
 }

@@ -18,6 +18,9 @@ int bd_errf(bd_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Prefix an existing message: "prefix: old message". Returns -1. */
 int bd_err_prefix(bd_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* mkdir -p: create dir and its parents (mode 0755); existing ones are fine. */
+int bd_mkdir_p(const char *dir, bd_err *e);
+
 /* snprintf into a path buffer; a path that does not fit is an error. */
 int bd_path(char *dst, size_t n, bd_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

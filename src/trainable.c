@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "rng.h"
 #include "dataset.h"
@@ -188,18 +187,6 @@ void bd_peft_name(const bd_trainable *t, int i, const char *what, char *buf, siz
     snprintf(buf, n, "base_model.model.bert.encoder.layer.%d.%s.%s", t->ad_layer[i], bd_mod_paths[t->ad_mod[i]], what);
 }
 
-static int mkdir_p(const char *dir, bd_err *e) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
-    return 0;
-}
 
 /* PEFT matches a target by suffix, so "output.dense" alone would also catch
  * attention.output.dense: then the targets are written as a regex. */
@@ -231,7 +218,7 @@ static json_t *targets_json(unsigned mask) {
 
 int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const char *base_model, bd_err *e) {
     if (t->o.method == BD_METHOD_FULL) return bd_errf(e, "full fine-tuning has no adapter to save");
-    if (mkdir_p(dir, e)) return -1;
+    if (bd_mkdir_p(dir, e)) return -1;
     const int dora = t->o.method != BD_METHOD_LORA;
     int n = t->n_ad * (dora ? 3 : 2) + 2;
     bd_st_out *outs = calloc((size_t)n, sizeof *outs);

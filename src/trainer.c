@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,18 +93,6 @@ static void metric(bd_trainer *t, const char *name, double v) {
     bd_channel_metric(t->ch, &mm);
 }
 
-static int mkdir_p(const char *dir, bd_err *e) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST) return bd_errf(e, "%s: cannot create directory: %s", tmp, strerror(errno));
-    return 0;
-}
 
 /* ---- data ---- */
 
@@ -370,7 +357,7 @@ static void publish_magnitudes(bd_trainer *t) {
 static int save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
     char dir[4300];
     snprintf(dir, sizeof dir, "%s/%s", t->dir, sub);
-    if (mkdir_p(dir, e)) return -1;
+    if (bd_mkdir_p(dir, e)) return -1;
     if (t->c.method != BD_METHOD_FULL) {
         if (bd_peft_save(&t->t, &t->m, dir, t->c.model, e)) return -1;
         return bd_labels_save(dir, t->c.task == BD_TASK_CLASSIFICATION ? &t->labels : NULL, e);
@@ -509,7 +496,7 @@ int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
     fclose(f);
     char dir[4300], path[4400];
     snprintf(dir, sizeof dir, "%s/checkpoint", t->dir);
-    int rc = mkdir_p(dir, e);
+    int rc = bd_mkdir_p(dir, e);
     if (!rc) {
         if (t->metrics) fflush(t->metrics);
         snprintf(path, sizeof path, "%s/state.bin", dir);
@@ -770,7 +757,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
                     t->dir, t->dir);
             goto fail;
         }
-        if (mkdir_p(t->dir, e)) goto fail;
+        if (bd_mkdir_p(t->dir, e)) goto fail;
     }
     if (resume_dir && load_checkpoint(t, e)) goto fail;
     if (open_files(t, resume_dir != NULL, e)) goto fail;
