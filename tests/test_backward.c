@@ -19,6 +19,7 @@
 #include "encode.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "tiny.h"
 #include "trainable.h"
 
 #define REF "tests/ref/"
@@ -48,22 +49,10 @@ static void setup(fx *f, bd_method method) {
         for (int j = 0; j < al->out * al->r; j++) al->B[j] = 0.2f * bd_rng_normal(&r);
         if (al->m) for (int j = 0; j < al->out; j++) al->m[j] *= 1.0f + 0.1f * bd_rng_normal(&r);
     }
-    bd_csv_opts co = {"text", "text_b", "label", BD_TASK_CLASSIFICATION};
-    bd_dataset ds;
-    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
-    bd_labels L = {3, f->m.cfg.id2label};
-    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
-    bd_tokenizer *tok = bd_tok_load(REF "tiny_bert", &e);
-    bd_encoded enc;
-    if (!tok || bd_encode_dataset(&enc, &ds, tok, 24, &e)) fail_msg("%s", e.msg);
     static const int rows[6] = {1, 3, 5, 8, 9, 11};
     f->B = 6;
-    f->T = bd_make_batch(&enc, rows, 6, bd_tok_pad_id(tok), f->ids, f->tids, f->mask);
-    for (int b = 0; b < 6; b++) f->labels[b] = ds.label[rows[b]];
+    f->T = tiny_batch(rows, 6, 1, 24, f->ids, f->tids, f->mask, f->labels);
     if (bd_bert_acts_alloc(&f->a, &f->m, 6, 24, 1, &e)) fail_msg("%s", e.msg);
-    bd_encoded_free(&enc);
-    bd_tok_free(tok);
-    bd_dataset_free(&ds);
 }
 
 static double loss_at(fx *f, int backward) {

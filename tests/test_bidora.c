@@ -20,6 +20,7 @@
 #include "encode.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "tiny.h"
 #include "tokenizer.h"
 #include "trainer.h"
 
@@ -48,19 +49,10 @@ static void setup(fx *f) {
     o.exact_norm_grad = 1;
     if (bd_trainable_init(&f->t, &f->m, &o, 1, &e) || bd_peft_load(&f->t, &f->m, REF "peft_dora", &e))
         fail_msg("%s", e.msg);
-    bd_csv_opts co = {"text", NULL, "label", BD_TASK_CLASSIFICATION};
-    bd_dataset ds;
-    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
-    bd_labels L = {3, f->m.cfg.id2label};
-    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
-    bd_tokenizer *tok = bd_tok_load(REF "tiny_bert", &e);
-    bd_encoded enc;
-    if (!tok || bd_encode_dataset(&enc, &ds, tok, 64, &e)) fail_msg("%s", e.msg);
     const int *rows[2] = {rows_lower, rows_upper};
     bd_batch *bt[2] = {&f->lower, &f->upper};
     for (int k = 0; k < 2; k++) {
-        int T = bd_make_batch(&enc, rows[k], 8, bd_tok_pad_id(tok), f->ids[k], f->tids[k], f->mask[k]);
-        for (int b = 0; b < 8; b++) f->lab[k][b] = ds.label[rows[k][b]];
+        int T = tiny_batch(rows[k], 8, 0, 64, f->ids[k], f->tids[k], f->mask[k], f->lab[k]);
         *bt[k] = (bd_batch){f->ids[k], f->tids[k], f->mask[k], f->lab[k], NULL, 8, T, BD_TASK_CLASSIFICATION, 1};
     }
     assert_int_equal(f->lower.T, 64);
@@ -70,9 +62,6 @@ static void setup(fx *f) {
     f->bl.darts2 = 1;
     f->bl.darts_alpha = 0.01;
     f->bl.hyper_xi = 1.0;
-    bd_encoded_free(&enc);
-    bd_tok_free(tok);
-    bd_dataset_free(&ds);
 }
 
 static void teardown(fx *f) {

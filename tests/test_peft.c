@@ -21,6 +21,7 @@
 #include "model.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "tiny.h"
 #include "tokenizer.h"
 #include "trainable.h"
 
@@ -46,21 +47,9 @@ static void setup(fx *f, const char *adir, int exact) {
     o.exact_norm_grad = exact;
     if (bd_trainable_init(&f->t, &f->m, &o, 1, &e)) fail_msg("%s", e.msg);
     if (bd_peft_load(&f->t, &f->m, adir, &e)) fail_msg("%s", e.msg);
-    bd_csv_opts co = {"text", NULL, "label", BD_TASK_CLASSIFICATION};
-    bd_dataset ds;
-    if (bd_dataset_load(&ds, REF "tiny.csv", &co, &e)) fail_msg("%s", e.msg);
-    bd_labels L = {3, f->m.cfg.id2label};
-    if (bd_dataset_map_labels(&ds, &L, &e)) fail_msg("%s", e.msg);
-    bd_tokenizer *tok = bd_tok_load(REF "tiny_bert", &e);
-    bd_encoded enc;
-    if (!tok || bd_encode_dataset(&enc, &ds, tok, 64, &e)) fail_msg("%s", e.msg);
-    f->T = bd_make_batch(&enc, batch_rows, 8, bd_tok_pad_id(tok), f->ids, f->tids, f->mask);
+    f->T = tiny_batch(batch_rows, 8, 0, 64, f->ids, f->tids, f->mask, f->labels);
     assert_int_equal(f->T, 64);
-    for (int b = 0; b < 8; b++) f->labels[b] = ds.label[batch_rows[b]];
     if (bd_bert_acts_alloc(&f->a, &f->m, 8, 64, 1, &e)) fail_msg("%s", e.msg);
-    bd_encoded_free(&enc);
-    bd_tok_free(tok);
-    bd_dataset_free(&ds);
 }
 
 static void teardown(fx *f) {

@@ -1,0 +1,17 @@
+/* tiny.h: shared fixture of the C tests: padded batches of tests/ref/tiny.csv
+ * for the tiny reference BERT (tests/ref/tiny_bert, labels negative /
+ * neutral / positive). Failures end the test through cmocka's fail_msg. */
+#ifndef BD_TEST_TINY_H
+#define BD_TEST_TINY_H
+
+#include <stdint.h>
+
+#define TINY_REF "tests/ref/"
+
+/* Rows rows[n] of tiny.csv (text, and text_b when pair), tokenized with the
+ * tiny model's vocabulary at max_length and padded to the longest: fills
+ * ids, type_ids, mask [n * max_length] and labels [n]; returns T. */
+int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, int32_t *type_ids,
+               float *mask, int32_t *labels);
+
+#endif
