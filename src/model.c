@@ -532,8 +532,26 @@ static void add_inplace(float *y, const float *x, size_t n) {
 }
 
 /* Draw a 0/1 keep mask with keep probability 1 - p. */
+typedef struct keep_ctx { uint8_t *keep; uint64_t seed; uint32_t threshold; } keep_ctx;
+
+/* Element i's draw depends only on (seed, i): the same masks on any number of threads. */
+static void keep_range(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const keep_ctx *c = arg;
+    for (long i = lo; i < hi; i++) {
+        uint64_t z = c->seed + (uint64_t)i * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        c->keep[i] = (uint32_t)(z >> 32) >= c->threshold;
+    }
+}
+
+/* A 0/1 keep mask with keep probability 1 - p; one draw from rng seeds it. */
 static void draw_keep(uint8_t *keep, size_t n, float p, bd_rng *rng) {
-    for (size_t i = 0; i < n; i++) keep[i] = bd_rng_uniform(rng) >= p;
+    keep_ctx c = {keep, bd_rng_next(rng), (uint32_t)((double)p * 4294967296.0 > 4294967295.0 ? 4294967295.0 : (double)p * 4294967296.0)};
+    if (n < 65536) keep_range(&c, 0, (long)n, 0);
+    else bd_parallel_for((long)n, keep_range, &c);
 }
 
 /* One linear module, plain or adapted. */
