@@ -515,6 +515,7 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
     a->B = B;
     a->T = T;
     a->training = training;
+    a->mem_bytes = ar.nf * sizeof(float) + ar.nb;
     return 0;
 }
 

@@ -113,6 +113,7 @@ typedef struct bd_bert_acts {
     float *d_x, *d_next, *d_a, *d_b, *d_ctx, *d_q, *d_k, *d_v, *d_i, *d_i2, *d_tt, *d_cls, *d_pool;
     float *mem;
     uint8_t *bytes;
+    size_t mem_bytes;          /* the two allocations' sizes */
 } bd_bert_acts;
 
 /* Allocate activations for up to B rows of T tokens. training = 1 adds the

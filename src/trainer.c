@@ -612,9 +612,10 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
     s.steps_per_s = t->rate;
     s.eta_s = t->rate > 0 ? (double)(t->total - t->step) / t->rate : 0;
     s.elapsed_s = wall(t);
+    /* weights, trainable groups with gradients, optimizer moments, activations */
     s.mem_bytes = sizeof(float) * (t->m.total + t->t.dir.n * 2 + t->t.mag.n * 2 + t->t.full.n +
                                    t->opt_dir.n * 2 + t->opt_mag.n * 2 + t->opt_full.n * 2) +
-                  (t->a.mem ? 0 : 0);
+                  t->a.mem_bytes;
     snprintf(s.run_dir, sizeof s.run_dir, "%s", t->dir);
     if (msg) snprintf(s.message, sizeof s.message, "%s", msg);
     bd_channel_status(t->ch, &s);
