@@ -5,7 +5,8 @@
 #                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds
 # Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
 # script can be stopped and rerun. Then scripts/summarize.py writes the tables.
-# Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50).
+# Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50),
+# TASKS ("rte500 rte1000 rte cola").
 set -eu
 mode=${1:-}
 BIDORA=${BIDORA:-./bidora}
@@ -15,6 +16,7 @@ BATCH=${BATCH:-16}
 EVAL_EVERY=${EVAL_EVERY:-50}
 MODEL=${MODEL:-models/all-MiniLM-L6-v2}
 PY=${PYTHON:-python3}
+TASKS=${TASKS:-"rte500 rte1000 rte cola"}
 
 run() { # out_dir run_name args...
     out=$1; name=$2; shift 2
@@ -50,7 +52,7 @@ glue)
         [ -f "$OUT/data/rte$n.csv" ] || $PY scripts/subsample.py "$GLUE/rte/train.csv" $n 7 "$OUT/data/rte$n.csv"
     done
     for seed in $SEEDS; do
-        for task in rte500 rte1000 rte cola; do
+        for task in $TASKS; do
             case $task in
             rte*) train="$GLUE/rte/train.csv"; [ $task != rte ] && train="$OUT/data/$task.csv"
                   cols="text_column=sentence1 text_pair_column=sentence2 label_column=label max_length=128"
