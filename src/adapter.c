@@ -91,10 +91,20 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
     const float s = al->s;
     const int dropped = c->keep != NULL;
     const float *xt = dropped ? c->xt : x;
-    float *dl = malloc(sizeof(float) * (size_t)N * out);   /* gradient into the low-rank path */
-    float *dlB = malloc(sizeof(float) * (size_t)N * r);     /* dl B */
-    float *dxt = dropped && dx ? calloc((size_t)N * in, sizeof(float)) : NULL;
-    if (!dl || !dlB || (dropped && dx && !dxt)) { free(dl); free(dlB); free(dxt); return -1; }
+    /* scratch: the cache's (allocated once with the activations), else a temporary */
+    float *own = NULL, *sc = c->scratch;
+    if (!sc) {
+        own = sc = malloc(sizeof(float) * bd_adapter_scratch_floats(al, N));
+        if (!own) return -1;
+    }
+    float *dl = sc;                           /* [N,out] gradient into the low-rank path */
+    float *dlB = dl + (size_t)N * out;        /* [N,r] dl B */
+    float *G = dlB + (size_t)N * r;           /* [out] sum_t dy z */
+    float *uB = G + out;                      /* [out,r] */
+    float *tmp = uB + (size_t)out * r;        /* [out,r] */
+    float *btub = tmp + (size_t)out * r;      /* [r,r] */
+    float *dxt = dropped && dx ? btub + (size_t)r * r : NULL; /* [N,in] */
+    if (dxt) memset(dxt, 0, sizeof(float) * (size_t)N * in);
     float *dx_low = dropped ? dxt : dx; /* where gradients through xt go */
 
     if (al->kind == BD_ADAPTER_LORA) {
@@ -102,8 +112,7 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
         if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, al->w0, in, 1.0f, dx, in);
     } else {
         /* dm_j = sum_t dy z / n_j ; dl = c * dy */
-        float *G = calloc((size_t)out, sizeof(float));
-        if (!G) { free(dl); free(dlB); free(dxt); return -1; }
+        memset(G, 0, sizeof(float) * (size_t)out);
         for (int t = 0; t < N; t++) {
             const float *dyt = dy + (size_t)t * out, *zt = c->z + (size_t)t * out;
             float *dlt = dl + (size_t)t * out;
@@ -131,11 +140,7 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
             /* through n: dL/dW'_j = u_j W'_j with u_j = -m_j G_j / n_j^3;
              * dB += s diag(u) W' A^T = s diag(u) (W0 A^T + s B A A^T)
              * dA += s B^T diag(u) W' = s (uB)^T W0 + s^2 (B^T diag(u) B) A */
-            float *uB = malloc(sizeof(float) * (size_t)out * r);
-            float *btub = malloc(sizeof(float) * (size_t)r * r);
-            float *tmp = malloc(sizeof(float) * (size_t)out * r);
-            int ok = uB && btub && tmp;
-            if (ok) {
+            {
                 for (int j = 0; j < out; j++) {
                     float nj = c->n[j];
                     float u = -al->m[j] * G[j] / (nj * nj * nj);
@@ -153,10 +158,7 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, out, 1.0f, al->B, r, uB, r, 0.0f, btub, r);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, in, r, s * s, btub, r, al->A, in, 1.0f, al->dA, in);
             }
-            free(uB); free(btub); free(tmp);
-            if (!ok) { free(G); free(dl); free(dlB); free(dxt); return -1; }
         }
-        free(G);
     }
     /* low-rank path: out_low = s xa B^T with xa = xt A^T, upstream dl */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, r, out, 1.0f, dl, out, al->B, r, 0.0f, dlB, r);
@@ -164,8 +166,13 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, in, N, s, dlB, r, xt, in, 1.0f, al->dA, in);
     if (dx_low) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, r, s, dlB, r, al->A, in, 1.0f, dx_low, in);
     if (dropped && dx) bd_dropout_bwd(dx, dxt, c->keep, al->p_drop, (long)N * in);
-    free(dl); free(dlB); free(dxt);
+    free(own);
     return 0;
+}
+
+size_t bd_adapter_scratch_floats(const bd_adapted_linear *al, int N) {
+    return (size_t)N * al->out + (size_t)N * al->r + (size_t)al->out + 2 * (size_t)al->out * al->r +
+           (size_t)al->r * al->r + (size_t)N * al->in;
 }
 
 void bd_adapter_merged_weight(const bd_adapted_linear *al, float *w) {

@@ -33,7 +33,11 @@ typedef struct bd_adapter_cache {
     float *w0a;    /* [out,r] W0 A^T   (DoRA) */
     float *aat;    /* [r,r]  A A^T     (DoRA) */
     float *n;      /* [out] row norms of W' (DoRA) */
+    float *scratch; /* bd_adapter_scratch_floats(al, N) for the backward, or NULL (it allocates) */
 } bd_adapter_cache;
+
+/* Floats of backward scratch an adapter needs for N rows. */
+size_t bd_adapter_scratch_floats(const bd_adapted_linear *al, int N);
 
 /* ||W0_j||^2 for every row (call once after loading). */
 void bd_adapter_init_norms(bd_adapted_linear *al);

@@ -472,6 +472,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
                     ca->w0a = takef(ar, out * r);
                     ca->aat = takef(ar, r * r);
                 }
+                if (training) ca->scratch = takef(ar, bd_adapter_scratch_floats(al, (int)BT));
                 if (training && al->p_drop > 0.0f) {
                     ca->xt = takef(ar, BT * in);
                     if (al->kind == BD_ADAPTER_DORA) ca->xtw0 = takef(ar, BT * out);

@@ -46,7 +46,7 @@ static void act_fwd_range(void *arg, long lo, long hi, int tid) {
     const float *inp = c->inp;
     switch (c->act) {
     case BD_ACT_GELU:
-        for (long i = lo; i < hi; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
+        for (long i = lo; i < hi; i++) out[i] = 0.5f * inp[i] * (1.0f + bd_erf(inp[i] * (float)M_SQRT1_2));
         break;
     case BD_ACT_GELU_TANH:
         for (long i = lo; i < hi; i++) {

@@ -75,7 +75,7 @@ static void act_bwd_range(void *arg, long lo, long hi, int tid) {
         /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
         for (long i = lo; i < hi; i++) {
             float x = inp[i];
-            float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+            float cdf = 0.5f * (1.0f + bd_erf(x * (float)M_SQRT1_2));
             float pdf = BD_INV_SQRT_2PI * expf(-0.5f * x * x);
             dinp[i] += dout[i] * (cdf + x * pdf);
         }
