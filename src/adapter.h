@@ -6,6 +6,7 @@
 #ifndef BD_ADAPTER_H
 #define BD_ADAPTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum bd_adapter_kind { BD_ADAPTER_LORA = 0, BD_ADAPTER_DORA = 1 } bd_adapter_kind;
