@@ -109,7 +109,7 @@ static void run_case(int dora, int exact, int dropout) {
                             w0, b, A, B, m, dA, dB, dm, sq};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
-    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n};
+    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL};
     bd_adapted_fwd(&al, &c, y, x, dropout ? f.keep : NULL, N);
     /* forward against the reference, one output at a time via Rw = e_k */
     double nn[OUT];
@@ -153,7 +153,7 @@ static void test_merged(void **st) {
     bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
-    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n};
+    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL};
     bd_adapted_fwd(&al, &c, y, x, NULL, N);
     bd_adapter_merged_weight(&al, w);
     for (int t = 0; t < N; t++)
