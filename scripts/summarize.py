@@ -49,10 +49,12 @@ def machine():
         cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
     except Exception:
         cpu = platform.processor()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except Exception:
-        commit = "?"
+    commit = os.environ.get("BIDORA_COMMIT")  # the commit that built the binary, when it differs
+    if not commit:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        except Exception:
+            commit = "?"
     return f"{cpu}, {os.cpu_count()} cores; bidora commit {commit}"
 
 
