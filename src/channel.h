@@ -73,6 +73,7 @@ int bd_channel_wait_if_paused(bd_channel *ch);
 /* Take (and clear) a save request. */
 int bd_channel_take_save(bd_channel *ch);
 int bd_channel_stop_requested(bd_channel *ch);
+int bd_channel_pause_requested(bd_channel *ch);
 
 /* viewer side */
 void bd_channel_get_status(bd_channel *ch, bd_status *st);

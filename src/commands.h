@@ -7,6 +7,8 @@
 int bd_cmd_info(int argc, char **argv);
 int bd_cmd_eval(int argc, char **argv);
 int bd_cmd_train(int argc, char **argv);
+/* The workbench (ui/app.c): `bidora` with no arguments, or `bidora tui`. */
+int bd_cmd_tui(int argc, char **argv);
 
 /* Print "bidora: MSG" on stderr (the single error line). */
 void bd_report(const char *msg);

@@ -6,6 +6,7 @@
 
 static const char *const usage =
     "usage: bidora COMMAND [args]\n"
+    "  (no command) | tui [-c FILE] [--ascii]    the workbench (terminal UI) on configs/default.ini\n"
     "  info DIR                                  describe a Hugging Face model directory\n"
     "  eval --model DIR --data CSV [--out FILE]  score a model on a CSV (metrics on stdout)\n"
     "  train [-c FILE] [key=value ...]           fine-tune headless (BiDoRA, DoRA, LoRA, full)\n"
@@ -13,9 +14,10 @@ static const char *const usage =
     "Run 'bidora COMMAND --help' for a command's options.\n";
 
 int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+    if (argc < 2 || !strcmp(argv[1], "tui")) return bd_cmd_tui(argc, argv);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        return 0;
     }
     if (!strcmp(argv[1], "info")) return bd_cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return bd_cmd_eval(argc - 1, argv + 1);

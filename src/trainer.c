@@ -843,11 +843,13 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     long last_eval = -1;
     while (t->step < t->total) {
         if (bd_channel_stop_requested(t->ch)) break;
-        if (t->ch->cmd_pause) {
+        if (bd_channel_pause_requested(t->ch)) {
             publish(t, BD_RUN_PAUSED, "paused");
             logf_(t, "paused at step %ld", t->step);
+            if (bd_channel_wait_if_paused(t->ch)) break;
+            logf_(t, "resumed at step %ld", t->step);
+            publish(t, BD_RUN_RUNNING, NULL);
         }
-        if (bd_channel_wait_if_paused(t->ch)) break;
         if (bd_channel_take_save(t->ch) && bd_trainer_checkpoint(t, e)) goto fail;
         if (c->method == BD_METHOD_BIDORA && t->phase == 1 && t->step >= t->total_phase1) enter_phase2(t);
         if (train_step(t, e)) goto fail;

@@ -1,0 +1,132 @@
+/* chart.c: a chart spec -> a frame of glyphs and labels (see chart.h). */
+#include "chart.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "text.h"
+
+void bd_chart_frame_free(bd_chart_frame *f) { bd_canvas_free(&f->cv); }
+
+/* Axes over every series (smoothed where asked, as drawn). */
+static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *ys) {
+    bd_axis_init(&f->ax, 0);
+    bd_axis_init(&f->ay, s->logy);
+    for (int i = 0; i < s->ns; i++) {
+        bd_axis_add(&f->ax, s->s[i].x, s->s[i].n);
+        bd_axis_add(&f->ay, ys[i], s->s[i].n);
+    }
+    if (s->x_from_zero && f->ax.n && f->ax.lo > 0) f->ax.lo = 0;
+    int any_points = 0;
+    for (int i = 0; i < s->ns; i++) any_points |= s->s[i].points;
+    f->have_data = bd_axis_finish(&f->ay, 1) == 0;
+    bd_axis_finish(&f->ax, any_points);
+}
+
+static void plot_series(bd_chart_frame *f, const bd_chart_series *se, const double *y) {
+    bd_canvas *cv = &f->cv;
+    int px0 = 0, py0 = 0, have_prev = 0;
+    for (int i = 0; i < se->n; i++) {
+        double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);
+        if (isnan(fx) || isnan(fy)) { have_prev = 0; continue; }
+        int px = bd_canvas_xpx(cv, fx), py = bd_canvas_ypx(cv, fy);
+        if (se->points || !have_prev) bd_canvas_dot(cv, px, py, se->colour);
+        else if (px != px0 || py != py0) bd_canvas_line(cv, px0, py0, px, py, se->colour);
+        px0 = px;
+        py0 = py;
+        have_prev = 1;
+    }
+}
+
+static void fit_line(bd_chart_frame *f, const bd_chart_spec *s) {
+    int n = 0;
+    for (int i = 0; i < s->ns; i++) if (s->s[i].points) n += s->s[i].n;
+    if (n < 2) return;
+    double *x = malloc(sizeof(double) * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+    if (!x || !y) { free(x); free(y); return; }
+    int m = 0;
+    for (int i = 0; i < s->ns; i++) {
+        if (!s->s[i].points) continue;
+        for (int j = 0; j < s->s[i].n; j++) {
+            if (!isfinite(s->s[i].x[j]) || !isfinite(s->s[i].y[j])) continue;
+            x[m] = s->s[i].x[j];
+            y[m] = s->s[i].y[j];
+            m++;
+        }
+    }
+    f->have_fit = bd_fit_slope(x, y, m, &f->k, &f->b) == 0;
+    free(x);
+    free(y);
+    if (!f->have_fit || s->logy) return;
+    /* sample the line across the plot width so it is clipped like the data */
+    int W = bd_canvas_wpx(&f->cv), prevx = 0, prevy = 0;
+    for (int px = 0; px < W; px++) {
+        double xv = bd_axis_value(&f->ax, W > 1 ? (double)px / (W - 1) : 0);
+        int py = bd_canvas_ypx(&f->cv, bd_axis_frac(&f->ay, f->k * xv + f->b));
+        if (px) bd_canvas_line(&f->cv, prevx, prevy, px, py, s->fit_colour);
+        prevx = px;
+        prevy = py;
+    }
+}
+
+/* Steps read as whole numbers; small x (dD) as %g. */
+static void fmt_x(char *buf, double v) {
+    if (fabs(v) >= 1 && fabs(v) < 1e9 && fabs(v - round(v)) < 1e-6) bd_fmt(buf, 16, "%.0f", v);
+    else bd_fmt_num(buf, 10, v);
+}
+
+int bd_chart_build(bd_chart_frame *f, const bd_chart_spec *s, int w, int h, bd_glyphs g) {
+    memset(f, 0, sizeof *f);
+    f->w = w;
+    f->h = h;
+    f->marker_col = f->marker_row = -1;
+    for (int i = 0; i < 3; i++) f->ylab_row[i] = -1;
+    /* labels only where they leave a useful plot */
+    f->gutter = w >= 24 ? 7 : 0;
+    f->xlab_row = h >= 4 ? h - 1 : -1;
+    f->plot_x = f->gutter ? f->gutter + 1 : 0;
+    f->plot_rows = f->xlab_row >= 0 ? h - 1 : h;
+    if (bd_canvas_init(&f->cv, w - f->plot_x, f->plot_rows, g)) return -1;
+    double *ys[BD_CHART_SERIES] = {0};
+    int rc = 0;
+    for (int i = 0; i < s->ns && i < BD_CHART_SERIES; i++) {
+        const bd_chart_series *se = &s->s[i];
+        ys[i] = (double *)se->y;
+        if (se->smooth && s->ema > 0 && se->n) {
+            ys[i] = malloc(sizeof(double) * (size_t)se->n);
+            if (!ys[i]) { rc = -1; goto out; }
+            bd_ema(se->y, se->n, s->ema, ys[i]);
+        }
+    }
+    fit_axes(f, s, ys);
+    if (!f->have_data) goto out;
+    if (s->fit) fit_line(f, s);
+    for (int i = 0; i < s->ns; i++) plot_series(f, &s->s[i], ys[i]);
+    if (s->has_marker) {
+        double fx = bd_axis_frac(&f->ax, s->mx), fy = bd_axis_frac(&f->ay, s->my);
+        if (!isnan(fx) && !isnan(fy) && fy >= 0 && fy <= 1 && fx >= 0 && fx <= 1) {
+            f->marker_col = bd_canvas_xpx(&f->cv, fx) / f->cv.sx;
+            f->marker_row = bd_canvas_ypx(&f->cv, fy) / f->cv.sy;
+            f->marker_colour = s->marker_colour;
+        }
+    }
+    if (f->gutter) {
+        int rows = f->plot_rows, lab_rows[3] = {0, rows / 2, rows - 1};
+        double fr[3] = {1.0, rows > 1 ? 1.0 - (double)(rows / 2) / (rows - 1) : 0.5, 0.0};
+        for (int i = 0; i < 3; i++) {
+            if (i == 1 && rows < 5) continue;
+            if (i == 2 && rows < 2) continue;
+            f->ylab_row[i] = lab_rows[i];
+            bd_fmt_num(f->ylab[i], f->gutter, bd_axis_value(&f->ay, fr[i]));
+        }
+    }
+    if (f->xlab_row >= 0) {
+        fmt_x(f->xlo, f->ax.lo);
+        fmt_x(f->xhi, f->ax.hi);
+    }
+out:
+    for (int i = 0; i < s->ns && i < BD_CHART_SERIES; i++)
+        if (ys[i] != s->s[i].y) free(ys[i]);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* draw.h: curses primitives shared by the views: clipped UTF-8 text, a
+ * titled box, and a chart frame copied into a window. Nothing here
+ * computes data; it only places what it is given. */
+#ifndef BD_DRAW_H
+#define BD_DRAW_H
+
+#include "chart.h"
+#include "term.h"
+
+/* Print UTF-8 text at (y, x) clipped to width columns; returns columns used. */
+int bd_put(WINDOW *w, int y, int x, int width, attr_t a, const char *text);
+int bd_putf(WINDOW *w, int y, int x, int width, attr_t a, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Display width of UTF-8 text (columns). */
+int bd_text_width(const char *text);
+/* A border with a title on the top edge; focused boxes stand out. */
+void bd_box(WINDOW *w, const bd_term *t, const char *title, int focused);
+/* Copy a built chart frame into w at (y, x). */
+void bd_draw_chart(WINDOW *w, int y, int x, const bd_chart_frame *f, const bd_term *t);
+/* One code point (braille, block, or ASCII) with attributes. */
+void bd_put_glyph(WINDOW *w, int y, int x, unsigned cp, attr_t a);
+/* A legend entry "-- label" in the series colour; returns columns used. */
+int bd_legend(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, const char *label);
+
+#endif

@@ -1,0 +1,47 @@
+/* runs.h: earlier runs found in out_dir (every DIR with a metrics.csv),
+ * parsed for the runs browser, and the CSV export of chart series
+ * (written atomically: temp file + rename). No curses here. */
+#ifndef BD_RUNS_H
+#define BD_RUNS_H
+
+#include "err.h"
+#include "series.h"
+
+typedef struct bd_run_info {
+    char name[256], dir[4096];
+    char method[16];
+    long steps, total;       /* last step in metrics.csv; planned steps (max_steps, 0 unknown) */
+    int has_best;
+    long best_step;
+    double best;
+    const char *best_name;   /* eval/accuracy or eval/pearson */
+    int done, has_ckpt;      /* adapter/ written; checkpoint/state.bin present */
+    int tagged;              /* on the overlay chart */
+    char err[256];           /* metrics.csv could not be read */
+    bd_run_data data;
+} bd_run_info;
+
+typedef struct bd_runs {
+    bd_run_info *r;
+    int n;
+} bd_runs;
+
+/* Scan out_dir (sorted by name: default names sort by time). */
+int bd_runs_scan(bd_runs *rs, const char *out_dir, bd_err *e);
+void bd_runs_free(bd_runs *rs);
+
+/* One series of a chart, as exported. */
+typedef struct bd_export_series {
+    const char *label;
+    const double *x, *y;
+    int n;
+} bd_export_series;
+
+/* Write series as CSV "series,x,value" to path atomically (x is the step,
+ * or dD for the scatter, the row index for magnitudes). Returns the rows
+ * written, or -1. */
+int bd_export_csv(const char *path, const char *xname, const bd_export_series *s, int n, bd_err *e);
+/* out_dir/export-WHAT-YYYYmmdd-HHMMSS.csv, WHAT made filename-safe. */
+void bd_export_path(char *out, size_t n, const char *out_dir, const char *what);
+
+#endif
