@@ -77,3 +77,21 @@ double bd_spearman(const double *x, const double *y, int n) {
     free(rx); free(ry);
     return r;
 }
+
+int bd_fit_slope(const double *x, const double *y, int n, double *k, double *b) {
+    if (n < 2) return -1;
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; i++) { mx += x[i]; my += y[i]; }
+    mx /= n;
+    my /= n;
+    double sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        sxy += (x[i] - mx) * (y[i] - my);
+    }
+    /* relative test: dD values are ~1e-4, an absolute epsilon would reject them */
+    if (!(sxx > 1e-300) || !(sxx > 1e-24 * (mx * mx * n + 1e-300))) return -1;
+    *k = sxy / sxx;
+    *b = my - *k * mx;
+    return 0;
+}

@@ -16,4 +16,8 @@ void bd_cls_metrics_compute(bd_cls_metrics *m, const int *pred, const int *gold,
 double bd_pearson(const double *x, const double *y, int n);
 double bd_spearman(const double *x, const double *y, int n);
 
+/* Least-squares line y = k x + b through n points (with intercept, as
+ * numpy.polyfit(x, y, 1)); -1 when fewer than 2 points or x is constant. */
+int bd_fit_slope(const double *x, const double *y, int n, double *k, double *b);
+
 #endif

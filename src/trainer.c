@@ -15,6 +15,7 @@
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
+#include "metrics.h"
 #include "model.h"
 #include "optim.h"
 #include "orth.h"
@@ -65,6 +66,9 @@ struct bd_trainer {
     int *rows;
     double last_loss;
     double t_last, rate;
+    /* weight-decomposition points (dD, dM) so far, per module kind, for the slope k */
+    double *wd_x[BD_N_MODS], *wd_y[BD_N_MODS];
+    int wd_n[BD_N_MODS], wd_cap[BD_N_MODS];
 };
 
 static double now_s(void) {
@@ -267,12 +271,48 @@ static int upper_step(bd_trainer *t, const bd_batch *lower, bd_err *e) {
 
 /* ---- weight decomposition (DoRA paper's analysis) ---- */
 
+static int mod_index(const char *mod) {
+    for (int k = 0; k < BD_N_MODS; k++)
+        if (!strcmp(bd_mod_names[k], mod)) return k;
+    return -1;
+}
+
+/* Keep one (dD, dM) point of a module kind (one per layer per evaluation). */
+static void wd_point(bd_trainer *t, const char *mod, double dD, double dM) {
+    int k = mod_index(mod);
+    if (k < 0) return;
+    if (t->wd_n[k] == t->wd_cap[k]) {
+        int cap = t->wd_cap[k] ? 2 * t->wd_cap[k] : 64;
+        double *x = realloc(t->wd_x[k], sizeof(double) * (size_t)cap);
+        if (x) t->wd_x[k] = x;
+        double *y = realloc(t->wd_y[k], sizeof(double) * (size_t)cap);
+        if (y) t->wd_y[k] = y;
+        if (!x || !y) return; /* the slope then misses a point; the metrics rows are complete */
+        t->wd_cap[k] = cap;
+    }
+    t->wd_x[k][t->wd_n[k]] = dD;
+    t->wd_y[k][t->wd_n[k]] = dM;
+    t->wd_n[k]++;
+}
+
 static void wd_metric(bd_trainer *t, int layer, const char *mod, double dM, double dD) {
     char name[96];
     snprintf(name, sizeof name, "wd/layer.%d.%s/dM", layer, mod);
     metric(t, name, dM);
     snprintf(name, sizeof name, "wd/layer.%d.%s/dD", layer, mod);
     metric(t, name, dD);
+    wd_point(t, mod, dD, dM);
+}
+
+/* The DoRA paper's slope k of dM against dD over every point so far, per module kind. */
+static void wd_slopes(bd_trainer *t) {
+    for (int k = 0; k < BD_N_MODS; k++) {
+        double slope, icept;
+        if (t->wd_n[k] < 2 || bd_fit_slope(t->wd_x[k], t->wd_y[k], t->wd_n[k], &slope, &icept)) continue;
+        char name[96];
+        snprintf(name, sizeof name, "wd/%s/k", bd_mod_names[k]);
+        metric(t, name, slope);
+    }
 }
 
 static void weight_decomposition(bd_trainer *t) {
@@ -295,6 +335,7 @@ static void weight_decomposition(bd_trainer *t) {
                 }
                 wd_metric(t, l, q ? "value" : "query", dM / H, dD / H);
             }
+        wd_slopes(t);
         return;
     }
     for (int i = 0; i < t->t.n_ad; i++) {
@@ -318,6 +359,7 @@ static void weight_decomposition(bd_trainer *t) {
         }
         wd_metric(t, t->t.ad_layer[i], bd_mod_names[t->t.ad_mod[i]], dM / out, dD / out);
     }
+    wd_slopes(t);
 }
 
 /* The magnitude vector of the adapter the viewer selected (double-buffered). */
@@ -583,13 +625,27 @@ static int truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
     if (!out) { free(buf); return bd_errf(e, "out of memory"); }
     size_t o = 0;
     int first = 1;
+    double pending_dm = 0; /* rows come as dM then dD for each layer and module */
     for (char *line = buf; *line;) {
         char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
         long step = -1;
         const char *comma = memchr(line, ',', n);
         if (comma) step = strtol(comma + 1, NULL, 10);
-        if (first || (step >= 0 && step <= t->step)) { memcpy(out + o, line, n); o += n; }
+        if (first || (step >= 0 && step <= t->step)) {
+            memcpy(out + o, line, n);
+            o += n;
+            /* the kept weight-decomposition points feed the slope again */
+            char nm[96], mod[64];
+            double v;
+            int layer;
+            if (!first && sscanf(line, "%*[^,],%*[^,],%*[^,],%95[^,],%lf", nm, &v) == 2 &&
+                sscanf(nm, "wd/layer.%d.%63[^/]/", &layer, mod) == 2) {
+                size_t len_nm = strlen(nm);
+                if (len_nm > 3 && !strcmp(nm + len_nm - 3, "/dM")) pending_dm = v;
+                else if (len_nm > 3 && !strcmp(nm + len_nm - 3, "/dD")) wd_point(t, mod, v, pending_dm);
+            }
+        }
         first = 0;
         line += n;
     }
@@ -928,6 +984,7 @@ void bd_trainer_close(bd_trainer *t) {
     bd_bilevel_free(&t->bl);
     free(t->init_dir);
     free(t->full_w0);
+    for (int k = 0; k < BD_N_MODS; k++) { free(t->wd_x[k]); free(t->wd_y[k]); }
     free(t->order); free(t->val_order);
     free(t->ids); free(t->tids); free(t->lab); free(t->mask); free(t->tg);
     free(t->vids); free(t->vtids); free(t->vlab); free(t->vmask); free(t->vtg); free(t->rows);

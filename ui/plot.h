@@ -7,14 +7,14 @@
 
 #include <stdint.h>
 
+#include "metrics.h" /* bd_fit_slope */
+
 typedef enum bd_glyphs { BD_GLYPH_BRAILLE = 0, BD_GLYPH_BLOCK, BD_GLYPH_ASCII } bd_glyphs;
 
 /* EMA: out[0] = y[0], out[i] = a out[i-1] + (1 - a) y[i]; a in [0, 1).
  * Non-finite inputs carry the previous value. out may alias y. */
 void bd_ema(const double *y, int n, double a, double *out);
 
-/* Least-squares line y = k x + b through n points; -1 when n < 2 or all x equal. */
-int bd_fit_slope(const double *x, const double *y, int n, double *k, double *b);
 
 /* An axis over data values. log: values are mapped by log10 and values
  * <= 0 are left out. Build with init, add (any number of times), finish. */

@@ -31,7 +31,8 @@ grep -q ",15,retrain,train/loss," "$T/bidora/metrics.csv" && ok "bidora: phase 2
 grep -q "upper/hypergrad_norm" "$T/bidora/metrics.csv" && grep -q "val/loss" "$T/bidora/metrics.csv" \
     && ok "bidora: upper-level metrics" || fail "bidora: upper-level metrics missing"
 grep -q "wd/layer.0.query/dD" "$T/lora/metrics.csv" && grep -q "wd/layer.1.value/dM" "$T/full/metrics.csv" \
-    && ok "weight-decomposition metrics" || fail "weight-decomposition metrics missing"
+    && grep -q ",wd/query/k," "$T/bidora/metrics.csv" && grep -q ",wd/value/k," "$T/full/metrics.csv" \
+    && ok "weight-decomposition metrics and slopes" || fail "weight-decomposition metrics missing"
 
 # 2. the adapter evaluates back, and a full fine-tune is a model directory
 "$BIDORA" eval --model tests/ref/tiny_bert --adapter "$T/dora/adapter" --data tests/ref/tiny.csv >"$T/ev" 2>&1 \
