@@ -30,23 +30,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CONVERT=$HERE/convert_rotten_tomatoes.py
 OUT=$DEST/$NAME.csv
 
-die() {
-    echo "fetch_dataset: error: $*" >&2
-    exit 1
-}
-
-sha256_of() {
-    if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum "$1" | cut -d' ' -f1
-    else
-        "$PYTHON" -c 'import hashlib,sys
-h = hashlib.sha256()
-with open(sys.argv[1], "rb") as f:
-    for b in iter(lambda: f.read(1 << 20), b""):
-        h.update(b)
-print(h.hexdigest())' "$1"
-    fi
-}
+ME=fetch_dataset
+# shellcheck source=scripts/lib.sh
+. "$HERE/../scripts/lib.sh"
 
 if [ -f "$OUT" ]; then
     if [ "$(sha256_of "$OUT")" = "$CSV_SHA256" ]; then

@@ -38,23 +38,9 @@ fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7 sentence_bert_c
 4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23 1_Pooling/config.json
 7dfc82496ec33f906b5b0d6750c1e2397da6530c74d1ae3568c55bc2739125e7 README.md'
 
-die() {
-    echo "fetch_model: error: $*" >&2
-    exit 1
-}
-
-sha256_of() {
-    if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum "$1" | cut -d' ' -f1
-    else
-        "$PYTHON" -c 'import hashlib,sys
-h = hashlib.sha256()
-with open(sys.argv[1], "rb") as f:
-    for b in iter(lambda: f.read(1 << 20), b""):
-        h.update(b)
-print(h.hexdigest())' "$1"
-    fi
-}
+ME=fetch_model
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # valid DIR: every manifest file is in DIR with the expected sha256 (silent; status only).
 valid() {
