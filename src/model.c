@@ -437,8 +437,17 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
     size_t P = (size_t)B * c->n_heads * T * T, L = (size_t)c->num_labels;
     a->emb = takef(ar, BT * H); a->emb_mean = takef(ar, BT); a->emb_rstd = takef(ar, BT);
     float *x = takef(ar, BT * H); /* embeddings LayerNorm output = input of layer 0 */
+    float *x0 = x, *x1 = NULL;
     for (int l = 0; l < c->n_layers; l++) {
         bd_bert_layer_acts *la = &a->layers[l];
+        if (!training && l > 0) {
+            /* eval keeps nothing for a backward: every layer reuses layer 0's buffers,
+             * and the hidden state ping-pongs between two */
+            *la = a->layers[0];
+            la->x = l % 2 ? x1 : x0;
+            x = l % 2 ? x0 : x1;
+            continue;
+        }
         la->x = x;
         la->q = takef(ar, BT * H); la->k = takef(ar, BT * H); la->v = takef(ar, BT * H);
         la->probs = takef(ar, P);
@@ -447,6 +456,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
         la->pre = takef(ar, BT * I); la->act = takef(ar, BT * I);
         la->o = takef(ar, BT * H); la->ln2_mean = takef(ar, BT); la->ln2_rstd = takef(ar, BT);
         x = takef(ar, BT * H); /* LayerNorm 2 output = next layer's input */
+        if (!training) x1 = x;
         if (training) {
             la->probs_d = takef(ar, P);
             la->attn_keep = takeb(ar, P);
