@@ -1,5 +1,5 @@
 /* trainer.c: one training run (see trainer.h). */
-#include "trainer.h"
+#include "trainer_priv.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -23,75 +23,26 @@
 #include "tokenizer.h"
 #include "trainable.h"
 
-#define CKPT_MAGIC "BDCKPT01"
-
-struct bd_trainer {
-    bd_config c;
-    bd_channel *ch;
-    char dir[4096];
-    /* data: every row of every file in one encoded table */
-    bd_dataset ds[3];          /* data, val_data, eval_data (unused ones empty) */
-    bd_labels labels;
-    bd_encoded enc;
-    int *label_of;             /* [enc.n] class id (classification) */
-    float *target_of;          /* [enc.n] target (regression) */
-    int *tr, *va, *ev;         /* row lists: D_tr, D_val, eval */
-    int n_tr, n_va, n_ev;
-    int *fit;                  /* rows the lower level trains on (D_tr, or D_tr + D_val) */
-    int n_fit;
-    bd_tokenizer *tok;
-    int pad_id;
-    /* model */
-    bd_bert m;
-    bd_trainable t;
-    bd_bert_acts a;
-    bd_optim opt_dir, opt_mag, opt_full;
-    bd_bilevel bl;             /* batch loss and BiDoRA's hypergradient */
-    float *init_dir;           /* V at the start (phase 2 re-initialises to it) */
-    float *full_w0;            /* full FT: initial query/value weights (for dM, dD) */
-    /* position */
-    long step, total_phase1, total, mstep;
-    int phase;
-    long epoch, pos;           /* shuffled order of fit rows, position in it */
-    int *order;
-    long val_epoch, val_pos;
-    int *val_order;
-    double best;
-    long best_step;
-    double wall0, wall_offset;
-    FILE *metrics, *log;
-    /* batch buffers */
-    int32_t *ids, *tids, *lab, *vids, *vtids, *vlab;
-    float *mask, *vmask, *tg, *vtg;
-    int *rows;
-    double last_loss;
-    double t_last, rate;
-    /* weight-decomposition points (dD, dM) so far, per module kind, for the slope k */
-    double *wd_x[BD_N_MODS], *wd_y[BD_N_MODS];
-    int wd_n[BD_N_MODS], wd_cap[BD_N_MODS];
-};
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double wall(const bd_trainer *t) { return t->wall_offset + now_s() - t->wall0; }
+double bd_tr_wall(const bd_trainer *t) { return t->wall_offset + now_s() - t->wall0; }
 
-static void logf_(bd_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(bd_trainer *t, const char *fmt, ...) {
+void bd_tr_log(bd_trainer *t, const char *fmt, ...) {
     char line[BD_CH_LOGLEN];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (t->log) { fprintf(t->log, "[%8.1fs] %s\n", wall(t), line); fflush(t->log); }
+    if (t->log) { fprintf(t->log, "[%8.1fs] %s\n", bd_tr_wall(t), line); fflush(t->log); }
     bd_channel_log(t->ch, "%s", line);
 }
 
-static void metric(bd_trainer *t, const char *name, double v) {
-    bd_metric mm = {wall(t), t->mstep, t->phase, "", v};
+void bd_tr_metric(bd_trainer *t, const char *name, double v) {
+    bd_metric mm = {bd_tr_wall(t), t->mstep, t->phase, "", v};
     snprintf(mm.name, sizeof mm.name, "%s", name);
     if (t->metrics) fprintf(t->metrics, "%.3f,%ld,%s,%s,%.9g\n", mm.wall, mm.step, mm.phase == 2 ? "retrain" : "train", mm.name, v);
     bd_channel_metric(t->ch, &mm);
@@ -258,205 +209,14 @@ static int upper_step(bd_trainer *t, const bd_batch *lower, bd_err *e) {
     double vloss;
     float *h = t->t.mag.g; /* h overwrites the magnitude gradient once g+- are used */
     if (bd_hypergrad(&t->bl, lower, &val, h, &vloss, e)) return -1;
-    metric(t, "val/loss", vloss);
+    bd_tr_metric(t, "val/loss", vloss);
     const size_t nm = t->t.mag.n;
-    metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
+    bd_tr_metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
     bd_group *gm = &t->t.mag;
     clip(t, &gm, 1);
     double lr = lr_now(t, c->upper_lr);
-    metric(t, "upper/lr", lr);
+    bd_tr_metric(t, "upper/lr", lr);
     bd_optim_step(&t->opt_mag, t->t.mag.w, h, (float)lr);
-    return 0;
-}
-
-/* ---- weight decomposition (DoRA paper's analysis) ---- */
-
-static int mod_index(const char *mod) {
-    for (int k = 0; k < BD_N_MODS; k++)
-        if (!strcmp(bd_mod_names[k], mod)) return k;
-    return -1;
-}
-
-/* Keep one (dD, dM) point of a module kind (one per layer per evaluation). */
-static void wd_point(bd_trainer *t, const char *mod, double dD, double dM) {
-    int k = mod_index(mod);
-    if (k < 0) return;
-    if (t->wd_n[k] == t->wd_cap[k]) {
-        int cap = t->wd_cap[k] ? 2 * t->wd_cap[k] : 64;
-        double *x = realloc(t->wd_x[k], sizeof(double) * (size_t)cap);
-        if (x) t->wd_x[k] = x;
-        double *y = realloc(t->wd_y[k], sizeof(double) * (size_t)cap);
-        if (y) t->wd_y[k] = y;
-        if (!x || !y) return; /* the slope then misses a point; the metrics rows are complete */
-        t->wd_cap[k] = cap;
-    }
-    t->wd_x[k][t->wd_n[k]] = dD;
-    t->wd_y[k][t->wd_n[k]] = dM;
-    t->wd_n[k]++;
-}
-
-static void wd_metric(bd_trainer *t, int layer, const char *mod, double dM, double dD) {
-    char name[96];
-    snprintf(name, sizeof name, "wd/layer.%d.%s/dM", layer, mod);
-    metric(t, name, dM);
-    snprintf(name, sizeof name, "wd/layer.%d.%s/dD", layer, mod);
-    metric(t, name, dD);
-    wd_point(t, mod, dD, dM);
-}
-
-/* The DoRA paper's slope k of dM against dD over every point so far, per module kind. */
-static void wd_slopes(bd_trainer *t) {
-    for (int k = 0; k < BD_N_MODS; k++) {
-        double slope, icept;
-        if (t->wd_n[k] < 2 || bd_fit_slope(t->wd_x[k], t->wd_y[k], t->wd_n[k], &slope, &icept)) continue;
-        char name[96];
-        snprintf(name, sizeof name, "wd/%s/k", bd_mod_names[k]);
-        metric(t, name, slope);
-    }
-}
-
-static void weight_decomposition(bd_trainer *t) {
-    if (t->c.method == BD_METHOD_FULL) {
-        /* query and value of each layer against their starting weights */
-        const int H = t->m.cfg.hidden;
-        for (int l = 0; l < t->m.cfg.n_layers; l++)
-            for (int q = 0; q < 2; q++) {
-                const float *W = q ? t->m.layers[l].v_w : t->m.layers[l].q_w;
-                const float *W0 = t->full_w0 + ((size_t)l * 2 + q) * H * H;
-                double dM = 0, dD = 0;
-                for (int j = 0; j < H; j++) {
-                    double nw = 0, n0 = 0, dot = 0;
-                    for (int i = 0; i < H; i++) {
-                        double w = W[(size_t)j * H + i], w0 = W0[(size_t)j * H + i];
-                        nw += w * w; n0 += w0 * w0; dot += w * w0;
-                    }
-                    dM += fabs(sqrt(nw) - sqrt(n0));
-                    dD += 1.0 - dot / (sqrt(nw) * sqrt(n0));
-                }
-                wd_metric(t, l, q ? "value" : "query", dM / H, dD / H);
-            }
-        wd_slopes(t);
-        return;
-    }
-    for (int i = 0; i < t->t.n_ad; i++) {
-        const bd_adapted_linear *al = &t->t.ads[i];
-        const int in = al->in, out = al->out, r = al->r;
-        double dM = 0, dD = 0;
-        for (int j = 0; j < out; j++) {
-            /* row j of W_t = W0 + s B A and its cosine with W0 */
-            const float *w0 = al->w0 + (size_t)j * in, *Bj = al->B + (size_t)j * r;
-            double nw = 0, dot = 0;
-            for (int c2 = 0; c2 < in; c2++) {
-                double w = w0[c2];
-                for (int a = 0; a < r; a++) w += (double)al->s * Bj[a] * al->A[(size_t)a * in + c2];
-                nw += w * w;
-                dot += w * w0[c2];
-            }
-            double n0 = sqrt(al->w0_sqnorm[j]);
-            double mj = al->m ? al->m[j] : sqrt(nw);
-            dM += fabs(mj - n0);
-            dD += 1.0 - dot / (sqrt(nw) * n0);
-        }
-        wd_metric(t, t->t.ad_layer[i], bd_mod_names[t->t.ad_mod[i]], dM / out, dD / out);
-    }
-    wd_slopes(t);
-}
-
-/* The magnitude vector of the adapter the viewer selected (double-buffered). */
-static void publish_magnitudes(bd_trainer *t) {
-    if (t->c.method == BD_METHOD_FULL || !t->t.n_ad) return;
-    bd_channel *ch = t->ch;
-    pthread_mutex_lock(&ch->mu);
-    int want_l = ch->want_mag_layer, want_k = ch->want_mag_module, back = 1 - ch->mag_front;
-    pthread_mutex_unlock(&ch->mu);
-    int idx = 0;
-    for (int i = 0; i < t->t.n_ad; i++)
-        if (t->t.ad_layer[i] == want_l && t->t.ad_mod[i] == want_k) idx = i;
-    const bd_adapted_linear *al = &t->t.ads[idx];
-    bd_mag_snapshot *s = &ch->mag[back]; /* the viewer reads only mag[front] */
-    s->step = t->step;
-    s->layer = t->t.ad_layer[idx];
-    snprintf(s->module, sizeof s->module, "%s", bd_mod_names[t->t.ad_mod[idx]]);
-    s->n = al->out < BD_CH_MAG ? al->out : BD_CH_MAG;
-    for (int j = 0; j < s->n; j++) {
-        s->m0[j] = sqrtf(al->w0_sqnorm[j]);
-        if (al->m) { s->m[j] = al->m[j]; continue; }
-        double nw = 0;
-        for (int c2 = 0; c2 < al->in; c2++) {
-            double w = al->w0[(size_t)j * al->in + c2];
-            for (int a = 0; a < al->r; a++) w += (double)al->s * al->B[(size_t)j * al->r + a] * al->A[(size_t)a * al->in + c2];
-            nw += w * w;
-        }
-        s->m[j] = (float)sqrt(nw);
-    }
-    pthread_mutex_lock(&ch->mu);
-    ch->mag_front = back;
-    pthread_mutex_unlock(&ch->mu);
-}
-
-/* ---- saving ---- */
-
-static int save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
-    char dir[4300];
-    snprintf(dir, sizeof dir, "%s/%s", t->dir, sub);
-    if (bd_mkdir_p(dir, e)) return -1;
-    if (t->c.method != BD_METHOD_FULL) {
-        if (bd_peft_save(&t->t, &t->m, dir, t->c.model, e)) return -1;
-        return bd_labels_save(dir, t->c.task == BD_TASK_CLASSIFICATION ? &t->labels : NULL, e);
-    }
-    /* full fine-tuning: a complete model directory */
-    bd_st_out *outs = calloc((size_t)t->m.n_params, sizeof *outs);
-    if (!outs) return bd_errf(e, "out of memory");
-    for (int i = 0; i < t->m.n_params; i++) {
-        const bd_param *p = &t->m.params[i];
-        outs[i] = (bd_st_out){p->name, t->m.data + p->offset, p->ndim, {p->shape[0], p->shape[1]}};
-    }
-    char path[4400];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    const char *meta[] = {"format", "pt"};
-    int rc = bd_st_write(path, outs, t->m.n_params, meta, 1, e);
-    free(outs);
-    if (rc) return -1;
-    static const char *const files[] = {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"};
-    for (int f = 0; f < 4; f++) {
-        char src[4300];
-        snprintf(src, sizeof src, "%s/%s", t->c.model, files[f]);
-        size_t len;
-        bd_err e2;
-        char *buf = bd_read_file(src, &len, &e2);
-        if (!buf) continue; /* optional tokenizer files */
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        if (f == 0) {
-            /* config.json names the labels this head predicts */
-            json_t *root = json_loads(buf, 0, NULL);
-            free(buf);
-            if (!root) return bd_errf(e, "%s: cannot re-read", src);
-            json_t *id2 = json_object(), *l2i = json_object();
-            for (int l = 0; l < t->labels.n; l++) {
-                char k[16];
-                snprintf(k, sizeof k, "%d", l);
-                json_object_set_new(id2, k, json_string(t->labels.names[l]));
-                json_object_set_new(l2i, t->labels.names[l], json_integer(l));
-            }
-            if (t->c.task == BD_TASK_REGRESSION) {
-                json_object_set_new(root, "problem_type", json_string("regression"));
-                json_object_set_new(root, "num_labels", json_integer(1));
-                json_decref(id2);
-                json_decref(l2i);
-            } else {
-                json_object_set_new(root, "id2label", id2);
-                json_object_set_new(root, "label2id", l2i);
-            }
-            json_object_set_new(root, "architectures", json_pack("[s]", "BertForSequenceClassification"));
-            buf = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-            json_decref(root);
-            if (!buf) return bd_errf(e, "out of memory");
-            len = strlen(buf);
-        }
-        rc = bd_write_file_atomic(path, buf, len, e);
-        free(buf);
-        if (rc) return -1;
-    }
     return 0;
 }
 
@@ -471,188 +231,25 @@ static int evaluate(bd_trainer *t, bd_err *e) {
     bd_eval_result r;
     if (bd_evaluate(&t->m, &t->enc, t->ev, t->n_ev, t->label_of, t->target_of, (bd_task)t->c.task,
                     t->c.batch_size, t->pad_id, &r, e)) return -1;
-    metric(t, "eval/loss", r.loss);
+    bd_tr_metric(t, "eval/loss", r.loss);
     if (t->c.task == BD_TASK_CLASSIFICATION) {
-        metric(t, "eval/accuracy", r.cls.accuracy);
-        metric(t, "eval/f1", r.cls.macro_f1);
-        metric(t, "eval/mcc", r.cls.mcc);
+        bd_tr_metric(t, "eval/accuracy", r.cls.accuracy);
+        bd_tr_metric(t, "eval/f1", r.cls.macro_f1);
+        bd_tr_metric(t, "eval/mcc", r.cls.mcc);
     } else {
-        metric(t, "eval/pearson", r.pearson);
-        metric(t, "eval/spearman", r.spearman);
+        bd_tr_metric(t, "eval/pearson", r.pearson);
+        bd_tr_metric(t, "eval/spearman", r.spearman);
     }
     double p = primary(t, &r);
-    logf_(t, "step %ld: eval loss %.4f, %s %.4f", t->step, r.loss,
+    bd_tr_log(t, "step %ld: eval loss %.4f, %s %.4f", t->step, r.loss,
           t->c.task == BD_TASK_CLASSIFICATION ? "accuracy" : "pearson", p);
     bd_eval_result_free(&r);
     if (!isnan(p) && (t->best_step < 0 || p > t->best)) {
         t->best = p;
         t->best_step = t->step;
-        if (save_model_dir(t, "best", e)) return -1;
+        if (bd_tr_save_model_dir(t, "best", e)) return -1;
     }
     return 0;
-}
-
-/* ---- checkpoints ---- */
-
-static uint64_t fnv1a(const void *p, size_t n) {
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ull; }
-    return h;
-}
-
-static void put(FILE *f, const void *p, size_t n) { fwrite(p, 1, n, f); }
-static void put_i64(FILE *f, int64_t v) { put(f, &v, sizeof v); }
-static void put_floats(FILE *f, const float *p, size_t n) {
-    put_i64(f, (int64_t)n);
-    if (n) put(f, p, sizeof(float) * n);
-}
-static void put_optim(FILE *f, const bd_optim *o) {
-    put_i64(f, o->t);
-    put_floats(f, o->m1, o->m1 ? 2 * o->n : 0);
-}
-
-int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return bd_errf(e, "out of memory writing a checkpoint");
-    put(f, CKPT_MAGIC, 8);
-    int64_t hdr[8] = {t->step, t->epoch, t->pos, t->val_epoch, t->val_pos, t->phase, t->best_step, t->n_fit};
-    put(f, hdr, sizeof hdr);
-    double dd[2] = {t->best, wall(t)};
-    put(f, dd, sizeof dd);
-    put_i64(f, t->n_va);
-    put(f, t->order, sizeof(int) * (size_t)t->n_fit);
-    put(f, t->val_order, sizeof(int) * (size_t)t->n_va);
-    put_floats(f, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
-    put_floats(f, t->t.dir.w, t->t.dir.n);
-    put_floats(f, t->t.mag.w, t->t.mag.n);
-    put_floats(f, t->init_dir, t->init_dir ? t->t.dir.n : 0);
-    put_optim(f, &t->opt_full);
-    put_optim(f, &t->opt_dir);
-    put_optim(f, &t->opt_mag);
-    fflush(f);
-    uint64_t sum = fnv1a(buf, len);
-    put(f, &sum, sizeof sum);
-    fclose(f);
-    char dir[4300], path[4400];
-    snprintf(dir, sizeof dir, "%s/checkpoint", t->dir);
-    int rc = bd_mkdir_p(dir, e);
-    if (!rc) {
-        if (t->metrics) fflush(t->metrics);
-        snprintf(path, sizeof path, "%s/state.bin", dir);
-        rc = bd_write_file_atomic(path, buf, len, e);
-    }
-    free(buf);
-    if (!rc) logf_(t, "checkpoint at step %ld", t->step);
-    return rc;
-}
-
-typedef struct reader { const char *p, *end, *path; bd_err *e; int bad; } reader;
-
-static void get(reader *r, void *dst, size_t n) {
-    if (r->bad || (size_t)(r->end - r->p) < n) { r->bad = 1; memset(dst, 0, n); return; }
-    memcpy(dst, r->p, n);
-    r->p += n;
-}
-
-static void get_floats(reader *r, float *dst, size_t want) {
-    int64_t n;
-    get(r, &n, sizeof n);
-    if (r->bad) return;
-    if ((size_t)n != want) { r->bad = 2; return; }
-    if (n) get(r, dst, sizeof(float) * want);
-}
-
-static void get_optim(reader *r, bd_optim *o) {
-    int64_t tt;
-    get(r, &tt, sizeof tt);
-    o->t = tt;
-    get_floats(r, o->m1, o->m1 ? 2 * o->n : 0);
-}
-
-static int load_checkpoint(bd_trainer *t, bd_err *e) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/checkpoint/state.bin", t->dir);
-    size_t len;
-    char *buf = bd_read_file(path, &len, e);
-    if (!buf) return -1;
-    uint64_t sum;
-    if (len < 8 + sizeof sum || memcmp(buf, CKPT_MAGIC, 8)) { free(buf); return bd_errf(e, "%s: not a bidora checkpoint", path); }
-    memcpy(&sum, buf + len - sizeof sum, sizeof sum);
-    if (fnv1a(buf, len - sizeof sum) != sum) { free(buf); return bd_errf(e, "%s: checksum mismatch (damaged file)", path); }
-    reader r = {buf + 8, buf + len - sizeof sum, path, e, 0};
-    int64_t hdr[8], n_va;
-    double dd[2];
-    get(&r, hdr, sizeof hdr);
-    get(&r, dd, sizeof dd);
-    get(&r, &n_va, sizeof n_va);
-    if (!r.bad && hdr[5] == 2 && t->c.method == BD_METHOD_BIDORA && t->n_fit == t->n_tr) {
-        /* phase 2 trains on D_tr + D_val */
-        memcpy(t->fit + t->n_tr, t->va, sizeof(int) * (size_t)t->n_va);
-        t->n_fit += t->n_va;
-    }
-    if (!r.bad && (hdr[7] != t->n_fit || n_va != t->n_va)) {
-        free(buf);
-        return bd_errf(e, "%s: the data changed since the checkpoint (%lld training rows then, %d now)", path,
-                       (long long)hdr[7], t->n_fit);
-    }
-    t->step = hdr[0]; t->epoch = hdr[1]; t->pos = hdr[2]; t->val_epoch = hdr[3]; t->val_pos = hdr[4];
-    t->phase = (int)hdr[5]; t->best_step = hdr[6];
-    t->best = dd[0];
-    t->wall_offset = dd[1];
-    get(&r, t->order, sizeof(int) * (size_t)t->n_fit);
-    get(&r, t->val_order, sizeof(int) * (size_t)t->n_va);
-    get_floats(&r, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
-    get_floats(&r, t->t.dir.w, t->t.dir.n);
-    get_floats(&r, t->t.mag.w, t->t.mag.n);
-    get_floats(&r, t->init_dir, t->init_dir ? t->t.dir.n : 0);
-    get_optim(&r, &t->opt_full);
-    get_optim(&r, &t->opt_dir);
-    get_optim(&r, &t->opt_mag);
-    free(buf);
-    if (r.bad) return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" : "truncated");
-    return 0;
-}
-
-/* Keep metrics.csv's header and rows up to the checkpoint's step. */
-static int truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
-    size_t len;
-    char *buf = bd_read_file(path, &len, e);
-    if (!buf) return -1;
-    char *out = malloc(len + 1);
-    if (!out) { free(buf); return bd_errf(e, "out of memory"); }
-    size_t o = 0;
-    int first = 1;
-    double pending_dm = 0; /* rows come as dM then dD for each layer and module */
-    for (char *line = buf; *line;) {
-        char *nl = strchr(line, '\n');
-        size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
-        long step = -1;
-        const char *comma = memchr(line, ',', n);
-        if (comma) step = strtol(comma + 1, NULL, 10);
-        if (first || (step >= 0 && step <= t->step)) {
-            memcpy(out + o, line, n);
-            o += n;
-            /* the kept weight-decomposition points feed the slope again */
-            char nm[96], mod[64];
-            double v;
-            int layer;
-            if (!first && sscanf(line, "%*[^,],%*[^,],%*[^,],%95[^,],%lf", nm, &v) == 2 &&
-                sscanf(nm, "wd/layer.%d.%63[^/]/", &layer, mod) == 2) {
-                size_t len_nm = strlen(nm);
-                if (len_nm > 3 && !strcmp(nm + len_nm - 3, "/dM")) pending_dm = v;
-                else if (len_nm > 3 && !strcmp(nm + len_nm - 3, "/dD")) wd_point(t, mod, v, pending_dm);
-            }
-        }
-        first = 0;
-        line += n;
-    }
-    int rc = bd_write_file_atomic(path, out, o, e);
-    free(out);
-    free(buf);
-    return rc;
 }
 
 /* ---- set-up ---- */
@@ -667,7 +264,7 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
     s.loss = t->last_loss;
     s.steps_per_s = t->rate;
     s.eta_s = t->rate > 0 ? (double)(t->total - t->step) / t->rate : 0;
-    s.elapsed_s = wall(t);
+    s.elapsed_s = bd_tr_wall(t);
     /* weights, trainable groups with gradients, optimizer moments, activations */
     s.mem_bytes = sizeof(float) * (t->m.total + t->t.dir.n * 2 + t->t.mag.n * 2 + t->t.full.n +
                                    t->opt_dir.n * 2 + t->opt_mag.n * 2 + t->opt_full.n * 2) +
@@ -693,7 +290,7 @@ static int open_files(bd_trainer *t, int resume, bd_err *e) {
         if (rc) return -1;
     }
     snprintf(path, sizeof path, "%s/metrics.csv", t->dir);
-    if (resume && access(path, F_OK) == 0 && truncate_metrics(t, path, e)) return -1;
+    if (resume && access(path, F_OK) == 0 && bd_tr_truncate_metrics(t, path, e)) return -1;
     t->metrics = fopen(path, resume ? "a" : "w");
     if (!t->metrics) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
     if (!resume) fprintf(t->metrics, "wall_time,step,phase,name,value\n");
@@ -816,9 +413,9 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
         }
         if (bd_mkdir_p(t->dir, e)) goto fail;
     }
-    if (resume_dir && load_checkpoint(t, e)) goto fail;
+    if (resume_dir && bd_tr_load_checkpoint(t, e)) goto fail;
     if (open_files(t, resume_dir != NULL, e)) goto fail;
-    logf_(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
+    bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
           bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
           resume_dir ? "from its checkpoint" : "new run");
     *out = t;
@@ -843,7 +440,7 @@ static void enter_phase2(bd_trainer *t) {
     t->epoch = 0;
     t->pos = 0;
     shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)t->c.seed + 2, 0);
-    logf_(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d rows", t->n_fit);
+    bd_tr_log(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d rows", t->n_fit);
 }
 
 static int train_step(bd_trainer *t, bd_err *e) {
@@ -861,33 +458,33 @@ static int train_step(bd_trainer *t, bd_err *e) {
         return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
                        t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
     t->last_loss = loss;
-    metric(t, "train/loss", loss);
+    bd_tr_metric(t, "train/loss", loss);
     const int bidora = c->method == BD_METHOD_BIDORA;
     if (bidora && c->orth_lambda > 0) {
         double R;
         if (bd_orth_add(&t->bl, c->orth_lambda, &R, e)) return -1;
-        metric(t, "train/orth", R);
+        bd_tr_metric(t, "train/orth", R);
     }
     double lr = lr_now(t, t->phase == 2 ? c->retrain_lr : c->lr);
-    metric(t, "lr", lr);
+    bd_tr_metric(t, "lr", lr);
     if (c->method == BD_METHOD_FULL) {
         bd_group *g = &t->t.full;
-        metric(t, "train/grad_norm", clip(t, &g, 1));
+        bd_tr_metric(t, "train/grad_norm", clip(t, &g, 1));
         bd_optim_step(&t->opt_full, t->t.full.w, t->t.full.g, (float)lr);
     } else if (c->method == BD_METHOD_DORA) {
         bd_group *gs[2] = {&t->t.dir, &t->t.mag};
-        metric(t, "train/grad_norm", clip(t, gs, 2));
+        bd_tr_metric(t, "train/grad_norm", clip(t, gs, 2));
         bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
         bd_optim_step(&t->opt_mag, t->t.mag.w, t->t.mag.g, (float)lr);
     } else {
         /* LoRA, and BiDoRA's lower level: V only (M moves only in upper steps) */
         bd_group *g = &t->t.dir;
-        metric(t, "train/grad_norm", clip(t, &g, 1));
+        bd_tr_metric(t, "train/grad_norm", clip(t, &g, 1));
         bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
     }
     if (bidora && t->phase == 1 && t->step % c->upper_every == 0 && upper_step(t, &lower, e)) return -1;
     double ms = (now_s() - t0) * 1e3;
-    metric(t, "time/step_ms", ms);
+    bd_tr_metric(t, "time/step_ms", ms);
     t->step++;
     double inst = 1e3 / ms;
     t->rate = t->rate > 0 ? 0.9 * t->rate + 0.1 * inst : inst;
@@ -901,9 +498,9 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
         if (bd_channel_stop_requested(t->ch)) break;
         if (bd_channel_pause_requested(t->ch)) {
             publish(t, BD_RUN_PAUSED, "paused");
-            logf_(t, "paused at step %ld", t->step);
+            bd_tr_log(t, "paused at step %ld", t->step);
             if (bd_channel_wait_if_paused(t->ch)) break;
-            logf_(t, "resumed at step %ld", t->step);
+            bd_tr_log(t, "resumed at step %ld", t->step);
             publish(t, BD_RUN_RUNNING, NULL);
         }
         if (bd_channel_take_save(t->ch) && bd_trainer_checkpoint(t, e)) goto fail;
@@ -912,10 +509,10 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
         t->mstep = t->step;
         if (c->eval_every > 0 && t->step % c->eval_every == 0) {
             if (evaluate(t, e)) goto fail;
-            weight_decomposition(t);
+            bd_tr_weight_decomposition(t);
             last_eval = t->step;
         }
-        publish_magnitudes(t);
+        bd_tr_publish_magnitudes(t);
         if (t->metrics) fflush(t->metrics);
         if (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0 && bd_trainer_checkpoint(t, e)) goto fail;
         publish(t, BD_RUN_RUNNING, NULL);
@@ -924,7 +521,7 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     if (t->step < t->total) {
         /* stopped early: keep everything needed to continue */
         if (bd_trainer_checkpoint(t, e)) goto fail;
-        logf_(t, "stopped at step %ld of %ld; continue with: bidora train --resume %s", t->step, t->total, t->dir);
+        bd_tr_log(t, "stopped at step %ld of %ld; continue with: bidora train --resume %s", t->step, t->total, t->dir);
         char msg[BD_CH_LOGLEN];
         snprintf(msg, sizeof msg, "stopped at step %ld; checkpoint saved", t->step);
         publish(t, BD_RUN_STOPPED, msg);
@@ -932,17 +529,17 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     }
     if (last_eval != t->step) {
         if (evaluate(t, e)) goto fail;
-        weight_decomposition(t);
+        bd_tr_weight_decomposition(t);
     }
-    if (save_model_dir(t, "adapter", e) || bd_trainer_checkpoint(t, e)) goto fail;
+    if (bd_tr_save_model_dir(t, "adapter", e) || bd_trainer_checkpoint(t, e)) goto fail;
     if (t->metrics) fflush(t->metrics);
-    logf_(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, wall(t),
+    bd_tr_log(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, bd_tr_wall(t),
           c->method == BD_METHOD_FULL ? "model" : "adapter", t->dir,
           t->best_step >= 0 ? ", best eval in best/" : "");
     publish(t, BD_RUN_DONE, "done");
     return 0;
 fail:
-    logf_(t, "failed: %s", e->msg);
+    bd_tr_log(t, "failed: %s", e->msg);
     publish(t, BD_RUN_FAILED, e->msg);
     return -1;
 }
