@@ -34,6 +34,11 @@ grep -q "wd/layer.0.query/dD" "$T/lora/metrics.csv" && grep -q "wd/layer.1.value
     && grep -q ",wd/query/k," "$T/bidora/metrics.csv" && grep -q ",wd/value/k," "$T/full/metrics.csv" \
     && ok "weight-decomposition metrics and slopes" || fail "weight-decomposition metrics missing"
 
+# the shipped configurations parse and run (default.ini pointed at the tiny model: no downloads)
+"$BIDORA" train -c configs/default.ini model=tests/ref/tiny_bert data=tests/ref/tiny.csv max_length=64 \
+    batch_size=4 max_steps=3 eval_every=0 out_dir="$T" run_name=default 2>"$T/def.err" \
+    && ok "configs/default.ini runs" || fail "configs/default.ini: $(cat "$T/def.err")"
+
 # 2. the adapter evaluates back, and a full fine-tune is a model directory
 "$BIDORA" eval --model tests/ref/tiny_bert --adapter "$T/dora/adapter" --data tests/ref/tiny.csv >"$T/ev" 2>&1 \
     && grep -q "^accuracy" "$T/ev" && ok "eval --adapter" || fail "eval --adapter: $(cat "$T/ev")"
