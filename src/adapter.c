@@ -59,6 +59,21 @@ void bd_adapted_fwd(const bd_adapted_linear *al, bd_adapter_cache *c, float *y, 
         return;
     }
     bd_dora_row_norms(al, c);
+    c->y = y;
+    if (xt == x && !c->z) {
+        /* no z buffer: z = y - b + s xa B^T in place, then y = c z + b; the
+         * backward recovers z from y (see z_row) */
+        for (int t = 0; t < N; t++) {
+            float *yt = y + (size_t)t * out;
+            for (int j = 0; j < out; j++) yt[j] -= al->b ? al->b[j] : 0.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, r, al->s, c->xa, r, al->B, r, 1.0f, y, out);
+        for (int t = 0; t < N; t++) {
+            float *yt = y + (size_t)t * out;
+            for (int j = 0; j < out; j++) yt[j] = (al->m[j] / c->n[j]) * yt[j] + (al->b ? al->b[j] : 0.0f);
+        }
+        return;
+    }
     /* z = xt W'^T = xt W0^T + s xa B^T */
     if (xt == x) {
         for (int t = 0; t < N; t++) {
@@ -82,6 +97,27 @@ void bd_adapted_fwd(const bd_adapted_linear *al, bd_adapter_cache *c, float *y, 
             if (xt == x) yt[j] = cj * zt[j] + bj;
             else yt[j] += cj * zt[j] - lin[(size_t)t * out + j];
         }
+    }
+}
+
+/* Row t of z = x W'^T when no z buffer was kept: z = (y - b) n / m from the
+ * module's output; for a row j with m_j = 0 (c_j = 0, y carries no z) it is
+ * computed directly as x_t . (W0_j + s B_j A). */
+static void z_row(const bd_adapted_linear *al, const bd_adapter_cache *c, const float *x, int t, float *zt) {
+    const int in = al->in, out = al->out, r = al->r;
+    const float *yt = c->y + (size_t)t * out, *xr = x + (size_t)t * in;
+    for (int j = 0; j < out; j++) {
+        if (al->m[j] != 0.0f) {
+            zt[j] = (yt[j] - (al->b ? al->b[j] : 0.0f)) * (c->n[j] / al->m[j]);
+            continue;
+        }
+        double acc = 0.0;
+        for (int i = 0; i < in; i++) {
+            double w = al->w0[(size_t)j * in + i];
+            for (int a = 0; a < r; a++) w += (double)al->s * al->B[(size_t)j * r + a] * al->A[(size_t)a * in + i];
+            acc += w * xr[i];
+        }
+        zt[j] = (float)acc;
     }
 }
 
@@ -114,7 +150,13 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
         /* dm_j = sum_t dy z / n_j ; dl = c * dy */
         memset(G, 0, sizeof(float) * (size_t)out);
         for (int t = 0; t < N; t++) {
-            const float *dyt = dy + (size_t)t * out, *zt = c->z + (size_t)t * out;
+            const float *dyt = dy + (size_t)t * out, *zt;
+            if (c->z) {
+                zt = c->z + (size_t)t * out;
+            } else {
+                z_row(al, c, x, t, dl + (size_t)t * out); /* dl's row t is free until below */
+                zt = dl + (size_t)t * out;
+            }
             float *dlt = dl + (size_t)t * out;
             for (int j = 0; j < out; j++) {
                 G[j] += dyt[j] * zt[j];

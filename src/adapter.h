@@ -29,12 +29,13 @@ typedef struct bd_adapter_cache {
     float *xt;     /* [N,in] dropped-out input (NULL when no dropout) */
     uint8_t *keep; /* [N*in] dropout mask */
     float *xa;     /* [N,r]  xt A^T */
-    float *z;      /* [N,out] xt W'^T  (DoRA) */
+    float *z;      /* [N,out] xt W'^T  (DoRA); NULL: recovered from y in the backward */
     float *xtw0;   /* [N,out] xt W0^T  (DoRA with dropout: scratch) */
     float *w0a;    /* [out,r] W0 A^T   (DoRA) */
     float *aat;    /* [r,r]  A A^T     (DoRA) */
     float *n;      /* [out] row norms of W' (DoRA) */
     float *scratch; /* bd_adapter_scratch_floats(al, N) for the backward, or NULL (it allocates) */
+    const float *y; /* the forward's output (DoRA without a z buffer: must stay unmodified until backward) */
 } bd_adapter_cache;
 
 /* Floats of backward scratch an adapter needs for N rows. */

@@ -478,7 +478,11 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
                 ca->xa = takef(ar, BT * r);
                 ca->n = takef(ar, out);
                 if (al->kind == BD_ADAPTER_DORA) {
-                    ca->z = takef(ar, BT * out);
+                    /* z = x W'^T is kept only where the backward cannot recover it
+                     * from the output: outputs dropped out or summed in place
+                     * (attention.output.dense, output.dense), or adapter dropout */
+                    int keep_z = training && (k == BD_MOD_ATTN_OUT || k == BD_MOD_OUTPUT || al->p_drop > 0.0f);
+                    if (keep_z) ca->z = takef(ar, BT * out);
                     ca->w0a = takef(ar, out * r);
                     ca->aat = takef(ar, r * r);
                 }

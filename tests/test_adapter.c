@@ -97,9 +97,10 @@ static double fd_check(fixture *f, double *v, const float *g, int n, int dora, d
     return worst;
 }
 
-static void run_case(int dora, int exact, int dropout) {
+static void run_case_z(int dora, int exact, int dropout, int keep_z) {
     fixture f;
     fill(&f, 42 + dora * 2 + dropout);
+    if (!keep_z) f.m[0] = 0.0; /* a zero magnitude: its row's z cannot come from y */
     const double s = 2.0 / R, p = dropout ? 0.3 : 0.0;
     float w0[OUT * IN], b[OUT], A[R * IN], B[OUT * R], m[OUT], x[N * IN], y[N * OUT], dy[N * OUT];
     float dA[R * IN] = {0}, dB[OUT * R] = {0}, dm[OUT] = {0}, dx[N * IN] = {0}, sq[OUT];
@@ -109,7 +110,7 @@ static void run_case(int dora, int exact, int dropout) {
                             w0, b, A, B, m, dA, dB, dm, sq};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
-    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL};
+    bd_adapter_cache c = {0, xt, NULL, xa, keep_z ? z : NULL, xtw0, w0a, aat, n, NULL, NULL};
     bd_adapted_fwd(&al, &c, y, x, dropout ? f.keep : NULL, N);
     /* forward against the reference, one output at a time via Rw = e_k */
     double nn[OUT];
@@ -129,13 +130,20 @@ static void run_case(int dora, int exact, int dropout) {
     double eA = fd_check(&f, f.A, dA, R * IN, dora, s, p, dropout, nconst);
     double eB = fd_check(&f, f.B, dB, OUT * R, dora, s, p, dropout, nconst);
     double em = dora ? fd_check(&f, f.m, dm, OUT, dora, s, p, dropout, nconst) : 0;
-    printf("%s%s%s: fwd %.2g  dx %.2g  dA %.2g  dB %.2g  dm %.2g\n", dora ? "DoRA" : "LoRA",
-           dora ? (exact ? " exact" : " detached") : "", dropout ? " +dropout" : "", worst_fwd, ex, eA, eB, em);
+    printf("%s%s%s%s: fwd %.2g  dx %.2g  dA %.2g  dB %.2g  dm %.2g\n", dora ? "DoRA" : "LoRA",
+           dora ? (exact ? " exact" : " detached") : "", dropout ? " +dropout" : "",
+           keep_z ? "" : " (z from y; m_0 = 0)", worst_fwd, ex, eA, eB, em);
     assert_true(worst_fwd < 1e-5);
     assert_true(ex < 1e-3 && eA < 1e-3 && eB < 1e-3 && em < 1e-3);
 }
 
+static void run_case(int dora, int exact, int dropout) { run_case_z(dora, exact, dropout, 1); }
+
 static void test_lora(void **s) { (void)s; run_case(0, 0, 0); }
+/* Without a z buffer the backward recovers z from the output (and a row with
+ * m = 0 directly from x and W'). */
+static void test_dora_z_from_y(void **s) { (void)s; run_case_z(1, 1, 0, 0); }
+static void test_dora_z_from_y_detached(void **s) { (void)s; run_case_z(1, 0, 0, 0); }
 static void test_lora_dropout(void **s) { (void)s; run_case(0, 0, 1); }
 static void test_dora_exact(void **s) { (void)s; run_case(1, 1, 0); }
 static void test_dora_exact_dropout(void **s) { (void)s; run_case(1, 1, 1); }
@@ -153,7 +161,7 @@ static void test_merged(void **st) {
     bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
-    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL};
+    bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL, NULL};
     bd_adapted_fwd(&al, &c, y, x, NULL, N);
     bd_adapter_merged_weight(&al, w);
     for (int t = 0; t < N; t++)
@@ -170,6 +178,7 @@ int main(void) {
         cmocka_unit_test(test_lora),          cmocka_unit_test(test_lora_dropout),
         cmocka_unit_test(test_dora_exact),    cmocka_unit_test(test_dora_exact_dropout),
         cmocka_unit_test(test_dora_detached), cmocka_unit_test(test_dora_detached_dropout),
+        cmocka_unit_test(test_dora_z_from_y), cmocka_unit_test(test_dora_z_from_y_detached),
         cmocka_unit_test(test_merged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
