@@ -3,6 +3,8 @@
 #   scripts/experiments.sh readme [OUT]          LoRA, DoRA, full FT on Rotten Tomatoes (make data)
 #   scripts/experiments.sh glue GLUE_DIR [OUT]   LoRA, DoRA, BiDoRA (darts2, darts1, upper_every 4)
 #                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds
+#   scripts/experiments.sh small [OUT]           the same methods on 500- and 1000-row samples of
+#                                                Rotten Tomatoes (make data), scored on 1000 held-out rows
 # Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
 # script can be stopped and rerun. Then scripts/summarize.py writes the tables.
 # Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50),
@@ -41,6 +43,34 @@ readme)
         done
     done
     $PY scripts/summarize.py readme "$OUT" >"$OUT/summary.md"
+    cat "$OUT/summary.md"
+    ;;
+small)
+    OUT=${2:-runs/small}
+    src=datasets/data/rotten_tomatoes.csv
+    [ -f "$src" ] || { echo "experiments: $src is missing: run make data" >&2; exit 1; }
+    mkdir -p "$OUT/data"
+    [ -f "$OUT/data/eval.csv" ] || $PY scripts/holdout.py "$src" 1000 11 "$OUT/data/pool.csv" "$OUT/data/eval.csv"
+    for n in 500 1000; do
+        [ -f "$OUT/data/rt$n.csv" ] || $PY scripts/subsample.py "$OUT/data/pool.csv" $n 7 "$OUT/data/rt$n.csv"
+    done
+    for seed in $SEEDS; do
+        for task in ${TASKS_SMALL:-rt500 rt1000}; do
+            for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
+                case $m in
+                bidora-darts2) margs="method=bidora hypergrad=darts2 upper_every=1" ;;
+                bidora-darts1) margs="method=bidora hypergrad=darts1 upper_every=1" ;;
+                bidora-every4) margs="method=bidora hypergrad=darts2 upper_every=4" ;;
+                *) margs="method=$m" ;;
+                esac
+                # shellcheck disable=SC2086
+                run "$OUT" "$task-$m-s$seed" data="$OUT/data/$task.csv" eval_data="$OUT/data/eval.csv" split=0.8,0.2,0 \
+                    max_length=64 $margs seed=$seed lr=${LR:-1e-3} max_steps=$STEPS batch_size=$BATCH \
+                    eval_every=$EVAL_EVERY checkpoint_every=0
+            done
+        done
+    done
+    $PY scripts/summarize.py small "$OUT" >"$OUT/summary.md"
     cat "$OUT/summary.md"
     ;;
 glue)
