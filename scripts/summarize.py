@@ -148,6 +148,13 @@ def results(small_root, glue_root):
         sys.argv = [sys.argv[0], "small", small_root]
         main()
     print(buf.getvalue())
+    print("Reading it: compare the methods row by row within a task; the spread is the standard deviation "
+          "over seeds. BiDoRA's direction trains on its 80% D_tr split only (these runs use no phase-2 "
+          "retraining, `retrain_steps = 0`) and its magnitude moves only through the hypergradient. "
+          "One small budget on a small encoder: this does not reproduce the paper's setting (RoBERTa-base, "
+          "full GLUE budgets).\n")
+    print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 30 "
+          "minutes on this machine), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
     print("## GLUE: RTE samples (partial grid)\n")
     print("Only part of the GLUE grid fits this session's 2-core CPU (RTE-500 and RTE-1000, one seed, "
           "100 steps). At this budget the RTE runs stay at the accuracy of predicting a single class for "
