@@ -30,6 +30,16 @@ run() { # out_dir run_name args...
     "$BIDORA" train model="$MODEL" out_dir="$out" run_name="$name" "$@" </dev/null
 }
 
+# method_args NAME: the keys of one of the compared methods
+method_args() {
+    case $1 in
+    bidora-darts2) echo "method=bidora hypergrad=darts2 upper_every=1" ;;
+    bidora-darts1) echo "method=bidora hypergrad=darts1 upper_every=1" ;;
+    bidora-every4) echo "method=bidora hypergrad=darts2 upper_every=4" ;;
+    *) echo "method=$1" ;;
+    esac
+}
+
 case "$mode" in
 readme)
     OUT=${2:-runs/readme}
@@ -57,12 +67,7 @@ small)
     for seed in $SEEDS; do
         for task in ${TASKS_SMALL:-rt500 rt1000}; do
             for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
-                case $m in
-                bidora-darts2) margs="method=bidora hypergrad=darts2 upper_every=1" ;;
-                bidora-darts1) margs="method=bidora hypergrad=darts1 upper_every=1" ;;
-                bidora-every4) margs="method=bidora hypergrad=darts2 upper_every=4" ;;
-                *) margs="method=$m" ;;
-                esac
+                margs=$(method_args $m)
                 # shellcheck disable=SC2086
                 run "$OUT" "$task-$m-s$seed" data="$OUT/data/$task.csv" eval_data="$OUT/data/eval.csv" split=0.8,0.2,0 \
                     max_length=64 $margs seed=$seed lr=${LR:-1e-3} max_steps=$STEPS batch_size=$BATCH \
@@ -91,12 +96,7 @@ glue)
                   cols="text_column=sentence label_column=label max_length=64" ;;
             esac
             for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
-                case $m in
-                bidora-darts2) margs="method=bidora hypergrad=darts2 upper_every=1" ;;
-                bidora-darts1) margs="method=bidora hypergrad=darts1 upper_every=1" ;;
-                bidora-every4) margs="method=bidora hypergrad=darts2 upper_every=4" ;;
-                *) margs="method=$m" ;;
-                esac
+                margs=$(method_args $m)
                 # shellcheck disable=SC2086
                 run "$OUT" "$task-$m-s$seed" data="$train" eval_data="$dev" split=0.8,0.2,0 $cols $margs \
                     seed=$seed lr=5e-4 max_steps=$STEPS batch_size=$BATCH eval_every=$EVAL_EVERY checkpoint_every=0

@@ -28,3 +28,16 @@ need_tools() {
     command -v unzip >/dev/null 2>&1 ||
         die "unzip not found: install it with scripts/install_deps.sh (apt-get install unzip)"
 }
+
+# fetch_wheel PKG VER SHA256 WHEEL DIR: download one pinned wheel from PyPI into
+# DIR (pip checks the hash, and so does this function afterwards).
+fetch_wheel() {
+    echo "$1==$2 --hash=sha256:$3" >"$5/requirements.txt"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+        "${PYTHON:-python3}" -m pip download --no-deps --only-binary=:all: --require-hashes \
+        -r "$5/requirements.txt" -d "$5/wheel" ||
+        die "pip could not download $1==$2 (is PyPI reachable? see the pip output above)"
+    [ -f "$5/wheel/$4" ] || die "pip did not save $4 in $5/wheel"
+    got=$(sha256_of "$5/wheel/$4")
+    [ "$got" = "$3" ] || die "$4 has sha256 $got, expected $3"
+}
