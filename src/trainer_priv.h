@@ -59,7 +59,7 @@ struct bd_trainer {
     float *mask, *vmask, *tg, *vtg;
     int *rows;
     double last_loss;
-    double t_last, rate;
+    double rate;               /* steps per second, smoothed */
     /* weight-decomposition points (dD, dM) so far, per module kind, for the slope k */
     double *wd_x[BD_N_MODS], *wd_y[BD_N_MODS];
     int wd_n[BD_N_MODS], wd_cap[BD_N_MODS];
