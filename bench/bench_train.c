@@ -3,7 +3,9 @@
  * real MiniLM (if fetched) and a BERT-base-shaped random model (12 layers,
  * 768 wide), batch 32 x length 128, next to the measured sgemm rate. Each
  * method runs in its own child process so its peak memory (ru_maxrss) is
- * its own. Ratios are measured side by side in one run.
+ * its own. Ratios are measured side by side in one run. Two more rows time
+ * darts2's +-eps passes alone: as run (two passes of B rows) and as one pass
+ * of 2B rows (what one double batch would cost at best).
  * usage: bench_train [minilm|bert-base|all] [steps]   (env BENCH_STEPS) */
 #include <math.h>
 #include <stdio.h>
@@ -21,11 +23,15 @@
 
 enum { B = 32, T = 128 };
 
-typedef struct method { const char *name; bd_method m; int darts2, upper_every; } method;
+/* pm_rows: time only darts2's two dL/dM-only (+-eps) passes: as BiDoRA runs
+ * them (two passes of B rows), or as one pass of 2B rows, which bounds what
+ * running them as one double batch could save (the same products). */
+typedef struct method { const char *name; bd_method m; int darts2, upper_every, pm_rows; } method;
 static const method methods[] = {
-    {"full", BD_METHOD_FULL, 0, 0},          {"lora", BD_METHOD_LORA, 0, 0},
-    {"dora", BD_METHOD_DORA, 0, 0},          {"bidora-darts2", BD_METHOD_BIDORA, 1, 1},
-    {"bidora-darts1", BD_METHOD_BIDORA, 0, 1}, {"bidora-darts2-every4", BD_METHOD_BIDORA, 1, 4},
+    {"full", BD_METHOD_FULL, 0, 0, 0},          {"lora", BD_METHOD_LORA, 0, 0, 0},
+    {"dora", BD_METHOD_DORA, 0, 0, 0},          {"bidora-darts2", BD_METHOD_BIDORA, 1, 1, 0},
+    {"bidora-darts1", BD_METHOD_BIDORA, 0, 1, 0}, {"bidora-darts2-every4", BD_METHOD_BIDORA, 1, 4, 0},
+    {"+-eps passes 2 x B", BD_METHOD_BIDORA, 1, 1, B}, {"+-eps as one 2B batch", BD_METHOD_BIDORA, 1, 1, 2 * B},
 };
 #define N_METHODS (int)(sizeof methods / sizeof methods[0])
 
@@ -69,28 +75,35 @@ static int child(const char *which, int k, int steps, int fd) {
     bd_bert_acts a;
     bd_bilevel bl;
     bd_optim od, om;
-    if (bd_trainable_init(&t, &m, &o, 2, &e) || bd_bert_acts_alloc(&a, &m, B, T, 1, &e) ||
-        bd_bilevel_init(&bl, &m, &t, &a, B, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
+    const int rows = me->pm_rows ? me->pm_rows : B;
+    if (bd_trainable_init(&t, &m, &o, 2, &e) || bd_bert_acts_alloc(&a, &m, rows, T, 1, &e) ||
+        bd_bilevel_init(&bl, &m, &t, &a, rows, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
     bl.darts2 = me->darts2;
     bd_group *gv = me->m == BD_METHOD_FULL ? &t.full : &t.dir;
     if (bd_optim_init(&od, BD_OPT_ADAMW, gv->n, 0.9f, 0.98f, 1e-6f, 0.01f, &e) ||
         bd_optim_init(&om, BD_OPT_ADAMW, t.mag.n, 0.9f, 0.98f, 1e-6f, 0.0f, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
-    static int32_t ids[2][B * T], tids[2][B * T], lab[2][B];
-    static float mask[2][B * T];
+    static int32_t ids[2][2 * B * T], tids[2][2 * B * T], lab[2][2 * B];
+    static float mask[2][2 * B * T];
     bd_rng r;
     bd_rng_seed(&r, 5);
     for (int s = 0; s < 2; s++) {
-        for (int i = 0; i < B * T; i++) { ids[s][i] = 1000 + (int)bd_rng_below(&r, 20000); tids[s][i] = 0; mask[s][i] = 1; }
-        for (int b = 0; b < B; b++) lab[s][b] = (int32_t)bd_rng_below(&r, 2);
+        for (int i = 0; i < 2 * B * T; i++) { ids[s][i] = 1000 + (int)bd_rng_below(&r, 20000); tids[s][i] = 0; mask[s][i] = 1; }
+        for (int b = 0; b < 2 * B; b++) lab[s][b] = (int32_t)bd_rng_below(&r, 2);
     }
-    bd_batch lower = {ids[0], tids[0], mask[0], lab[0], NULL, B, T, BD_TASK_CLASSIFICATION, 1};
+    bd_batch lower = {ids[0], tids[0], mask[0], lab[0], NULL, rows, T, BD_TASK_CLASSIFICATION, 1};
     bd_batch val = {ids[1], tids[1], mask[1], lab[1], NULL, B, T, BD_TASK_CLASSIFICATION, 2};
     if (me->upper_every > 1) steps = (steps + me->upper_every - 1) / me->upper_every * me->upper_every;
     double *ms = malloc(sizeof(double) * (size_t)(steps + 1));
     float *h = malloc(sizeof(float) * (t.mag.n + 1));
     for (int s = 0; s <= steps; s++) {
         double t0 = now_s(), loss, R, vl;
-        if (bd_batch_loss(&bl, &lower, 1, &loss, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
+        if (me->pm_rows) {
+            for (int k2 = 0; k2 < 2 * B / rows; k2++)
+                if (bd_batch_loss(&bl, &lower, BD_GRADS_MAG, &loss, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
+            ms[s] = (now_s() - t0) * 1e3;
+            continue;
+        }
+        if (bd_batch_loss(&bl, &lower, BD_GRADS_ALL, &loss, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
         if (me->m == BD_METHOD_BIDORA && bd_orth_add(&bl, 1e-5, &R, &e)) return 1;
         bd_optim_step(&od, gv->w, gv->g, 1e-4f);
         if (me->m == BD_METHOD_DORA) bd_optim_step(&om, t.mag.w, t.mag.g, 1e-4f);

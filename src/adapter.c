@@ -178,7 +178,7 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dl, out, al->w0, in, 1.0f, dx, in);
             }
         }
-        if (al->exact_norm_grad) {
+        if (al->exact_norm_grad && !al->mag_only) {
             /* through n: dL/dW'_j = u_j W'_j with u_j = -m_j G_j / n_j^3;
              * dB += s diag(u) W' A^T = s diag(u) (W0 A^T + s B A A^T)
              * dA += s B^T diag(u) W' = s (uB)^T W0 + s^2 (B^T diag(u) B) A */
@@ -203,11 +203,15 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
         }
     }
     /* low-rank path: out_low = s xa B^T with xa = xt A^T, upstream dl */
+    if (al->mag_only && !dx_low) goto done;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, r, out, 1.0f, dl, out, al->B, r, 0.0f, dlB, r);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, r, N, s, dl, out, c->xa, r, 1.0f, al->dB, r);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, in, N, s, dlB, r, xt, in, 1.0f, al->dA, in);
+    if (!al->mag_only) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, r, N, s, dl, out, c->xa, r, 1.0f, al->dB, r);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, in, N, s, dlB, r, xt, in, 1.0f, al->dA, in);
+    }
     if (dx_low) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, r, s, dlB, r, al->A, in, 1.0f, dx_low, in);
     if (dropped && dx) bd_dropout_bwd(dx, dxt, c->keep, al->p_drop, (long)N * in);
+done:
     free(own);
     return 0;
 }

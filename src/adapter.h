@@ -21,6 +21,7 @@ typedef struct bd_adapted_linear {
     float *A, *B, *m;        /* [r,in], [out,r], [out] (m: DoRA only) */
     float *dA, *dB, *dm;     /* gradients, accumulated (+=) */
     float *w0_sqnorm;        /* [out] ||W0_j||^2, computed once (frozen) */
+    int mag_only;            /* backward: dm and dx only, dA/dB untouched (BiDoRA's dL/dM passes) */
 } bd_adapted_linear;
 
 /* Per-call saved state for backward, for N rows. */
@@ -53,7 +54,9 @@ void bd_adapted_fwd(const bd_adapted_linear *al, bd_adapter_cache *c, float *y, 
                     const uint8_t *keep, int N);
 
 /* Backward: dx[N,in] += ..., al->dA/dB/dm += ... from dy[N,out]. dx may be
- * NULL. Returns -1 only when scratch memory cannot be allocated. */
+ * NULL. With al->mag_only set, only dm and dx are computed: the A/B
+ * weight-gradient products are skipped and dA/dB are left as they are.
+ * Returns -1 only when scratch memory cannot be allocated. */
 int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float *dx,
                    const float *dy, const float *x, int N);
 

@@ -48,9 +48,15 @@ int bd_batch_loss(bd_bilevel *b, const bd_batch *bt, int grads, double *loss_out
         if (grads) bd_mse_bwd(b->dlogits, b->a->logits, bt->targets, B, 1.0f);
     }
     *loss_out = loss;
-    if (grads && bd_bert_backward(b->m, b->a, &b->t->grads, bt->ids, bt->type_ids, b->dlogits, B, bt->T, e))
-        return -1;
-    return 0;
+    if (!grads) return 0;
+    bd_trainable *t = b->t;
+    bd_bert_grads g = t->grads;
+    const int mag_only = grads == BD_GRADS_MAG;
+    if (mag_only) g.pool_w = g.pool_b = g.cls_w = g.cls_b = NULL;
+    for (int i = 0; i < t->n_ad; i++) t->ads[i].mag_only = mag_only;
+    int rc = bd_bert_backward(b->m, b->a, &g, bt->ids, bt->type_ids, b->dlogits, B, bt->T, e);
+    for (int i = 0; i < t->n_ad; i++) t->ads[i].mag_only = 0;
+    return rc ? -1 : 0;
 }
 
 int bd_orth_add(bd_bilevel *b, double lambda, double *R, bd_err *e) {
@@ -61,8 +67,8 @@ int bd_hypergrad(bd_bilevel *b, const bd_batch *lower, const bd_batch *val, floa
                  bd_err *e) {
     bd_trainable *t = b->t;
     const size_t nv = t->dir.n, nm = t->mag.n;
-    /* 2. g_direct = dCE/dM and v = dCE/dV at (V', M) on the val batch */
-    if (bd_batch_loss(b, val, 1, val_loss, e)) return -1;
+    /* 2. g_direct = dCE/dM and v = dCE/dV at (V', M) on the val batch (darts1: dCE/dM only) */
+    if (bd_batch_loss(b, val, b->darts2 ? BD_GRADS_ALL : BD_GRADS_MAG, val_loss, e)) return -1;
     memcpy(b->g_direct, t->mag.g, sizeof(float) * nm);
     b->last_eps = 0;
     b->last_v_norm = 0;
@@ -75,13 +81,13 @@ int bd_hypergrad(bd_bilevel *b, const bd_batch *lower, const bd_batch *val, floa
     const float eps = (float)(b->darts_alpha / vn);
     b->last_eps = eps;
     memcpy(b->saved_dir, t->dir.w, sizeof(float) * nv);
-    /* 4. g+ and g- on the lower batch with its dropout masks (only dL/dM is used) */
+    /* 4. g+ and g- on the lower batch with its dropout masks: dL/dM only */
     for (size_t i = 0; i < nv; i++) t->dir.w[i] = b->saved_dir[i] + eps * b->v[i];
     double unused;
-    if (bd_batch_loss(b, lower, 1, &unused, e)) goto fail;
+    if (bd_batch_loss(b, lower, BD_GRADS_MAG, &unused, e)) goto fail;
     memcpy(b->g_plus, t->mag.g, sizeof(float) * nm);
     for (size_t i = 0; i < nv; i++) t->dir.w[i] = b->saved_dir[i] - eps * b->v[i];
-    if (bd_batch_loss(b, lower, 1, &unused, e)) goto fail;
+    if (bd_batch_loss(b, lower, BD_GRADS_MAG, &unused, e)) goto fail;
     /* 6 (first half). restore V' exactly from the copy, not by adding and subtracting */
     memcpy(t->dir.w, b->saved_dir, sizeof(float) * nv);
     /* 5. h = g_direct - xi (g+ - g-) / (2 eps); mag.g holds g- */

@@ -38,8 +38,15 @@ typedef struct bd_bilevel {
 int bd_bilevel_init(bd_bilevel *b, bd_bert *m, bd_trainable *t, bd_bert_acts *a, int max_batch, bd_err *e);
 void bd_bilevel_free(bd_bilevel *b);
 
-/* Forward and (grads != 0) backward of the batch's mean loss into *loss,
- * after zeroing every gradient. -1 only when scratch memory runs out. */
+/* What bd_batch_loss's backward computes. BD_GRADS_MAG: dL/dM only (and
+ * the activation gradients it needs): the adapters' A/B weight-gradient
+ * products and the head's weight gradients are skipped, so the direction's
+ * gradient stays zero. BiDoRA's +-eps passes and darts1's val pass. */
+enum { BD_GRADS_NONE = 0, BD_GRADS_ALL = 1, BD_GRADS_MAG = 2 };
+
+/* Forward and (grads != BD_GRADS_NONE) backward of the batch's mean loss
+ * into *loss, after zeroing every gradient. -1 only when scratch memory
+ * runs out. */
 int bd_batch_loss(bd_bilevel *b, const bd_batch *bt, int grads, double *loss, bd_err *e);
 
 /* Add lambda * dR/dV of the orthogonality regularizer; *R gets R(V). */

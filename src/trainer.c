@@ -453,7 +453,7 @@ static int train_step(bd_trainer *t, bd_err *e) {
     bd_batch lower;
     make_batch(t, &lower, rows, B, t->ids, t->tids, t->mask, t->lab, t->tg, mask_seed(t, 1));
     double loss;
-    if (bd_batch_loss(&t->bl, &lower, 1, &loss, e)) return -1;
+    if (bd_batch_loss(&t->bl, &lower, BD_GRADS_ALL, &loss, e)) return -1;
     if (!isfinite(loss))
         return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
                        t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);

@@ -2,7 +2,8 @@
  * that forms W' explicitly, and every gradient (x, A, B, m) against central
  * finite differences of that reference, with and without dropout, for
  * dora_norm_grad = exact. The detached mode must equal the exact gradient
- * minus the norm path (checked by its own reference). */
+ * minus the norm path (checked by its own reference). The mag_only backward
+ * must give the same dm and dx and leave dA/dB alone. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,7 +108,7 @@ static void run_case_z(int dora, int exact, int dropout, int keep_z) {
     to_f(w0, f.w0, OUT * IN); to_f(b, f.b, OUT); to_f(A, f.A, R * IN); to_f(B, f.B, OUT * R);
     to_f(m, f.m, OUT); to_f(x, f.x, N * IN); to_f(dy, f.Rw, N * OUT);
     bd_adapted_linear al = {dora ? BD_ADAPTER_DORA : BD_ADAPTER_LORA, IN, OUT, R, (float)s, (float)p, exact,
-                            w0, b, A, B, m, dA, dB, dm, sq};
+                            w0, b, A, B, m, dA, dB, dm, sq, 0};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
     bd_adapter_cache c = {0, xt, NULL, xa, keep_z ? z : NULL, xtw0, w0a, aat, n, NULL, NULL};
@@ -135,6 +136,18 @@ static void run_case_z(int dora, int exact, int dropout, int keep_z) {
            keep_z ? "" : " (z from y; m_0 = 0)", worst_fwd, ex, eA, eB, em);
     assert_true(worst_fwd < 1e-5);
     assert_true(ex < 1e-3 && eA < 1e-3 && eB < 1e-3 && em < 1e-3);
+    /* mag_only (BiDoRA's dL/dM passes): the same dm and dx, bit for bit,
+     * and dA/dB left exactly as they were */
+    float dA2[R * IN], dB2[OUT * R], dm2[OUT] = {0}, dx2[N * IN] = {0};
+    for (int i = 0; i < R * IN; i++) dA2[i] = 7.0f + (float)i;
+    for (int i = 0; i < OUT * R; i++) dB2[i] = -3.0f - (float)i;
+    bd_adapted_linear mo = al;
+    mo.dA = dA2; mo.dB = dB2; mo.dm = dm2; mo.mag_only = 1;
+    assert_int_equal(bd_adapted_bwd(&mo, &c, dx2, dy, x, N), 0);
+    assert_memory_equal(dx2, dx, sizeof dx);
+    assert_memory_equal(dm2, dm, sizeof dm);
+    for (int i = 0; i < R * IN; i++) assert_true(dA2[i] == 7.0f + (float)i);
+    for (int i = 0; i < OUT * R; i++) assert_true(dB2[i] == -3.0f - (float)i);
 }
 
 static void run_case(int dora, int exact, int dropout) { run_case_z(dora, exact, dropout, 1); }
@@ -158,7 +171,7 @@ static void test_merged(void **st) {
     float w0[OUT * IN], b[OUT], A[R * IN], B[OUT * R], m[OUT], x[N * IN], y[N * OUT], y2[N * OUT], w[OUT * IN], sq[OUT];
     to_f(w0, f.w0, OUT * IN); to_f(b, f.b, OUT); to_f(A, f.A, R * IN); to_f(B, f.B, OUT * R);
     to_f(m, f.m, OUT); to_f(x, f.x, N * IN);
-    bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq};
+    bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq, 0};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
     bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL, NULL};

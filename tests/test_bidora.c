@@ -3,7 +3,8 @@
  * fixed DoRA adapter with SGD and full batches (lower step with CE + lambda R,
  * g_direct, v, eps, g+, g-, h, the upper step), the darts2 hypergradient
  * against the exact h = g_direct - xi H v (double backward), and its
- * convergence as darts_alpha shrinks. Then the trainer's invariants: M moves
+ * convergence as darts_alpha shrinks; the dL/dM-only backward of the +-eps
+ * passes against the full one. Then the trainer's invariants: M moves
  * only in upper steps, V only in lower steps, phase 2 leaves M alone and
  * restarts V from its initial values. */
 #include <math.h>
@@ -170,7 +171,7 @@ static void test_iteration(void **state) {
     const size_t nv = f.t.dir.n, nm = f.t.mag.n;
     /* 1. lower step: CE + lambda R, SGD on V */
     double loss, R;
-    if (bd_batch_loss(&f.bl, &f.lower, 1, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
+    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
     double e_grad = cmp_group(&f, BR "lower.safetensors", f.t.dir.g, 0, ".grad");
     printf("lower: loss %.8f (ref %.8f), R %.8f (ref %.8f), dL/dV rel err %.2g\n", loss, scalar("loss_lower"), R,
            scalar("R"), e_grad);
@@ -233,7 +234,7 @@ static void test_convergence(void **state) {
     bd_optim sgd;
     double loss, R;
     if (bd_optim_init(&sgd, BD_OPT_SGD, f.t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
-    if (bd_batch_loss(&f.bl, &f.lower, 1, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
+    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
     bd_optim_step(&sgd, f.t.dir.w, f.t.dir.g, 0.05f);
     double *hx = mag_ref(&f, BR "upper.safetensors", ".h_exact");
     double *gd = mag_ref(&f, BR "hyper_alpha.safetensors", ".g_direct");
@@ -257,6 +258,31 @@ static void test_convergence(void **state) {
     assert_true(err[2] < err[1]);                                /* still improving at 1e-3 ... */
     free(h); free(hx); free(gd);
     bd_optim_free(&sgd);
+    teardown(&f);
+}
+
+/* The dL/dM-only backward of the +-eps passes (BD_GRADS_MAG) gives the same
+ * magnitude gradient, bit for bit, as the full backward, and computes no
+ * direction or head gradient; it must not leave the adapters in that mode. */
+static void test_mag_only(void **state) {
+    (void)state;
+    fx f;
+    setup(&f);
+    bd_err e = {{0}};
+    const size_t nm = f.t.mag.n, nv = f.t.dir.n;
+    double loss_all, loss_mag;
+    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss_all, &e)) fail_msg("%s", e.msg);
+    float *g_all = malloc(sizeof(float) * nm);
+    memcpy(g_all, f.t.mag.g, sizeof(float) * nm);
+    double dir_norm = 0;
+    for (size_t i = 0; i < nv; i++) dir_norm += fabs(f.t.dir.g[i]);
+    assert_true(dir_norm > 0);
+    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_MAG, &loss_mag, &e)) fail_msg("%s", e.msg);
+    assert_true(loss_all == loss_mag);
+    assert_memory_equal(g_all, f.t.mag.g, sizeof(float) * nm);
+    for (size_t i = 0; i < nv; i++) assert_true(f.t.dir.g[i] == 0.0f);
+    for (int i = 0; i < f.t.n_ad; i++) assert_int_equal(f.t.ads[i].mag_only, 0);
+    free(g_all);
     teardown(&f);
 }
 
@@ -313,6 +339,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iteration),
         cmocka_unit_test(test_convergence),
+        cmocka_unit_test(test_mag_only),
         cmocka_unit_test(test_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
