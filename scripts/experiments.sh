@@ -7,8 +7,10 @@
 #                                                Rotten Tomatoes (make data), scored on 1000 held-out rows
 # Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
 # script can be stopped and rerun. Then scripts/summarize.py writes the tables.
-# Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50),
-# TASKS ("rte500 rte1000 rte cola").
+# Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50), LR,
+# TASKS ("rte500 rte1000 rte cola"); glue only: STEPS_RTE and STEPS_COLA (default STEPS;
+# RTE-500/RTE-1000 use STEPS_RTE), LR (5e-4), and eval every quarter of a run's steps.
+# Set BIDORA_THREADS=1 OPENBLAS_NUM_THREADS=1 to run two of these side by side, one a core.
 set -eu
 mode=${1:-}
 BIDORA=${BIDORA:-./bidora}
@@ -91,21 +93,22 @@ glue)
             case $task in
             rte*) train="$GLUE/rte/train.csv"; [ $task != rte ] && train="$OUT/data/$task.csv"
                   cols="text_column=sentence1 text_pair_column=sentence2 label_column=label max_length=128"
-                  dev="$GLUE/rte/dev.csv" ;;
+                  dev="$GLUE/rte/dev.csv"; steps=${STEPS_RTE:-$STEPS} ;;
             cola) train="$GLUE/cola/train.csv"; dev="$GLUE/cola/dev.csv"
-                  cols="text_column=sentence label_column=label max_length=64" ;;
+                  cols="text_column=sentence label_column=label max_length=64"; steps=${STEPS_COLA:-$STEPS} ;;
+            *) echo "experiments: unknown task $task (rte500, rte1000, rte, cola)" >&2; exit 1 ;;
             esac
+            every=$((steps / 4)); [ "$every" -ge 1 ] || every=1
             for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
                 margs=$(method_args $m)
                 # shellcheck disable=SC2086
                 run "$OUT" "$task-$m-s$seed" data="$train" eval_data="$dev" split=0.8,0.2,0 $cols $margs \
-                    seed=$seed lr=5e-4 max_steps=$STEPS batch_size=$BATCH eval_every=$EVAL_EVERY checkpoint_every=0
+                    seed=$seed lr=${LR:-5e-4} max_steps=$steps batch_size=$BATCH eval_every=$every checkpoint_every=0
             done
         done
     done
-    mkdir -p docs
-    $PY scripts/summarize.py glue "$OUT" >docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
-    cat docs/RESULTS.md
+    $PY scripts/summarize.py glue "$OUT" >"$OUT/summary.md"
+    cat "$OUT/summary.md"
     ;;
 *)
     sed -n '2,9p' "$0" >&2

@@ -58,6 +58,18 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores; bidora commit {commit}"
 
 
+def majority(path, label_column):
+    """Accuracy of predicting the most frequent label of the CSV at path (None if unreadable)."""
+    try:
+        with open(path, newline="") as f:
+            labels = [r[label_column] for r in csv.DictReader(f)]
+    except (OSError, KeyError):
+        return None
+    if not labels:
+        return None
+    return max(labels.count(v) for v in set(labels)) / len(labels)
+
+
 def collect(root):
     groups = defaultdict(list)  # (task, method) -> [run summary]
     for d in sorted(glob.glob(os.path.join(root, "*", "metrics.csv"))):
@@ -118,8 +130,15 @@ def main():
           "do not edit by hand.\n")
     print(f"- Model: all-MiniLM-L6-v2 (real, pretrained; `make model`), adapters rank {any_cfg.get('rank')} "
           f"alpha {any_cfg.get('alpha')} on {any_cfg.get('target_modules')}.")
-    print(f"- Budget: {any_cfg.get('max_steps')} steps of batch {any_cfg.get('batch_size')} for every method; "
-          f"lr {any_cfg.get('lr')}, AdamW, linear schedule, 10% warm-up.")
+    budgets = []
+    for t in tasks:
+        cfgs = [cfg for key, runs in groups.items() if key.startswith(t + "-") for _, _, cfg in runs]
+        if cfgs:
+            c = cfgs[0]
+            budgets.append(f"{t} {c.get('max_steps')} steps of batch {c.get('batch_size')}, max_length "
+                           f"{c.get('max_length')}, lr {c.get('lr')}")
+    print(f"- Budget, the same for every method of a task: {'; '.join(budgets)}; AdamW, linear schedule, "
+          f"10% warm-up; evaluation on the dev set every quarter of the run.")
     print("- Data: each task's train.csv (RTE-500 / RTE-1000: seeded subsamples of RTE's training set); "
           "BiDoRA splits it 80/20 into D_tr / D_val, the other methods train on all of it; "
           "every method is scored on the task's dev.csv, which no method trains on.")
@@ -127,6 +146,16 @@ def main():
           "'eval loss − train loss' is the final eval loss minus the mean train loss of the last 10% of steps.")
     print(f"- Machine: {machine()}.\n")
     print(table(groups, lambda t: "mcc" if t == "cola" else "accuracy", order))
+    refs = []
+    for t in tasks:
+        cfgs = [cfg for key, runs in groups.items() if key.startswith(t + "-") for _, _, cfg in runs]
+        if cfgs and t.startswith("rte"):
+            maj = majority(cfgs[0].get("eval_data", ""), cfgs[0].get("label_column", "label"))
+            if maj is not None:
+                refs.append(f"RTE dev: predicting its majority class scores accuracy {maj:.3f}")
+                break
+    refs.append("CoLA: a constant prediction scores MCC 0")
+    print("\nFloor: " + "; ".join(refs) + ".")
     print("\nPaper reference points (RoBERTa-base, full GLUE budgets): RTE LoRA 72.9 / DoRA 73.2 / BiDoRA 76.0; "
           "CoLA (MCC) 60.3 / 60.5 / 61.3. MiniLM-L6 with a few hundred CPU steps is far below that budget; "
           "read the table for the relative behaviour of the methods, not for absolute scores.")
@@ -160,13 +189,20 @@ def results(small_root, glue_root):
           "full GLUE budgets).\n")
     print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 30 "
           "minutes on this machine), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
-    print("## GLUE: RTE samples (partial grid)\n")
-    print("Only part of the GLUE grid fits this session's 2-core CPU (RTE-500 and RTE-1000, one seed, "
-          "100 steps). At this budget the RTE runs stay at the accuracy of predicting a single class for "
-          "every method (a quick check with lr 3e-3 did not change that), so these rows say nothing about "
-          "the methods' relative merit on RTE yet; the full grid is `SEEDS=\"1 2 3\" scripts/experiments.sh "
-          "glue ../shared/datasets/glue` with a larger STEPS. Wall times here were taken while other jobs "
-          "shared the machine.\n")
+    print("## GLUE: RTE, its 500- and 1000-row samples, and CoLA\n")
+    print("How these were run (about 2 hours on this 2-core machine): two copies of the script side by "
+          "side, one core each, so every wall time below is one run on one core while another run used "
+          "the other core:\n")
+    print("```\nexport BIDORA_THREADS=1 OPENBLAS_NUM_THREADS=1 LR=3e-3 STEPS_COLA=800 STEPS_RTE=150 BATCH=16\n"
+          "TASKS=cola SEEDS=\"1 2 3\" sh scripts/experiments.sh glue ../shared/datasets/glue runs/glue; "
+          "TASKS=rte1000 SEEDS=\"1 2\" sh scripts/experiments.sh glue ../shared/datasets/glue runs/glue &\n"
+          "TASKS=rte500 SEEDS=\"1 2 3\" sh scripts/experiments.sh glue ../shared/datasets/glue runs/glue; "
+          "TASKS=rte SEEDS=1 sh scripts/experiments.sh glue ../shared/datasets/glue runs/glue\n```\n")
+    print("The runs column says how many seeds finished for each row. The learning rate (3e-3) and the "
+          "budgets were chosen from a few LoRA calibration runs (CoLA: MCC stayed 0 through 300 steps "
+          "at lr 1e-3, and at lr 3e-3 left 0 only after 600 of 800 steps; full RTE at lr 3e-3: accuracy "
+          "0.52-0.56 over 400 steps) and what fits the session; nothing was tuned per method. An earlier grid at lr 5e-4 and 100 steps left every RTE run at the majority "
+          "class.\n")
     out = section("glue", glue_root, "BIDORA_COMMIT_GLUE").split("\n")
     # drop the glue mode's own title lines
     print("\n".join(l for l in out if not l.startswith("# Results") and "do not edit by hand" not in l))
