@@ -2,7 +2,8 @@
 # Real fine-tuning experiments on the real all-MiniLM-L6-v2 (make model).
 #   scripts/experiments.sh readme [OUT]          LoRA, DoRA, full FT on Rotten Tomatoes (make data)
 #   scripts/experiments.sh glue GLUE_DIR [OUT]   LoRA, DoRA, BiDoRA (darts2, darts1, upper_every 4)
-#                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds
+#                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds;
+#                                                writes docs/RESULTS.md (with SMALL_OUT's runs)
 #   scripts/experiments.sh small [OUT]           the same methods on 500- and 1000-row samples of
 #                                                Rotten Tomatoes (make data), scored on 1000 held-out rows
 # Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
@@ -109,6 +110,11 @@ glue)
     done
     $PY scripts/summarize.py glue "$OUT" >"$OUT/summary.md"
     cat "$OUT/summary.md"
+    # docs/RESULTS.md: these runs and the small-data ones (SMALL_OUT, default runs/small)
+    mkdir -p docs
+    $PY scripts/summarize.py results "${SMALL_OUT:-runs/small}" "$OUT" >docs/RESULTS.md.tmp
+    mv docs/RESULTS.md.tmp docs/RESULTS.md
+    echo "experiments: wrote docs/RESULTS.md"
     ;;
 *)
     sed -n '2,9p' "$0" >&2

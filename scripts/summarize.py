@@ -85,8 +85,9 @@ def collect(root):
 
 def table(groups, metric_of, order):
     """order: (run-name prefix, task label, method label) rows."""
-    out = ["| task | method | runs | eval metric (final) | eval metric (best) | eval loss − train loss | wall time (s) |",
-           "|---|---|---|---|---|---|---|"]
+    out = ["| task | method | runs | eval metric (final) | eval metric (best) | eval loss − train loss | "
+           "slope k, query | wall time (s) |",
+           "|---|---|---|---|---|---|---|---|"]
     for key, task, method in order:
         if key not in groups:
             continue
@@ -95,6 +96,7 @@ def table(groups, metric_of, order):
         out.append(f"| {task} | {method} | {len(runs)} | {metric}: {ms([last(m, 'eval/' + metric) for m, _, _ in runs])} | "
                    f"{ms([best(m, 'eval/' + metric) for m, _, _ in runs])} | "
                    f"{ms([last(m, 'eval/loss') - train_loss_tail(m) for m, _, _ in runs])} | "
+                   f"{ms([last(m, 'wd/query/k') for m, _, _ in runs])} | "
                    f"{ms([w for _, w, _ in runs])} |")
     return "\n".join(out)
 
@@ -143,7 +145,10 @@ def main():
           "BiDoRA splits it 80/20 into D_tr / D_val, the other methods train on all of it; "
           "every method is scored on the task's dev.csv, which no method trains on.")
     print("- Metric: accuracy (RTE), Matthews correlation (CoLA); mean ± std over seeds; "
-          "'eval loss − train loss' is the final eval loss minus the mean train loss of the last 10% of steps.")
+          "'eval loss − train loss' is the final eval loss minus the mean train loss of the last 10% of steps; "
+          "'slope k, query' is the least-squares slope of ΔM against ΔD over the query matrices of every "
+          "layer at every evaluation (the DoRA paper's weight-decomposition plot; the BiDoRA paper reports "
+          "-8.04 for BiDoRA and -1.78 for DoRA on RoBERTa).")
     print(f"- Machine: {machine()}.\n")
     print(table(groups, lambda t: "mcc" if t == "cola" else "accuracy", order))
     refs = []
@@ -181,7 +186,10 @@ def results(small_root, glue_root):
           "do not edit by hand. Every run is `bidora train` on the real all-MiniLM-L6-v2; the exact "
           "configuration of each is in its run directory's config.ini.\n")
     print("## Small-data regime (Rotten Tomatoes samples)\n")
-    print(section("small", small_root, "BIDORA_COMMIT_SMALL"))
+    if not collect(small_root):
+        print(f"No finished runs in {small_root}: run `scripts/experiments.sh small {small_root}`.\n")
+    else:
+        print(section("small", small_root, "BIDORA_COMMIT_SMALL"))
     print("Reading it: compare the methods row by row within a task; the spread is the standard deviation "
           "over seeds. BiDoRA's direction trains on its 80% D_tr split only (these runs use no phase-2 "
           "retraining, `retrain_steps = 0`) and its magnitude moves only through the hypergradient. "
