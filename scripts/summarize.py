@@ -84,10 +84,12 @@ def collect(root):
 
 
 def table(groups, metric_of, order):
-    """order: (run-name prefix, task label, method label) rows."""
+    """order: (run-name prefix, task label, method label) rows. The slope column
+    is left out when no run has weight-decomposition metrics (older runs)."""
+    slope = any(m.get("wd/query/k") for runs in groups.values() for m, _, _ in runs)
     out = ["| task | method | runs | eval metric (final) | eval metric (best) | eval loss − train loss | "
-           "slope k, query | wall time (s) |",
-           "|---|---|---|---|---|---|---|---|"]
+           + ("slope k, query | " if slope else "") + "wall time (s) |",
+           "|---|---|---|---|---|---|---|" + ("---|" if slope else "")]
     for key, task, method in order:
         if key not in groups:
             continue
@@ -96,8 +98,8 @@ def table(groups, metric_of, order):
         out.append(f"| {task} | {method} | {len(runs)} | {metric}: {ms([last(m, 'eval/' + metric) for m, _, _ in runs])} | "
                    f"{ms([best(m, 'eval/' + metric) for m, _, _ in runs])} | "
                    f"{ms([last(m, 'eval/loss') - train_loss_tail(m) for m, _, _ in runs])} | "
-                   f"{ms([last(m, 'wd/query/k') for m, _, _ in runs])} | "
-                   f"{ms([w for _, w, _ in runs])} |")
+                   + (f"{ms([last(m, 'wd/query/k') for m, _, _ in runs])} | " if slope else "")
+                   + f"{ms([w for _, w, _ in runs])} |")
     return "\n".join(out)
 
 
