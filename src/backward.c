@@ -48,6 +48,7 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
     for (int b = 0; b < B; b++)
         memcpy(dnext + (size_t)b * T * H, a->d_cls + (size_t)b * H, sizeof(float) * (size_t)H);
     const int hidden_drop = c->hidden_dropout > 0.0f;
+    const int emb_trains = g->word || g->pos || g->type || g->emb_ln_g || g->emb_ln_b;
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const bd_bert_layer *w = &m->layers[l];
         const bd_bert_layer *gw = g->layers ? &g->layers[l] : NULL;
@@ -72,8 +73,10 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
         memset(d_ao, 0, sizeof(float) * BTH);
         bd_layernorm_bwd(d_ao, gw ? gw->ln1_g : NULL, gw ? gw->ln1_b : NULL, d_ln1, la->ao, w->ln1_g,
                          la->ln1_mean, la->ln1_rstd, BT, H);
+        /* layer 0's input gradient only feeds the embeddings: skipped when they are frozen */
+        float *dx_in = (l > 0 || emb_trains) ? dx : NULL;
         /* ao_sum = drop(ao_dense) + x */
-        memcpy(dx, d_ao, sizeof(float) * BTH);
+        if (dx_in) memcpy(dx, d_ao, sizeof(float) * BTH);
         dropout_back_inplace(d_ao, la->ao_keep, c->hidden_dropout, BTH, hidden_drop);
         memset(a->d_ctx, 0, sizeof(float) * BTH);
         if (module_bwd(m, a, l, BD_MOD_ATTN_OUT, a->d_ctx, gw ? gw->ao_w : NULL, gw ? gw->ao_b : NULL, d_ao,
@@ -85,17 +88,17 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
         bd_attention_bwd(a->d_q, a->d_k, a->d_v, a->d_ctx, la->probs, la->probs_d,
                          adrop ? la->attn_keep : NULL, c->attn_dropout, la->q, la->k, la->v, a->d_tt,
                          B, T, NH, H / NH);
-        if (module_bwd(m, a, l, BD_MOD_QUERY, dx, gw ? gw->q_w : NULL, gw ? gw->q_b : NULL, a->d_q, la->x,
+        if (module_bwd(m, a, l, BD_MOD_QUERY, dx_in, gw ? gw->q_w : NULL, gw ? gw->q_b : NULL, a->d_q, la->x,
                        w->q_w, BT, H, H) ||
-            module_bwd(m, a, l, BD_MOD_KEY, dx, gw ? gw->k_w : NULL, gw ? gw->k_b : NULL, a->d_k, la->x,
+            module_bwd(m, a, l, BD_MOD_KEY, dx_in, gw ? gw->k_w : NULL, gw ? gw->k_b : NULL, a->d_k, la->x,
                        w->k_w, BT, H, H) ||
-            module_bwd(m, a, l, BD_MOD_VALUE, dx, gw ? gw->v_w : NULL, gw ? gw->v_b : NULL, a->d_v, la->x,
+            module_bwd(m, a, l, BD_MOD_VALUE, dx_in, gw ? gw->v_w : NULL, gw ? gw->v_b : NULL, a->d_v, la->x,
                        w->v_w, BT, H, H)) goto oom;
         /* dx is d(input of layer l) = d(output of layer l-1) */
-        memcpy(dnext, dx, sizeof(float) * BTH);
+        if (dx_in) memcpy(dnext, dx, sizeof(float) * BTH);
     }
     /* embeddings: x0 = drop(LN(emb)); only when the embeddings train */
-    if (g->word || g->pos || g->type || g->emb_ln_g || g->emb_ln_b) {
+    if (emb_trains) {
         dropout_back_inplace(dnext, a->emb_keep, c->hidden_dropout, BTH, hidden_drop);
         float *d_emb = a->d_a;
         memset(d_emb, 0, sizeof(float) * BTH);
