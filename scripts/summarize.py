@@ -200,13 +200,13 @@ def results(small_root, glue_root):
     print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 30 "
           "minutes on this machine), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
     print("## GLUE: RTE, its 500- and 1000-row samples, and CoLA\n")
-    print("How these were run (100 minutes on this 2-core machine): two copies of the script side by "
+    print("How these were run (about two hours on this 2-core machine): two copies of the script side by "
           "side, one core each, so every wall time below is one run on one core while another run used "
           "the other core:\n")
     print("```\nexport BIDORA_THREADS=1 OPENBLAS_NUM_THREADS=1 LR=3e-3 STEPS_COLA=800 STEPS_RTE=150 BATCH=16\n"
           "G=../shared/datasets/glue\n"
           "(TASKS=cola SEEDS=\"1 2 3\" sh scripts/experiments.sh glue $G runs/glue; "
-          "TASKS=rte1000 SEEDS=1 sh scripts/experiments.sh glue $G runs/glue) &\n"
+          "TASKS=rte1000 SEEDS=\"1 2\" sh scripts/experiments.sh glue $G runs/glue) &\n"
           "TASKS=rte500 SEEDS=\"1 2\" sh scripts/experiments.sh glue $G runs/glue; "
           "TASKS=rte SEEDS=1 sh scripts/experiments.sh glue $G runs/glue\n```\n")
     print("More seeds: the same commands with SEEDS=\"1 2 3\" (finished runs are skipped); each RTE seed "
