@@ -70,6 +70,11 @@ def majority(path, label_column):
     return max(labels.count(v) for v in set(labels)) / len(labels)
 
 
+def task_cfgs(groups, task):
+    """The config.ini of every finished run of one task (any method)."""
+    return [cfg for key, runs in groups.items() if key.startswith(task + "-") for _, _, cfg in runs]
+
+
 def collect(root):
     groups = defaultdict(list)  # (task, method) -> [run summary]
     for d in sorted(glob.glob(os.path.join(root, "*", "metrics.csv"))):
@@ -136,7 +141,7 @@ def main():
           f"alpha {any_cfg.get('alpha')} on {any_cfg.get('target_modules')}.")
     budgets = []
     for t in tasks:
-        cfgs = [cfg for key, runs in groups.items() if key.startswith(t + "-") for _, _, cfg in runs]
+        cfgs = task_cfgs(groups, t)
         if cfgs:
             c = cfgs[0]
             budgets.append(f"{t} {c.get('max_steps')} steps of batch {c.get('batch_size')}, max_length "
@@ -155,7 +160,7 @@ def main():
     print(table(groups, lambda t: "mcc" if t == "cola" else "accuracy", order))
     refs = []
     for t in tasks:
-        cfgs = [cfg for key, runs in groups.items() if key.startswith(t + "-") for _, _, cfg in runs]
+        cfgs = task_cfgs(groups, t)
         if cfgs and t.startswith("rte"):
             maj = majority(cfgs[0].get("eval_data", ""), cfgs[0].get("label_column", "label"))
             if maj is not None:
