@@ -5,7 +5,10 @@
  * method runs in its own child process so its peak memory (ru_maxrss) is
  * its own. Ratios are measured side by side in one run. Two more rows time
  * darts2's +-eps passes alone: as run (two passes of B rows) and as one pass
- * of 2B rows (what one double batch would cost at best).
+ * of 2B rows (what one double batch would cost at best). Two more time the
+ * cheaper upper steps: darts2 with the +-eps passes on B/4 rows of the lower
+ * batch (hyper_batch_size) and darts1 on val batches of B/2 rows
+ * (val_batch_size).
  * usage: bench_train [minilm|bert-base|all] [steps]   (env BENCH_STEPS) */
 #include <math.h>
 #include <stdio.h>
@@ -23,15 +26,22 @@
 
 enum { B = 32, T = 128 };
 
-/* pm_rows: time only darts2's two dL/dM-only (+-eps) passes: as BiDoRA runs
+/* hyper_rows, val_rows: rows of the +-eps passes and of the val batch (0: B).
+ * pm_rows: time only darts2's two dL/dM-only (+-eps) passes: as BiDoRA runs
  * them (two passes of B rows), or as one pass of 2B rows, which bounds what
  * running them as one double batch could save (the same products). */
-typedef struct method { const char *name; bd_method m; int darts2, upper_every, pm_rows; } method;
+typedef struct method { const char *name; bd_method m; int darts2, upper_every, hyper_rows, val_rows, pm_rows; } method;
 static const method methods[] = {
-    {"full", BD_METHOD_FULL, 0, 0, 0},          {"lora", BD_METHOD_LORA, 0, 0, 0},
-    {"dora", BD_METHOD_DORA, 0, 0, 0},          {"bidora-darts2", BD_METHOD_BIDORA, 1, 1, 0},
-    {"bidora-darts1", BD_METHOD_BIDORA, 0, 1, 0}, {"bidora-darts2-every4", BD_METHOD_BIDORA, 1, 4, 0},
-    {"+-eps passes 2 x B", BD_METHOD_BIDORA, 1, 1, B}, {"+-eps as one 2B batch", BD_METHOD_BIDORA, 1, 1, 2 * B},
+    {"full", BD_METHOD_FULL, 0, 0, 0, 0, 0},
+    {"lora", BD_METHOD_LORA, 0, 0, 0, 0, 0},
+    {"dora", BD_METHOD_DORA, 0, 0, 0, 0, 0},
+    {"bidora-darts2", BD_METHOD_BIDORA, 1, 1, 0, 0, 0},
+    {"bidora-darts1", BD_METHOD_BIDORA, 0, 1, 0, 0, 0},
+    {"bidora-darts2-every4", BD_METHOD_BIDORA, 1, 4, 0, 0, 0},
+    {"darts2, +-eps on B/4", BD_METHOD_BIDORA, 1, 1, B / 4, 0, 0},
+    {"darts1, val batch B/2", BD_METHOD_BIDORA, 0, 1, 0, B / 2, 0},
+    {"+-eps passes 2 x B", BD_METHOD_BIDORA, 1, 1, 0, 0, B},
+    {"+-eps as one 2B batch", BD_METHOD_BIDORA, 1, 1, 0, 0, 2 * B},
 };
 #define N_METHODS (int)(sizeof methods / sizeof methods[0])
 
@@ -91,7 +101,10 @@ static int child(const char *which, int k, int steps, int fd) {
         for (int b = 0; b < 2 * B; b++) lab[s][b] = (int32_t)bd_rng_below(&r, 2);
     }
     bd_batch lower = {ids[0], tids[0], mask[0], lab[0], NULL, rows, T, BD_TASK_CLASSIFICATION, 1};
-    bd_batch val = {ids[1], tids[1], mask[1], lab[1], NULL, B, T, BD_TASK_CLASSIFICATION, 2};
+    bd_batch val = {ids[1], tids[1], mask[1], lab[1], NULL, me->val_rows ? me->val_rows : B, T,
+                    BD_TASK_CLASSIFICATION, 2};
+    bd_batch hyper = lower; /* the first hyper_rows rows of the lower batch, as the trainer takes them */
+    if (me->hyper_rows) hyper.B = me->hyper_rows;
     if (me->upper_every > 1) steps = (steps + me->upper_every - 1) / me->upper_every * me->upper_every;
     double *ms = malloc(sizeof(double) * (size_t)(steps + 1));
     float *h = malloc(sizeof(float) * (t.mag.n + 1));
@@ -108,7 +121,7 @@ static int child(const char *which, int k, int steps, int fd) {
         bd_optim_step(&od, gv->w, gv->g, 1e-4f);
         if (me->m == BD_METHOD_DORA) bd_optim_step(&om, t.mag.w, t.mag.g, 1e-4f);
         if (me->m == BD_METHOD_BIDORA && s % me->upper_every == 0) {
-            if (bd_hypergrad(&bl, &lower, &val, h, &vl, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
+            if (bd_hypergrad(&bl, &hyper, &val, h, &vl, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
             bd_optim_step(&om, t.mag.w, h, 1e-4f);
         }
         ms[s] = (now_s() - t0) * 1e3;

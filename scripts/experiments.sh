@@ -1,7 +1,8 @@
 #!/bin/sh
 # Real fine-tuning experiments on the real all-MiniLM-L6-v2 (make model).
 #   scripts/experiments.sh readme [OUT]          LoRA, DoRA, full FT on Rotten Tomatoes (make data)
-#   scripts/experiments.sh glue GLUE_DIR [OUT]   LoRA, DoRA, BiDoRA (darts2, darts1, upper_every 4)
+#   scripts/experiments.sh glue GLUE_DIR [OUT]   LoRA, DoRA, BiDoRA (darts2, darts1, upper_every 4,
+#                                                and the two cheaper upper steps, below)
 #                                                on RTE, RTE-500, RTE-1000 and CoLA, several seeds;
 #                                                writes docs/RESULTS.md (with SMALL_OUT's runs)
 #   scripts/experiments.sh small [OUT]           the same methods on 500- and 1000-row samples of
@@ -9,7 +10,7 @@
 # Each run is `bidora train`; a finished run (adapter/ present) is skipped, so the
 # script can be stopped and rerun. Then scripts/summarize.py writes the tables.
 # Knobs (environment): SEEDS ("1 2"), STEPS (150), BATCH (16), EVAL_EVERY (50), LR,
-# TASKS ("rte500 rte1000 rte cola"); glue only: STEPS_RTE and STEPS_COLA (default STEPS;
+# TASKS ("rte500 rte1000 rte cola"), METHODS (all of method_args below); glue only: STEPS_RTE and STEPS_COLA (default STEPS;
 # RTE-500/RTE-1000 use STEPS_RTE), LR (5e-4), and eval every quarter of a run's steps.
 # Set BIDORA_THREADS=1 OPENBLAS_NUM_THREADS=1 to run two of these side by side, one a core.
 set -eu
@@ -22,6 +23,7 @@ EVAL_EVERY=${EVAL_EVERY:-50}
 MODEL=${MODEL:-models/all-MiniLM-L6-v2}
 PY=${PYTHON:-python3}
 TASKS=${TASKS:-"rte500 rte1000 rte cola"}
+METHODS=${METHODS:-"lora dora bidora-darts2 bidora-darts1 bidora-every4 bidora-darts2-q bidora-darts1-h"}
 
 run() { # out_dir run_name args...
     out=$1; name=$2; shift 2
@@ -39,6 +41,9 @@ method_args() {
     bidora-darts2) echo "method=bidora hypergrad=darts2 upper_every=1" ;;
     bidora-darts1) echo "method=bidora hypergrad=darts1 upper_every=1" ;;
     bidora-every4) echo "method=bidora hypergrad=darts2 upper_every=4" ;;
+    # the +-eps passes on a quarter of the lower batch; darts1 on half a val batch
+    bidora-darts2-q) echo "method=bidora hypergrad=darts2 upper_every=1 hyper_batch_size=$(( (BATCH + 3) / 4 ))" ;;
+    bidora-darts1-h) echo "method=bidora hypergrad=darts1 upper_every=1 val_batch_size=$(( (BATCH + 1) / 2 ))" ;;
     *) echo "method=$1" ;;
     esac
 }
@@ -69,7 +74,7 @@ small)
     done
     for seed in $SEEDS; do
         for task in ${TASKS_SMALL:-rt500 rt1000}; do
-            for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
+            for m in $METHODS; do
                 margs=$(method_args $m)
                 # shellcheck disable=SC2086
                 run "$OUT" "$task-$m-s$seed" data="$OUT/data/$task.csv" eval_data="$OUT/data/eval.csv" split=0.8,0.2,0 \
@@ -100,7 +105,7 @@ glue)
             *) echo "experiments: unknown task $task (rte500, rte1000, rte, cola)" >&2; exit 1 ;;
             esac
             every=$((steps / 4)); [ "$every" -ge 1 ] || every=1
-            for m in lora dora bidora-darts2 bidora-darts1 bidora-every4; do
+            for m in $METHODS; do
                 margs=$(method_args $m)
                 # shellcheck disable=SC2086
                 run "$OUT" "$task-$m-s$seed" data="$train" eval_data="$dev" split=0.8,0.2,0 $cols $margs \

@@ -62,6 +62,9 @@ static const key keys[] = {
     {"darts_alpha", K_REAL, F(darts_alpha), "0.01", "1e-12..10", "finite-difference step: eps = darts_alpha/||v||"},
     {"hyper_xi", K_REAL, F(hyper_xi), "1", "0..1e6", "weight of the second-order term"},
     {"upper_every", K_INT, F(upper_every), "1", "1..1000000", "upper step every k lower steps"},
+    {"val_batch_size", K_INT, F(val_batch_size), "0", "0..65536", "BiDoRA rows per val batch (0: = batch_size)"},
+    {"hyper_batch_size", K_INT, F(hyper_batch_size), "0", "0..65536",
+     "BiDoRA rows of the lower batch in the +-eps passes (0: = batch_size)"},
     {"retrain_steps", K_LONG, F(retrain_steps), "0", "0..1000000000", "BiDoRA phase 2 steps (0 = none)"},
     {"retrain_lr", K_REAL, F(retrain_lr), "-1", "-1..10", "phase 2 learning rate (-1: = lr)"},
     {"eval_every", K_LONG, F(eval_every), "50", "0..1000000000", "evaluate every N steps (0 = at the end)"},
@@ -239,6 +242,13 @@ int bd_config_finish(bd_config *c, bd_err *e) {
         return bd_errf(e, "split: method bidora needs a validation fraction (or val_data)");
     if (c->upper_lr < 0) c->upper_lr = c->lr;
     if (c->retrain_lr < 0) c->retrain_lr = c->lr;
+    if (c->val_batch_size == 0) c->val_batch_size = c->batch_size;
+    if (c->hyper_batch_size == 0) c->hyper_batch_size = c->batch_size;
+    if (c->val_batch_size > c->batch_size)
+        return bd_errf(e, "val_batch_size = %d: at most batch_size (%d)", c->val_batch_size, c->batch_size);
+    if (c->hyper_batch_size > c->batch_size)
+        return bd_errf(e, "hyper_batch_size = %d: at most batch_size (%d), it takes rows of the lower batch",
+                       c->hyper_batch_size, c->batch_size);
     if (c->max_steps == 0 && c->epochs <= 0) return bd_errf(e, "max_steps or epochs must be positive");
     return 0;
 }

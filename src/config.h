@@ -35,6 +35,8 @@ typedef struct bd_config {
     int hypergrad;             /* 0 darts2, 1 darts1 */
     double darts_alpha, hyper_xi;
     int upper_every;
+    int val_batch_size;        /* rows of b_v (0 -> batch_size after finish) */
+    int hyper_batch_size;      /* rows of b_t in the +-eps passes (0 -> batch_size) */
     long retrain_steps;
     double retrain_lr;
     long eval_every, checkpoint_every;

@@ -202,13 +202,17 @@ static double lr_now(const bd_trainer *t, double base) {
 static int upper_step(bd_trainer *t, const bd_batch *lower, bd_err *e) {
     const bd_config *c = &t->c;
     int *vrows = t->rows + c->batch_size; /* second half of the row buffer */
-    int Bv = next_rows(vrows, c->batch_size, t->val_order, t->va, t->n_va, &t->val_epoch, &t->val_pos,
+    int Bv = next_rows(vrows, c->val_batch_size, t->val_order, t->va, t->n_va, &t->val_epoch, &t->val_pos,
                        (uint64_t)c->seed + 7777);
     bd_batch val;
     make_batch(t, &val, vrows, Bv, t->vids, t->vtids, t->vmask, t->vlab, t->vtg, mask_seed(t, 2));
     double vloss;
     float *h = t->t.mag.g; /* h overwrites the magnitude gradient once g+- are used */
-    if (bd_hypergrad(&t->bl, lower, &val, h, &vloss, e)) return -1;
+    /* the +-eps passes on the first hyper_batch_size rows of b_t (a uniform
+     * sample of it: the batch is shuffled); all of it by default */
+    bd_batch hyper = *lower;
+    if (hyper.B > c->hyper_batch_size) hyper.B = c->hyper_batch_size;
+    if (bd_hypergrad(&t->bl, &hyper, &val, h, &vloss, e)) return -1;
     bd_tr_metric(t, "val/loss", vloss);
     const size_t nm = t->t.mag.n;
     bd_tr_metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
@@ -359,6 +363,11 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     }
     const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
     if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
+    if (c->val_batch_size < 1 || c->val_batch_size > B || c->hyper_batch_size < 1 || c->hyper_batch_size > B) {
+        bd_errf(e, "val_batch_size %d / hyper_batch_size %d: each must be 1..batch_size (%d)", c->val_batch_size,
+                c->hyper_batch_size, B);
+        goto fail;
+    }
     (void)NL;
     if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) goto fail;
     if (bd_bilevel_init(&t->bl, &t->m, &t->t, &t->a, B, e)) goto fail;

@@ -286,6 +286,51 @@ static void test_mag_only(void **state) {
     teardown(&f);
 }
 
+/* hyper_batch_size: the +-eps passes on part of the lower batch estimate
+ * the same second-order term xi H v from fewer rows. L_low is a mean over
+ * rows (no batch statistics anywhere in BERT), so over a partition of b_t
+ * into equal halves the halves' terms average to the whole batch's term,
+ * up to float32 rounding of the finite difference; each half alone is a
+ * different (noisier) sample of it. */
+static void test_sub_batch(void **state) {
+    (void)state;
+    fx f;
+    setup(&f);
+    bd_err e = {{0}};
+    const size_t nm = f.t.mag.n;
+    bd_optim sgd;
+    double loss, R, vl;
+    if (bd_optim_init(&sgd, BD_OPT_SGD, f.t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
+    bd_optim_step(&sgd, f.t.dir.w, f.t.dir.g, 0.05f);
+    float *h = malloc(sizeof(float) * nm * 3);
+    bd_batch half[2] = {f.lower, f.lower};
+    const int T = f.lower.T;
+    for (int k = 0; k < 2; k++) {
+        half[k].B = 4;
+        half[k].ids += k * 4 * T; half[k].type_ids += k * 4 * T; half[k].mask += k * 4 * T; half[k].labels += k * 4;
+    }
+    if (bd_hypergrad(&f.bl, &f.lower, &f.upper, h, &vl, &e) || bd_hypergrad(&f.bl, &half[0], &f.upper, h + nm, &vl, &e) ||
+        bd_hypergrad(&f.bl, &half[1], &f.upper, h + 2 * nm, &vl, &e)) fail_msg("%s", e.msg);
+    /* second-order terms s = g_direct - h; g_direct (val batch) is the same in all three */
+    double ss = 0, dmean = 0, dhalf = 0;
+    for (size_t i = 0; i < nm; i++) {
+        double g = f.bl.g_direct[i], s = g - h[i], sa = g - h[nm + i], sb = g - h[2 * nm + i];
+        ss += s * s;
+        dmean += ((sa + sb) / 2 - s) * ((sa + sb) / 2 - s);
+        dhalf += (sa - s) * (sa - s);
+    }
+    double rmean = sqrt(dmean / ss), rhalf = sqrt(dhalf / ss);
+    printf("second-order term: mean of the halves vs whole batch %.2e relative; one half vs whole batch %.2e\n",
+           rmean, rhalf);
+    assert_true(ss > 0);
+    assert_true(rmean < 1e-3);
+    assert_true(rhalf > 1e-2); /* a half is a different sample, not the same number */
+    free(h);
+    bd_optim_free(&sgd);
+    teardown(&f);
+}
+
 /* The trainer: M moves only in upper steps, V only in lower ones; phase 2
  * freezes M and restarts V from its initial values. */
 static void test_invariants(void **state) {
@@ -340,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_iteration),
         cmocka_unit_test(test_convergence),
         cmocka_unit_test(test_mag_only),
+        cmocka_unit_test(test_sub_batch),
         cmocka_unit_test(test_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,17 @@ grep -q "wd/layer.0.query/dD" "$T/lora/metrics.csv" && grep -q "wd/layer.1.value
     && grep -q ",wd/query/k," "$T/bidora/metrics.csv" && grep -q ",wd/value/k," "$T/full/metrics.csv" \
     && ok "weight-decomposition metrics and slopes" || fail "weight-decomposition metrics missing"
 
+# the cheaper upper step: the keys reach config.ini, and M still moves (upper-level metrics written)
+if "$BIDORA" train $base method=bidora run_name=cheap max_steps=6 val_batch_size=2 hyper_batch_size=1 2>"$T/cheap.err" \
+    && grep -q "^val_batch_size = 2$" "$T/cheap/config.ini" && grep -q "^hyper_batch_size = 1$" "$T/cheap/config.ini" \
+    && [ "$(grep -c ',upper/hypergrad_norm,' "$T/cheap/metrics.csv")" = 6 ]; then
+    ok "bidora with val_batch_size 2, hyper_batch_size 1: 6 upper steps"
+else
+    fail "cheap upper step: $(cat "$T/cheap.err")"
+fi
+grep -q "^hyper_batch_size = 4$" "$T/bidora/config.ini" && ok "hyper_batch_size defaults to batch_size" \
+    || fail "hyper_batch_size default: $(grep batch_size "$T/bidora/config.ini")"
+
 # the shipped configurations parse and run (default.ini pointed at the tiny model: no downloads)
 "$BIDORA" train -c configs/default.ini model=tests/ref/tiny_bert data=tests/ref/tiny.csv max_length=64 \
     batch_size=4 max_steps=3 eval_every=0 out_dir="$T" run_name=default 2>"$T/def.err" \
@@ -104,6 +115,8 @@ expect1 "$BIDORA" train $base data="$T/none.csv" run_name=x1
 expect1 "$BIDORA" train $base target_modules=query,ffn run_name=x2
 expect1 "$BIDORA" train $base max_length=65 run_name=x3
 expect1 "$BIDORA" train $base run_name=lora
+expect1 "$BIDORA" train $base hyper_batch_size=5 run_name=x4
+expect1 "$BIDORA" train $base val_batch_size=-1 run_name=x5
 printf 'method = lora\nrank = many\n' >"$T/bad.ini"
 expect1 "$BIDORA" train -c "$T/bad.ini"
 grep -q "bad.ini:2" "$T/e" || fail "the INI error names the line: $(cat "$T/e")"
