@@ -222,6 +222,19 @@ static void test_iteration(void **state) {
     teardown(&f);
 }
 
+/* The reference's lower step (SGD, lr 0.05, lambda 1e-3) from the fixed
+ * adapter: the direction is then V', where the hypergradient is taken. */
+static void lower_step(fx *f) {
+    bd_err e = {{0}};
+    bd_optim sgd;
+    double loss, R;
+    if (bd_optim_init(&sgd, BD_OPT_SGD, f->t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_batch_loss(&f->bl, &f->lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f->bl, 1e-3, &R, &e))
+        fail_msg("%s", e.msg);
+    bd_optim_step(&sgd, f->t.dir.w, f->t.dir.g, 0.05f);
+    bd_optim_free(&sgd);
+}
+
 /* The central difference converges to the exact hypergradient: its error
  * (relative to the second-order term) falls ~100x per 10x smaller step
  * until float32 rounding takes over. */
@@ -231,11 +244,7 @@ static void test_convergence(void **state) {
     setup(&f);
     bd_err e = {{0}};
     const size_t nm = f.t.mag.n;
-    bd_optim sgd;
-    double loss, R;
-    if (bd_optim_init(&sgd, BD_OPT_SGD, f.t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
-    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
-    bd_optim_step(&sgd, f.t.dir.w, f.t.dir.g, 0.05f);
+    lower_step(&f);
     double *hx = mag_ref(&f, BR "upper.safetensors", ".h_exact");
     double *gd = mag_ref(&f, BR "hyper_alpha.safetensors", ".g_direct");
     double second = 0;
@@ -257,7 +266,6 @@ static void test_convergence(void **state) {
     assert_true(err[1] < 1e-3);                                  /* the default step is accurate */
     assert_true(err[2] < err[1]);                                /* still improving at 1e-3 ... */
     free(h); free(hx); free(gd);
-    bd_optim_free(&sgd);
     teardown(&f);
 }
 
@@ -298,11 +306,8 @@ static void test_sub_batch(void **state) {
     setup(&f);
     bd_err e = {{0}};
     const size_t nm = f.t.mag.n;
-    bd_optim sgd;
-    double loss, R, vl;
-    if (bd_optim_init(&sgd, BD_OPT_SGD, f.t.dir.n, 0, 0, 0, 0, &e)) fail_msg("%s", e.msg);
-    if (bd_batch_loss(&f.bl, &f.lower, BD_GRADS_ALL, &loss, &e) || bd_orth_add(&f.bl, 1e-3, &R, &e)) fail_msg("%s", e.msg);
-    bd_optim_step(&sgd, f.t.dir.w, f.t.dir.g, 0.05f);
+    double vl;
+    lower_step(&f);
     float *h = malloc(sizeof(float) * nm * 3);
     bd_batch half[2] = {f.lower, f.lower};
     const int T = f.lower.T;
@@ -327,7 +332,6 @@ static void test_sub_batch(void **state) {
     assert_true(rmean < 1e-3);
     assert_true(rhalf > 1e-2); /* a half is a different sample, not the same number */
     free(h);
-    bd_optim_free(&sgd);
     teardown(&f);
 }
 
