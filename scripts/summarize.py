@@ -213,25 +213,27 @@ def results(small_root, glue_root):
           "retraining, `retrain_steps = 0`) and its magnitude moves only through the hypergradient. "
           "One small budget on a small encoder: this does not reproduce the paper's setting (RoBERTa-base, "
           "full GLUE budgets).\n")
-    print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 30 "
-          "minutes on this machine), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
+    print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 45 "
+          "minutes on this machine, one run at a time on both cores), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
     print("## GLUE: RTE, its 500- and 1000-row samples, and CoLA\n")
-    print("How these were run (about two hours on this 2-core machine): two copies of the script side by "
-          "side, one core each, so every wall time below is one run on one core while another run used "
-          "the other core:\n")
+    print("How these were run (about three and a half hours on this 2-core machine, over three sessions): "
+          "two copies of the script side by side, one core each, so every wall time below is one run on one "
+          "core while another run used the other core:\n")
     print("```\nexport BIDORA_THREADS=1 OPENBLAS_NUM_THREADS=1 LR=3e-3 STEPS_COLA=800 STEPS_RTE=150 BATCH=16\n"
           "G=../shared/datasets/glue\n"
           "(TASKS=cola SEEDS=\"1 2 3\" sh scripts/experiments.sh glue $G runs/glue; "
           "TASKS=rte1000 SEEDS=\"1 2\" sh scripts/experiments.sh glue $G runs/glue) &\n"
           "TASKS=rte500 SEEDS=\"1 2\" sh scripts/experiments.sh glue $G runs/glue; "
-          "TASKS=rte SEEDS=1 sh scripts/experiments.sh glue $G runs/glue\n```\n")
-    print("More seeds: the same commands with SEEDS=\"1 2 3\" (finished runs are skipped); each RTE seed "
-          "costs about 35 minutes of one core for the five methods, each CoLA seed about 25. "
+          "TASKS=rte SEEDS=\"1 2 3\" METHODS=\"lora dora bidora-darts2 bidora-darts1 bidora-every4\" "
+          "sh scripts/experiments.sh glue $G runs/glue\n```\n")
+    print("More seeds: the same commands with more SEEDS (finished runs are skipped); each RTE seed "
+          "costs about 35 minutes of one core for the paper's five methods and 14 more for the two cheaper "
+          "upper steps, each CoLA seed about 25 and 9. "
           "The runs column says how many seeds finished for each row. The learning rate (3e-3) and the "
           "budgets were chosen from a few LoRA calibration runs (CoLA: MCC stayed 0 through 300 steps "
           "at lr 1e-3, and at lr 3e-3 left 0 only after 600 of 800 steps; full RTE at lr 3e-3: accuracy "
-          "0.52-0.56 over 400 steps) and what fits the session; nothing was tuned per method. An earlier grid at lr 5e-4 and 100 steps left every RTE run at the majority "
-          "class.\n")
+          "0.52-0.56 over 400 steps) and what fits the session; nothing was tuned per method. An earlier "
+          "grid at lr 5e-4 and 100 steps left every RTE run at the majority class.\n")
     out = section("glue", glue_root, "BIDORA_COMMIT_GLUE").split("\n")
     # drop the glue mode's own title lines
     print("\n".join(l for l in out if not l.startswith("# Results") and "do not edit by hand" not in l))
