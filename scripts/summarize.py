@@ -213,7 +213,7 @@ def results(small_root, glue_root):
           "retraining, `retrain_steps = 0`) and its magnitude moves only through the hypergradient. "
           "One small budget on a small encoder: this does not reproduce the paper's setting (RoBERTa-base, "
           "full GLUE budgets).\n")
-    print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 45 "
+    print("Rerun: `SEEDS=\"1 2\" STEPS=150 BATCH=16 sh scripts/experiments.sh small runs/small` (about 50 "
           "minutes on this machine, one run at a time on both cores), then `scripts/summarize.py results runs/small runs/glue > docs/RESULTS.md`.\n")
     print("## GLUE: RTE, its 500- and 1000-row samples, and CoLA\n")
     print("How these were run (about three and a half hours on this 2-core machine, over three sessions): "
