@@ -363,11 +363,6 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     }
     const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
     if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
-    if (c->val_batch_size < 1 || c->val_batch_size > B || c->hyper_batch_size < 1 || c->hyper_batch_size > B) {
-        bd_errf(e, "val_batch_size %d / hyper_batch_size %d: each must be 1..batch_size (%d)", c->val_batch_size,
-                c->hyper_batch_size, B);
-        goto fail;
-    }
     (void)NL;
     if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) goto fail;
     if (bd_bilevel_init(&t->bl, &t->m, &t->t, &t->a, B, e)) goto fail;
