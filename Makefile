@@ -4,9 +4,9 @@
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
-PKGS    := jansson libutf8proc openblas inih ncursesw cmocka
+PKGS    := jansson libutf8proc openblas ncursesw cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs jansson libutf8proc openblas inih ncursesw 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs jansson libutf8proc openblas ncursesw 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= $(OPT) -g

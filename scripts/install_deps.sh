@@ -2,7 +2,7 @@
 # Installs the Debian packages bidora needs to build, test and run.
 # Used by README's set-up commands, `make deps` and .ci/run.
 set -e
-PKGS="build-essential pkg-config libcsv-dev libjansson-dev libinih-dev libutf8proc-dev \
+PKGS="build-essential pkg-config libcsv-dev libjansson-dev libutf8proc-dev \
 libopenblas-dev libncurses-dev libcmocka-dev tmux python3 python3-pip unzip ca-certificates"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -1,12 +1,15 @@
-/* config.c: the key table and its parser (INI through inih). */
+/* config.c: the key table, its parser and our own INI reader (lines of any
+ * length; every error names FILE:LINE; a key given twice is refused). */
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 const char *const bd_method_names[4] = {"bidora", "dora", "lora", "full"};
 
@@ -97,24 +100,71 @@ static int enum_index(const char *allowed, const char *v) {
     return -1;
 }
 
+/* Numbers are read and written in the C locale whatever LC_NUMERIC the
+ * workbench set (setlocale(LC_ALL, "")): "0.5" must not turn into "0,5". */
+static pthread_once_t c_once = PTHREAD_ONCE_INIT;
+static locale_t c_loc;
+static void make_c_locale(void) { c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+static locale_t c_locale(void) {
+    pthread_once(&c_once, make_c_locale);
+    return c_loc;
+}
+static double c_strtod(const char *s, char **end) {
+    locale_t l = c_locale();
+    return l ? strtod_l(s, end, l) : strtod(s, end);
+}
+
+static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
 static void trim(char *s) {
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) s[--n] = '\0';
+    while (n && is_space(s[n - 1])) s[--n] = '\0';
     size_t i = 0;
-    while (s[i] == ' ' || s[i] == '\t') i++;
+    while (is_space(s[i])) i++;
     if (i) memmove(s, s + i, n - i + 1);
 }
+
+/* A value as shown in messages: control bytes as '?', long ones cut with
+ * "...", so that every message stays one short line. */
+static const char *shown(char *buf, size_t n, const char *s) {
+    size_t j = 0;
+    for (; *s && j + 4 < n; s++) buf[j++] = ((unsigned char)*s < 0x20 || *s == 0x7F) ? '?' : *s;
+    if (*s) { memcpy(buf + j, "...", 3); j += 3; }
+    buf[j] = '\0';
+    return buf;
+}
+#define SHOW_MAX 96
 
 static int parse_real(const char *v, double *out) {
     char *end;
     errno = 0;
-    double x = strtod(v, &end);
+    double x = c_strtod(v, &end);
     if (errno || end == v || *end || !isfinite(x)) return -1;
     *out = x;
     return 0;
 }
 
+/* The first control byte of s (tab allowed), or 0. */
+static int control_byte(const char *s) {
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7F) return (unsigned char)*s;
+    return 0;
+}
+
+/* run_name is one directory under out_dir: no '/', nothing that starts with
+ * '.' (".", ".." climb; the runs browser skips hidden names). */
+static int check_run_name(const char *v, bd_err *e) {
+    char sh[SHOW_MAX];
+    if (strchr(v, '/'))
+        return bd_errf(e, "run_name = \"%s\": a run name is one directory name, without '/'", shown(sh, sizeof sh, v));
+    if (v[0] == '.')
+        return bd_errf(e, "run_name = \"%s\": a run name must not begin with '.' (\".\" and \"..\" leave out_dir)",
+                       shown(sh, sizeof sh, v));
+    return 0;
+}
+
 int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) {
+    char sh[SHOW_MAX];
     const key *k = find_key(name);
     if (!k) {
         char list[2048] = "";
@@ -122,30 +172,41 @@ int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) 
             strncat(list, keys[i].name, sizeof list - strlen(list) - 1);
             if (i + 1 < N_KEYS) strncat(list, ", ", sizeof list - strlen(list) - 1);
         }
-        return bd_errf(e, "unknown key \"%s\" (keys: %s)", name, list);
+        return bd_errf(e, "unknown key \"%s\" (keys: %s)", shown(sh, sizeof sh, name), list);
     }
+    /* the value without surrounding blanks, measured before any copy: a value
+     * longer than its field is refused, never cut */
+    while (is_space(*value)) value++;
+    size_t len = strlen(value);
+    while (len && is_space(value[len - 1])) len--;
+    size_t cap = k->k == K_STR ? k->size : BD_STR;
+    if (len >= cap)
+        return bd_errf(e, "%s: the value is %zu bytes, longer than the %zu this key holds", name, len, cap - 1);
     char v[BD_STR];
-    snprintf(v, sizeof v, "%s", value);
-    trim(v);
+    memcpy(v, value, len);
+    v[len] = '\0';
     char *dst = (char *)c + k->off;
     double lo = -INFINITY, hi = INFINITY;
     if (k->allowed && (k->k == K_INT || k->k == K_LONG || k->k == K_REAL)) {
         const char *dots = strstr(k->allowed, "..");
-        lo = strtod(k->allowed, NULL);
-        if (dots) hi = strtod(dots + 2, NULL);
+        lo = c_strtod(k->allowed, NULL);
+        if (dots) hi = c_strtod(dots + 2, NULL);
     }
     switch (k->k) {
-    case K_STR:
-        if (strlen(v) >= k->size) return bd_errf(e, "%s: value is too long (at most %zu bytes)", name, k->size - 1);
-        memcpy(dst, v, strlen(v) + 1);
+    case K_STR: {
+        int bad = control_byte(v);
+        if (bad) return bd_errf(e, "%s: the value holds the control character 0x%02x", name, bad);
+        if (k->off == offsetof(bd_config, run_name) && check_run_name(v, e)) return -1;
+        memcpy(dst, v, len + 1);
         return 0;
+    }
     case K_INT:
     case K_LONG: {
         char *end;
         errno = 0;
         long x = strtol(v, &end, 10);
         if (errno || end == v || *end || x < lo || x > hi)
-            return bd_errf(e, "%s = \"%s\": expected an integer from %.0f to %.0f", name, v, lo, hi);
+            return bd_errf(e, "%s = \"%s\": expected an integer from %.0f to %.0f", name, shown(sh, sizeof sh, v), lo, hi);
         if (k->k == K_INT) *(int *)dst = (int)x;
         else *(long *)dst = x;
         return 0;
@@ -153,26 +214,26 @@ int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) 
     case K_REAL: {
         double x;
         if (parse_real(v, &x) || x < lo || x > hi)
-            return bd_errf(e, "%s = \"%s\": expected a number from %g to %g", name, v, lo, hi);
+            return bd_errf(e, "%s = \"%s\": expected a number from %g to %g", name, shown(sh, sizeof sh, v), lo, hi);
         *(double *)dst = x;
         return 0;
     }
     case K_ENUM: {
         int idx = enum_index(k->allowed, v);
-        if (idx < 0) return bd_errf(e, "%s = \"%s\": allowed values are %s", name, v, k->allowed);
+        if (idx < 0) return bd_errf(e, "%s = \"%s\": allowed values are %s", name, shown(sh, sizeof sh, v), k->allowed);
         *(int *)dst = idx;
         return 0;
     }
     case K_BOOL: {
         if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) *(int *)dst = 1;
         else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) *(int *)dst = 0;
-        else return bd_errf(e, "%s = \"%s\": allowed values are true|false", name, v);
+        else return bd_errf(e, "%s = \"%s\": allowed values are true|false", name, shown(sh, sizeof sh, v));
         return 0;
     }
     case K_SPLIT: {
         double f[3];
         char tmp[BD_STR];
-        memcpy(tmp, v, sizeof tmp);
+        memcpy(tmp, v, len + 1);
         char *save = NULL, *tok = strtok_r(tmp, ",", &save);
         int n = 0;
         while (tok && n < 4) {
@@ -182,7 +243,8 @@ int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) 
             tok = strtok_r(NULL, ",", &save);
         }
         if (n != 3 || fabs(f[0] + f[1] + f[2] - 1.0) > 1e-6)
-            return bd_errf(e, "split = \"%s\": expected three fractions train,val,eval in [0,1] summing to 1", v);
+            return bd_errf(e, "split = \"%s\": expected three fractions train,val,eval in [0,1] summing to 1",
+                           shown(sh, sizeof sh, v));
         memcpy(dst, f, sizeof f);
         return 0;
     }
@@ -198,31 +260,66 @@ void bd_config_defaults(bd_config *c) {
     }
 }
 
-typedef struct ini_ctx { bd_config *c; bd_err *e; const char *path; int failed; } ini_ctx;
-
-/* Debian's inih passes no line number: a handler returning 0 makes
- * ini_parse_file return the first failing line, which names it below. */
-static int on_ini_key(void *user, const char *section, const char *name, const char *value) {
-    (void)section;
-    ini_ctx *x = user;
-    if (x->failed) return 1;
-    if (bd_config_set(x->c, name, value, x->e)) {
-        x->failed = 1;
-        return 0;
+/* The INI reader. A line is a comment ('#' or ';' first), a [section]
+ * (ignored; a comment may follow it), blank, or key = value; leading blanks
+ * mean nothing (no continuation lines) and there are no inline comments: the
+ * value is the rest of the line, trimmed. Lines end at LF (a CR before it is
+ * dropped) and may be of any length. The file is applied to a copy, so a
+ * refused file leaves *c as it was. */
+int bd_config_read(bd_config *c, FILE *f, const char *path, bd_err *e) {
+    bd_config *tmp = malloc(sizeof *tmp);
+    if (!tmp) return bd_errf(e, "%s: out of memory (%zu bytes for a configuration)", path, sizeof *tmp);
+    *tmp = *c;
+    long seen[N_KEYS] = {0}; /* line where each key was set */
+    char *line = NULL, sh[SHOW_MAX];
+    size_t cap = 0;
+    ssize_t got;
+    long no = 0;
+    int rc = 0;
+    errno = 0;
+    while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
+        no++;
+        size_t n = (size_t)got;
+        if (n && line[n - 1] == '\n') line[--n] = '\0';
+        if (n && line[n - 1] == '\r') line[--n] = '\0';
+        if (memchr(line, '\0', n)) { rc = bd_errf(e, "%s:%ld: the line holds a NUL byte", path, no); break; }
+        char *s = line;
+        if (no == 1 && n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3; /* UTF-8 BOM */
+        while (is_space(*s)) s++;
+        if (!*s || *s == '#' || *s == ';') continue;
+        if (*s == '[') {
+            char *rb = strchr(s, ']');
+            if (rb) trim(rb + 1);
+            if (!rb || (rb[1] && rb[1] != '#' && rb[1] != ';'))
+                rc = bd_errf(e, "%s:%ld: a [section] line must end with ']' (or a comment)", path, no);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) { rc = bd_errf(e, "%s:%ld: not a key = value line: \"%s\"", path, no, shown(sh, sizeof sh, s)); break; }
+        *eq = '\0';
+        trim(s);
+        if (!*s) { rc = bd_errf(e, "%s:%ld: no key before '='", path, no); break; }
+        const key *k = find_key(s);
+        if (k && seen[k - keys]) {
+            rc = bd_errf(e, "%s:%ld: key %s given twice (first on line %ld)", path, no, s, seen[k - keys]);
+            break;
+        }
+        if (k) seen[k - keys] = no;
+        if (bd_config_set(tmp, s, eq + 1, e)) rc = bd_err_prefix(e, "%s:%ld", path, no);
     }
-    return 1;
+    if (rc == 0 && ferror(f)) rc = bd_errf(e, "%s:%ld: cannot read: %s", path, no + 1, strerror(errno ? errno : EIO));
+    if (rc == 0) *c = *tmp;
+    free(line);
+    free(tmp);
+    return rc;
 }
 
 int bd_config_load(bd_config *c, const char *path, bd_err *e) {
     FILE *f = fopen(path, "r");
     if (!f) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    ini_ctx x = {c, e, path, 0};
-    int rc = ini_parse_file(f, on_ini_key, &x);
+    int rc = bd_config_read(c, f, path, e);
     fclose(f);
-    if (x.failed) return bd_err_prefix(e, "%s:%d", path, rc);
-    if (rc > 0) return bd_errf(e, "%s:%d: not a key = value line", path, rc);
-    if (rc < 0) return bd_errf(e, "%s: cannot read", path);
-    return 0;
+    return rc;
 }
 
 int bd_config_finish(bd_config *c, bd_err *e) {
@@ -253,13 +350,24 @@ int bd_config_finish(bd_config *c, bd_err *e) {
     return 0;
 }
 
+/* The shortest of %.9g..%.17g that reads back as x, in the C locale: a
+ * written config.ini gives back the very same numbers (resume relies on it). */
+static void fmt_real(char *buf, size_t n, double x) {
+    locale_t l = c_locale(), old = l ? uselocale(l) : (locale_t)0;
+    for (int p = 9; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, x);
+        if (c_strtod(buf, NULL) == x) break;
+    }
+    if (l) uselocale(old);
+}
+
 static void value_text(const bd_config *c, const key *k, char *buf, size_t n) {
     const char *src = (const char *)c + k->off;
     switch (k->k) {
     case K_STR: snprintf(buf, n, "%s", src); break;
     case K_INT: snprintf(buf, n, "%d", *(const int *)src); break;
     case K_LONG: snprintf(buf, n, "%ld", *(const long *)src); break;
-    case K_REAL: snprintf(buf, n, "%.9g", *(const double *)src); break;
+    case K_REAL: fmt_real(buf, n, *(const double *)src); break;
     case K_BOOL: snprintf(buf, n, "%s", *(const int *)src ? "true" : "false"); break;
     case K_ENUM: {
         int idx = *(const int *)src, i = 0;
@@ -271,7 +379,11 @@ static void value_text(const bd_config *c, const key *k, char *buf, size_t n) {
     }
     case K_SPLIT: {
         const double *f = (const double *)src;
-        snprintf(buf, n, "%.6g,%.6g,%.6g", f[0], f[1], f[2]);
+        char a[32], b[32], d[32];
+        fmt_real(a, sizeof a, f[0]);
+        fmt_real(b, sizeof b, f[1]);
+        fmt_real(d, sizeof d, f[2]);
+        snprintf(buf, n, "%s,%s,%s", a, b, d);
         break;
     }
     }

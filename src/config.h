@@ -47,13 +47,21 @@ typedef struct bd_config {
 
 /* Defaults (the official BiDoRA code's where it has one). */
 void bd_config_defaults(bd_config *c);
-/* Set one key from its text; errors name the key and the allowed values. */
+/* Set one key from its text (trimmed); errors name the key and the allowed
+ * values. A value longer than its field is refused, as are control
+ * characters in strings and a run_name with '/' or a leading '.'. */
 int bd_config_set(bd_config *c, const char *key, const char *value, bd_err *e);
-/* Read an INI file (flat keys; [sections] are ignored); errors name FILE:LINE. */
+/* Read an INI file: "key = value" lines of any length, '#' or ';' comment
+ * lines, blank lines, [sections] (ignored); leading blanks are not a
+ * continuation. A key given twice, an unknown key or a bad value is refused
+ * with FILE:LINE; on error *c is unchanged. */
 int bd_config_load(bd_config *c, const char *path, bd_err *e);
+/* The same from an open stream (read to EOF, not closed); path names it in messages. */
+int bd_config_read(bd_config *c, FILE *f, const char *path, bd_err *e);
 /* Cross-key checks (e.g. split sums to 1, upper_lr default = lr). */
 int bd_config_finish(bd_config *c, bd_err *e);
-/* Write every key as "key = value" (the resolved config). */
+/* Write every key as "key = value" (the resolved config); numbers are
+ * written so that they read back exactly. */
 void bd_config_write(const bd_config *c, FILE *f);
 /* One line per key: name, default, allowed values, meaning. */
 void bd_config_help(FILE *f);
