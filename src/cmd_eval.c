@@ -89,11 +89,12 @@ static int resolve_labels(bd_labels *L, const char *adapter, const bd_bert_confi
         if (L->n) return 0;
     }
     if (c->id2label) {
+        L->names = calloc((size_t)c->n_id2label, sizeof *L->names);
+        if (!L->names) return bd_errf(e, "out of memory allocating the names of %d labels (id2label)", c->n_id2label);
         L->n = c->n_id2label;
-        L->names = calloc((size_t)L->n, sizeof *L->names);
-        if (!L->names) return bd_errf(e, "out of memory");
         for (int i = 0; i < L->n; i++)
-            if (!(L->names[i] = strdup(c->id2label[i]))) return bd_errf(e, "out of memory");
+            if (!(L->names[i] = strdup(c->id2label[i])))
+                return bd_errf(e, "out of memory copying label %d of %d (id2label)", i, L->n);
         return 0;
     }
     return bd_labels_from_dataset(L, ds, e);
@@ -104,7 +105,7 @@ static int write_predictions(const char *path, const bd_dataset *ds, const bd_la
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f) return bd_errf(e, "%s: out of memory", path);
+    if (!f) return bd_errf(e, "%s: out of memory opening a buffer for the predictions", path);
     if (r->task == BD_TASK_CLASSIFICATION) {
         fprintf(f, "row,label,pred");
         for (int l = 0; l < r->num_labels; l++) fprintf(f, ",logit_%d", l);
@@ -129,7 +130,12 @@ static int write_predictions(const char *path, const bd_dataset *ds, const bd_la
             fprintf(f, "%d,%.9g,%.9g\n", i, (double)ds->target[i], (double)z[0]);
         }
     }
-    fclose(f);
+    /* a memory stream fails only when it cannot grow */
+    int bad = ferror(f);
+    if (fclose(f) || bad) {
+        free(buf);
+        return bd_errf(e, "%s: out of memory buffering the predictions of %d rows", path, r->n);
+    }
     int rc = bd_write_file_atomic(path, buf, len, e);
     free(buf);
     return rc;
@@ -161,6 +167,7 @@ int bd_cmd_eval(int argc, char **argv) {
     if (bd_dataset_load(&ds, o.data, &co, &e)) goto fail;
     int num_labels = 1;
     if (o.task == BD_TASK_CLASSIFICATION) {
+        if (ds.warning[0]) fprintf(stderr, "bidora: warning: %s\n", ds.warning);
         if (resolve_labels(&L, o.adapter, &cfg, &ds, &e) || bd_dataset_map_labels(&ds, &L, &e)) goto fail;
         num_labels = L.n;
         if (num_labels < 2) { bd_errf(&e, "%s: only one label (\"%s\"): classification needs two or more", o.data, L.names[0]); goto fail; }
@@ -183,7 +190,11 @@ int bd_cmd_eval(int argc, char **argv) {
     }
     if (bd_encode_dataset(&enc, &ds, tok, max_len, &e)) goto fail;
     rows = malloc(sizeof(int) * (size_t)ds.n_rows);
-    if (!rows) { bd_errf(&e, "out of memory"); status = 2; goto fail; }
+    if (!rows) {
+        bd_errf(&e, "out of memory allocating %zu bytes for the row list of %d rows", sizeof(int) * (size_t)ds.n_rows, ds.n_rows);
+        status = 2;
+        goto fail;
+    }
     for (int i = 0; i < ds.n_rows; i++) rows[i] = i;
     if (bd_evaluate(&m, &enc, rows, ds.n_rows, ds.label, ds.target, o.task, o.batch_size,
                     bd_tok_pad_id(tok), &res, &e)) { status = 2; goto fail; }

@@ -91,8 +91,9 @@ typedef struct loader {
     int cap_rows;
 } loader;
 
-static void fail_oom(loader *L) {
-    if (!L->failed) bd_errf(L->e, "%s: out of memory reading the CSV", L->name);
+/* what: what the allocation was for, e.g. "a field of 12 bytes". */
+static void fail_oom(loader *L, const char *what) {
+    if (!L->failed) bd_errf(L->e, "%s:%ld: out of memory reading the CSV (%s)", L->name, L->rec_line, what);
     L->failed = 1;
 }
 
@@ -127,7 +128,12 @@ static char *keep_field(loader *L, const char *s, size_t len, int col) {
         return NULL;
     }
     char *c = malloc(len + 1);
-    if (!c) { fail_oom(L); return NULL; }
+    if (!c) {
+        char what[96];
+        snprintf(what, sizeof what, "%zu bytes for a field of column '%.32s'", len + 1, L->cols[col]);
+        fail_oom(L, what);
+        return NULL;
+    }
     memcpy(c, s, len);
     c[len] = '\0';
     return c;
@@ -139,7 +145,11 @@ static void on_field(void *s, size_t len, void *data) {
     const char *f = s ? s : "";
     if (!s) len = 0;
     if (!L->have_header) {
-        if (L->n_cols == INT_MAX / 2 || append_col(L, f, len) != 0) fail_oom(L);
+        if (L->n_cols == INT_MAX / 2 || append_col(L, f, len) != 0) {
+            char what[96];
+            snprintf(what, sizeof what, "header column %d of %zu bytes", L->n_cols + 1, len + 1);
+            fail_oom(L, what);
+        }
         return;
     }
     int k = L->n_fields;
@@ -247,7 +257,9 @@ static int commit_row(loader *L) {
         return bd_errf(L->e, "%s:%ld: too many lines (row line numbers must fit an int)", L->name,
                        L->rec_line);
     if (grow_rows(L) != 0) {
-        fail_oom(L);
+        char what[96];
+        snprintf(what, sizeof what, "room for %d rows", L->cap_rows < INT_MAX / 2 ? L->cap_rows * 2 : INT_MAX);
+        fail_oom(L, what);
         return -1;
     }
     int r = ds->n_rows++;
@@ -324,7 +336,7 @@ static int feed(loader *L, struct csv_parser *p, line_state *ls, const char *buf
                 return bd_errf(L->e, "%s:%ld: malformed quotes (a field with '\"' must be quoted, "
                                "its quotes doubled)", L->name, ls->line);
             }
-            fail_oom(L);
+            fail_oom(L, "libcsv's buffer for the current field");
             return -1;
         }
         if (L->failed) return -1;
@@ -344,13 +356,13 @@ static int feed(loader *L, struct csv_parser *p, line_state *ls, const char *buf
 static int read_all(loader *L, FILE *f) {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
-        fail_oom(L);
+        fail_oom(L, "libcsv's parser");
         return -1;
     }
     char *buf = malloc(READ_CHUNK);
     if (!buf) {
         csv_free(&p);
-        fail_oom(L);
+        fail_oom(L, "a 64 KiB read buffer");
         return -1;
     }
     line_state ls = {.line = 1, .prev_cr = 0, .need_start = 1};
@@ -381,6 +393,26 @@ static int read_all(loader *L, FILE *f) {
     return rc;
 }
 
+/* Class labels that are all numbers, at least one not an integer, were
+ * most likely meant as a regression target: say so in ds->warning. */
+static void numeric_label_warning(bd_dataset *ds, const char *col, locale_t c_numeric) {
+    int frac = -1;
+    for (int i = 0; i < ds->n_rows; i++) {
+        const char *s = ds->label_str[i];
+        char *end = NULL;
+        double v = strtod_l(s, &end, c_numeric);
+        if (end == s || *end != '\0' || !isfinite(v)) return; /* a word: real classes */
+        if (frac < 0 && v != floor(v)) frac = i;
+    }
+    if (frac < 0) return;
+    char ex[EXCERPT_MAX], cx[EXCERPT_MAX];
+    excerpt(ex, ds->label_str[frac]);
+    excerpt(cx, col);
+    snprintf(ds->warning, sizeof ds->warning,
+             "%s: label column looks numeric: use task = regression? (column '%s' holds only numbers, "
+             "e.g. '%s' on line %d, read as class names)", ds->path, cx, ex, ds->line[frac]);
+}
+
 int bd_dataset_read(bd_dataset *ds, FILE *f, const char *name, const bd_csv_opts *o, bd_err *e) {
     memset(ds, 0, sizeof *ds);
     if (!o->text_column || !o->text_column[0])
@@ -393,15 +425,15 @@ int bd_dataset_read(bd_dataset *ds, FILE *f, const char *name, const bd_csv_opts
     loader L = {.name = name, .o = o, .ds = ds, .e = e, .i_text = -1, .i_pair = -1, .i_label = -1};
     ds->task = o->task;
     int rc = 0;
-    if (o->task == BD_TASK_REGRESSION) {
-        L.c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-        if (!L.c_numeric) rc = bd_errf(e, "%s: cannot create the C numeric locale", name);
-    }
+    /* targets, and class labels checked for looking numeric */
+    L.c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!L.c_numeric) rc = bd_errf(e, "%s: cannot create the C numeric locale", name);
     if (rc == 0) rc = read_all(&L, f);
     if (rc == 0 && !L.have_header) rc = bd_errf(e, "%s: empty file (no header row)", name);
     if (rc == 0 && ds->n_rows == 0)
         rc = bd_errf(e, "%s:%ld: no data rows after the header", name, L.rec_line);
-    if (rc == 0 && !(ds->path = strdup(name))) rc = bd_errf(e, "%s: out of memory", name);
+    if (rc == 0 && !(ds->path = strdup(name))) rc = bd_errf(e, "%s: out of memory copying the file name", name);
+    if (rc == 0 && o->task == BD_TASK_CLASSIFICATION) numeric_label_warning(ds, L.cols[L.i_label], L.c_numeric);
 
     drop_record(&L);
     for (int i = 0; i < L.n_cols; i++) free(L.cols[i]);
@@ -469,7 +501,7 @@ int bd_labels_from_dataset(bd_labels *L, const bd_dataset *ds, bd_err *e) {
         return bd_errf(e, "%s: class labels need task = classification", name);
     if (ds->n_rows <= 0) return bd_errf(e, "%s: no rows to take labels from", name);
     label_key *k = bd_malloc((size_t)ds->n_rows * sizeof *k, e);
-    if (!k) return -1;
+    if (!k) return bd_err_prefix(e, "%s: sorting the labels of %d rows", name, ds->n_rows);
     int all_int = 1;
     for (int i = 0; i < ds->n_rows; i++) {
         k[i].s = ds->label_str[i];
@@ -480,15 +512,21 @@ int bd_labels_from_dataset(bd_labels *L, const bd_dataset *ds, bd_err *e) {
     int u = 0;
     for (int i = 0; i < ds->n_rows; i++)
         if (u == 0 || strcmp(k[u - 1].s, k[i].s) != 0) k[u++] = k[i];
+    if (u > BD_MAX_CLASSES_FLOOR && u > ds->n_rows / 2) {
+        free(k);
+        return bd_errf(e, "%s: %d distinct labels in %d rows: most rows would be a class of their own "
+                       "(refused above %d classes and half the rows); is label_column the right column%s?",
+                       name, u, ds->n_rows, BD_MAX_CLASSES_FLOOR, ds->warning[0] || all_int ? ", or is it task = regression" : "");
+    }
     if (all_int) qsort(k, (size_t)u, sizeof *k, cmp_num_key);
     L->names = bd_calloc((size_t)u, sizeof *L->names, e);
-    if (!L->names) { free(k); return -1; }
+    if (!L->names) { free(k); return bd_err_prefix(e, "%s: the names of %d labels", name, u); }
     L->n = u;
     for (int i = 0; i < u; i++) {
         if (!(L->names[i] = strdup(k[i].s))) {
             free(k);
             bd_labels_free(L);
-            return bd_errf(e, "%s: out of memory copying labels", name);
+            return bd_errf(e, "%s: out of memory copying label %d of %d", name, i + 1, u);
         }
     }
     free(k);
@@ -502,7 +540,7 @@ int bd_dataset_map_labels(bd_dataset *ds, const bd_labels *L, bd_err *e) {
     if (L->n <= 0) return bd_errf(e, "%s: the label set is empty", name);
     /* bsearch over a strcmp-sorted copy (v = class id), since L's own order may be numeric */
     label_key *order = bd_malloc((size_t)L->n * sizeof *order, e);
-    if (!order) return -1;
+    if (!order) return bd_err_prefix(e, "%s: sorting %d labels", name, L->n);
     for (int i = 0; i < L->n; i++) {
         if (!L->names[i]) {
             free(order);
@@ -520,7 +558,7 @@ int bd_dataset_map_labels(bd_dataset *ds, const bd_labels *L, bd_err *e) {
         }
     }
     int *lab = bd_malloc((size_t)(ds->n_rows > 0 ? ds->n_rows : 1) * sizeof *lab, e);
-    if (!lab) { free(order); return -1; }
+    if (!lab) { free(order); return bd_err_prefix(e, "%s: class ids of %d rows", name, ds->n_rows); }
     for (int r = 0; r < ds->n_rows; r++) {
         const char *want = ds->label_str[r];
         int lo = 0, hi = L->n - 1, hit = -1;
@@ -587,7 +625,7 @@ int bd_split_rows(bd_split *s, int n, double f_train, double f_val, double f_eva
     if (!perm || !s->train || !s->val || !s->eval) {
         free(perm);
         bd_split_free(s);
-        return -1;
+        return bd_err_prefix(e, "split: index lists of %d rows", n);
     }
     for (int i = 0; i < n; i++) perm[i] = i;
     bd_rng r;

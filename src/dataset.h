@@ -27,6 +27,8 @@ typedef struct bd_dataset {
     int *label;           /* [n_rows] class id after bd_dataset_map_labels, else NULL */
     float *target;        /* [n_rows] regression target, else NULL */
     bd_task task;
+    char warning[BD_ERR_MAX]; /* "" or one line the caller should show (e.g. class
+                                 labels that look like regression targets) */
 } bd_dataset;
 
 /* Read path: a header row, then rows. Handles a UTF-8 BOM, CRLF / LF / CR,
@@ -35,7 +37,10 @@ typedef struct bd_dataset {
  * naming the file and line): missing file, no header, unknown column (lists
  * the header), ragged row, malformed quotes, a kept field that is not UTF-8
  * or holds a NUL byte, no rows, empty classification label, regression target
- * that is not a finite float. On error *ds is left empty. */
+ * that is not a finite float. On error *ds is left empty. A classification
+ * file whose labels are all numbers, some not integers (0.5, 3.7: a
+ * regression target read as classes), loads with ds->warning set:
+ * "FILE: label column looks numeric: use task = regression? (...)". */
 int bd_dataset_load(bd_dataset *ds, const char *path, const bd_csv_opts *o, bd_err *e);
 /* The same from an open stream (read to EOF, not closed); name goes into
  * messages and ds->path. */
@@ -50,7 +55,12 @@ typedef struct bd_labels {
 
 /* Build the label set from a classification dataset's rows: sorted unique
  * label strings; when every label is a decimal integer they sort by value
- * (so "2" < "10"), otherwise by strcmp. */
+ * (so "2" < "10"), otherwise by strcmp. More than BD_MAX_CLASSES_FLOOR
+ * distinct labels that are also more than half the rows are refused: with
+ * most rows a class of their own the column is not a class label (a wrong
+ * label_column, or a regression target), and the head, logits and metrics
+ * would grow with rows x classes. */
+#define BD_MAX_CLASSES_FLOOR 100
 int bd_labels_from_dataset(bd_labels *L, const bd_dataset *ds, bd_err *e);
 /* Set ds->label from L (which may come from another file); a row whose label
  * is not in L is an error naming the file, line and label. */

@@ -1,8 +1,21 @@
+/* eval.c: the model over rows in batches, then the loss and metrics. */
 #include "eval.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* count x size bytes for what; a failure says how much and for what. */
+static void *alloc(size_t count, size_t size, const char *what, int n, bd_err *e) {
+    if (size && count > SIZE_MAX / size) {
+        bd_errf(e, "evaluating %d rows: %s needs %zu x %zu bytes, more than memory can address", n, what, count, size);
+        return NULL;
+    }
+    void *p = malloc(count && size ? count * size : 1);
+    if (!p) bd_errf(e, "evaluating %d rows: out of memory allocating %zu bytes for %s", n, count * size, what);
+    return p;
+}
 
 int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
                 const int *labels, const float *targets, bd_task task, int batch_size,
@@ -15,20 +28,24 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
         return bd_errf(e, "regression needs a 1-output head, the model has %d", L);
     bd_bert_acts a;
     if (bd_bert_acts_alloc(&a, m, batch_size, T, 0, e)) return -1;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch_size * T);
-    int32_t *tids = malloc(sizeof(int32_t) * (size_t)batch_size * T);
-    float *mask = malloc(sizeof(float) * (size_t)batch_size * T);
-    float *probs = malloc(sizeof(float) * (size_t)batch_size * L);
-    int32_t *lab = malloc(sizeof(int32_t) * (size_t)batch_size);
-    r->logits = malloc(sizeof(float) * (size_t)n * L);
-    r->pred = malloc(sizeof(int) * (size_t)n);
-    double *px = malloc(sizeof(double) * (size_t)n), *py = malloc(sizeof(double) * (size_t)n);
-    int *gold = malloc(sizeof(int) * (size_t)n);
+    const size_t BT = (size_t)batch_size * T;
+    int32_t *ids = NULL, *tids = NULL, *lab = NULL;
+    float *mask = NULL, *probs = NULL;
+    double *px = NULL, *py = NULL;
+    int *gold = NULL;
     int rc = -1;
-    if (!ids || !tids || !mask || !probs || !lab || !r->logits || !r->pred || !px || !py || !gold) {
-        bd_errf(e, "out of memory evaluating %d rows", n);
+    /* in order, so that the message names the first that failed */
+    if (!(ids = alloc(BT, sizeof *ids, "the batch's token ids", n, e)) ||
+        !(tids = alloc(BT, sizeof *tids, "the batch's token type ids", n, e)) ||
+        !(mask = alloc(BT, sizeof *mask, "the batch's attention mask", n, e)) ||
+        !(probs = alloc((size_t)batch_size * L, sizeof *probs, "the batch's probabilities", n, e)) ||
+        !(lab = alloc((size_t)batch_size, sizeof *lab, "the batch's labels", n, e)) ||
+        !(r->logits = alloc((size_t)n * L, sizeof *r->logits, "the logits (rows x labels)", n, e)) ||
+        !(r->pred = alloc((size_t)n, sizeof *r->pred, "the predictions", n, e)) ||
+        !(px = alloc((size_t)n, sizeof *px, "the predicted values", n, e)) ||
+        !(py = alloc((size_t)n, sizeof *py, "the targets", n, e)) ||
+        !(gold = alloc((size_t)n, sizeof *gold, "the gold labels", n, e)))
         goto out;
-    }
     r->n = n; r->num_labels = L; r->task = task;
     double loss_sum = 0.0;
     for (int s = 0; s < n; s += batch_size) {
@@ -56,10 +73,10 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
         else { px[i] = z[0]; py[i] = targets[rows[i]]; }
     }
     if (task == BD_TASK_CLASSIFICATION) {
-        bd_cls_metrics_compute(&r->cls, r->pred, gold, n, L);
+        if (bd_cls_metrics_compute(&r->cls, r->pred, gold, n, L, e)) goto out;
     } else {
         r->pearson = bd_pearson(px, py, n);
-        r->spearman = bd_spearman(px, py, n);
+        if (bd_spearman(px, py, n, &r->spearman, e)) goto out;
     }
     rc = 0;
 out:

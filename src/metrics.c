@@ -1,35 +1,44 @@
+/* metrics.c: classification and correlation metrics, the slope fit. */
 #include "metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-void bd_cls_metrics_compute(bd_cls_metrics *m, const int *pred, const int *gold, int n, int k) {
-    long *conf = calloc((size_t)k * k, sizeof *conf); /* conf[gold][pred] */
+int bd_cls_metrics_compute(bd_cls_metrics *m, const int *pred, const int *gold, int n, int k, bd_err *e) {
     m->accuracy = m->macro_f1 = m->mcc = NAN;
-    if (!conf || n <= 0) { free(conf); return; }
+    if (n < 1 || k < 1) return bd_errf(e, "metrics: %d rows of %d classes: nothing to score", n, k);
+    /* per class: true positives, gold rows, predicted rows (all the
+     * confusion matrix these metrics need) */
+    long *cnt = bd_calloc((size_t)k * 3, sizeof *cnt, e);
+    if (!cnt) return bd_err_prefix(e, "metrics: counts of %d classes", k);
+    long *tpc = cnt, *gold_c = cnt + k, *pred_c = cnt + 2 * (size_t)k;
     long correct = 0;
     for (int i = 0; i < n; i++) {
-        conf[(size_t)gold[i] * k + pred[i]]++;
-        correct += pred[i] == gold[i];
+        if (pred[i] < 0 || pred[i] >= k || gold[i] < 0 || gold[i] >= k) {
+            free(cnt);
+            return bd_errf(e, "metrics: row %d: class id %d / %d outside 0..%d", i, pred[i], gold[i], k - 1);
+        }
+        gold_c[gold[i]]++;
+        pred_c[pred[i]]++;
+        if (pred[i] == gold[i]) { tpc[gold[i]]++; correct++; }
     }
     m->accuracy = (double)correct / n;
     double f1sum = 0.0;
     double t_sum = 0.0, p_sum = 0.0, tp = 0.0, pp = 0.0;
     for (int c = 0; c < k; c++) {
-        long tpc = conf[(size_t)c * k + c], gold_c = 0, pred_c = 0;
-        for (int j = 0; j < k; j++) { gold_c += conf[(size_t)c * k + j]; pred_c += conf[(size_t)j * k + c]; }
-        double denom = (double)gold_c + pred_c;
-        f1sum += denom > 0 ? 2.0 * tpc / denom : 0.0;
-        t_sum += (double)gold_c * gold_c;
-        p_sum += (double)pred_c * pred_c;
-        tp += (double)gold_c * pred_c;
-        pp += tpc;
+        double denom = (double)gold_c[c] + pred_c[c];
+        f1sum += denom > 0 ? 2.0 * tpc[c] / denom : 0.0;
+        t_sum += (double)gold_c[c] * gold_c[c];
+        p_sum += (double)pred_c[c] * pred_c[c];
+        tp += (double)gold_c[c] * pred_c[c];
+        pp += tpc[c];
     }
     m->macro_f1 = f1sum / k;
     /* Gorodkin's R_K, as sklearn.metrics.matthews_corrcoef */
     double s = n, cov_ytyp = pp * s - tp, cov_ypyp = s * s - p_sum, cov_ytyt = s * s - t_sum;
     m->mcc = (cov_ypyp * cov_ytyt == 0.0) ? 0.0 : cov_ytyp / sqrt(cov_ytyt * cov_ypyp);
-    free(conf);
+    free(cnt);
+    return 0;
 }
 
 double bd_pearson(const double *x, const double *y, int n) {
@@ -53,9 +62,9 @@ static int cmp_ranked(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int ranks(const double *x, int n, double *r) {
-    ranked *t = malloc(sizeof *t * (size_t)n);
-    if (!t) return -1;
+static int ranks(const double *x, int n, double *r, bd_err *e) {
+    ranked *t = bd_malloc(sizeof *t * (size_t)n, e);
+    if (!t) return bd_err_prefix(e, "spearman: ranking %d values", n);
     for (int i = 0; i < n; i++) { t[i].v = x[i]; t[i].i = i; }
     qsort(t, (size_t)n, sizeof *t, cmp_ranked);
     for (int i = 0; i < n;) {
@@ -69,13 +78,15 @@ static int ranks(const double *x, int n, double *r) {
     return 0;
 }
 
-double bd_spearman(const double *x, const double *y, int n) {
-    if (n < 2) return NAN;
-    double *rx = malloc(sizeof *rx * (size_t)n), *ry = malloc(sizeof *ry * (size_t)n);
-    double r = NAN;
-    if (rx && ry && !ranks(x, n, rx) && !ranks(y, n, ry)) r = bd_pearson(rx, ry, n);
+int bd_spearman(const double *x, const double *y, int n, double *rho, bd_err *e) {
+    *rho = NAN;
+    if (n < 2) return 0;
+    double *rx = bd_malloc(sizeof *rx * (size_t)n, e), *ry = rx ? bd_malloc(sizeof *ry * (size_t)n, e) : NULL;
+    int rc = -1;
+    if (!rx || !ry) bd_err_prefix(e, "spearman: ranks of %d values", n);
+    else if (!ranks(x, n, rx, e) && !ranks(y, n, ry, e)) { *rho = bd_pearson(rx, ry, n); rc = 0; }
     free(rx); free(ry);
-    return r;
+    return rc;
 }
 
 int bd_fit_slope(const double *x, const double *y, int n, double *k, double *b) {

@@ -418,6 +418,80 @@ static void test_map_labels_unknown(void **state) {
     bd_dataset_free(&val);
 }
 
+/* Class labels that are numbers with fractions look like a regression
+ * target: the load succeeds with a one-line warning (issue 11). */
+static void test_labels_look_numeric(void **state) {
+    (void)state;
+    bd_dataset ds;
+    bd_err e = {{0}};
+    const char *p = write_csv("num.csv", "text,score\na,1\nb,0.5\nc,3.7\n");
+    const bd_csv_opts o = {"text", NULL, "score", BD_TASK_CLASSIFICATION};
+    assert_int_equal(bd_dataset_load(&ds, p, &o, &e), 0);
+    assert_int_equal(strncmp(ds.warning, p, strlen(p)), 0);
+    assert_non_null(strstr(ds.warning, "label column looks numeric: use task = regression?"));
+    assert_non_null(strstr(ds.warning, "'0.5' on line 3"));
+    assert_null(strchr(ds.warning, '\n'));
+    bd_dataset_free(&ds);
+    /* integers (also written 1.0), words, or a mix: real classes, no warning */
+    const char *quiet[] = {"text,score\na,1\nb,0\nc,2\n", "text,score\na,1.0\nb,0.0\n",
+                           "text,score\na,pos\nb,neg\n", "text,score\na,0.5\nb,cat\n"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(bd_dataset_load(&ds, write_csv("q.csv", quiet[i]), &o, &e), 0);
+        assert_string_equal(ds.warning, "");
+        bd_dataset_free(&ds);
+    }
+    /* a regression load of the same file: no warning either */
+    p = write_csv("num.csv", "text,score\na,1\nb,0.5\nc,3.7\n"); /* write_csv's path slots rotate */
+    assert_int_equal(bd_dataset_load(&ds, p, &(bd_csv_opts){"text", NULL, "score", BD_TASK_REGRESSION}, &e), 0);
+    assert_string_equal(ds.warning, "");
+    bd_dataset_free(&ds);
+}
+
+/* rows lines "r<i>,<label of row i>" with label(i) from a pattern */
+static const char *class_csv(int rows, int distinct, const char *prefix) {
+    size_t cap = (size_t)rows * 32 + 32;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t n = (size_t)snprintf(buf, cap, "text,label\n");
+    for (int i = 0; i < rows; i++) n += (size_t)snprintf(buf + n, cap - n, "r%d,%s%d\n", i, prefix, i % distinct);
+    const char *p = write_csv("many.csv", buf);
+    free(buf);
+    return p;
+}
+
+/* More classes than BD_MAX_CLASSES_FLOOR and than half the rows is a wrong
+ * column (100k labels on 100k rows ran 10 GB and printed NaN): refused. */
+static void test_labels_too_many(void **state) {
+    (void)state;
+    bd_dataset ds;
+    bd_labels L;
+    bd_err e = {{0}};
+    assert_int_equal(bd_dataset_load(&ds, class_csv(300, 300, "c"), &CLS, &e), 0);
+    assert_int_equal(bd_labels_from_dataset(&L, &ds, &e), -1);
+    assert_non_null(strstr(e.msg, "many.csv: 300 distinct labels in 300 rows"));
+    assert_non_null(strstr(e.msg, "label_column"));
+    assert_null(strstr(e.msg, "regression")); /* words: no regression hint */
+    assert_null(L.names);
+    bd_dataset_free(&ds);
+    /* integers one per row look like a target: the message says so */
+    assert_int_equal(bd_dataset_load(&ds, class_csv(300, 300, ""), &CLS, &e), 0);
+    assert_int_equal(bd_labels_from_dataset(&L, &ds, &e), -1);
+    assert_non_null(strstr(e.msg, "task = regression"));
+    bd_dataset_free(&ds);
+    /* at the bounds: 100 classes on 100 rows (the floor), 150 on 300 rows (half) */
+    const int ok[2][2] = {{100, 100}, {300, 150}};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(bd_dataset_load(&ds, class_csv(ok[i][0], ok[i][1], "c"), &CLS, &e), 0);
+        if (bd_labels_from_dataset(&L, &ds, &e)) fail_msg("%s", e.msg);
+        assert_int_equal(L.n, ok[i][1]);
+        bd_labels_free(&L);
+        bd_dataset_free(&ds);
+    }
+    assert_int_equal(bd_dataset_load(&ds, class_csv(300, 151, "c"), &CLS, &e), 0);
+    assert_int_equal(bd_labels_from_dataset(&L, &ds, &e), -1);
+    bd_dataset_free(&ds);
+}
+
 static void check_split(const bd_split *s, int n) {
     char *seen = calloc((size_t)n + 1, 1);
     assert_non_null(seen);
@@ -585,6 +659,8 @@ int main(void) {
         cmocka_unit_test(test_labels_numeric),
         cmocka_unit_test(test_labels_strings),
         cmocka_unit_test(test_map_labels_unknown),
+        cmocka_unit_test(test_labels_look_numeric),
+        cmocka_unit_test(test_labels_too_many),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_split_bad_fractions),
         cmocka_unit_test(test_synthetic_generator),
