@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "parallel.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -22,6 +23,8 @@ static int json_int(json_t *root, const char *path, const char *key, int require
         *out = dflt;
         return 0;
     }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
+        return bd_errf(e, "%s: key \"%s\" = %.0f is out of range", path, key, json_real_value(v));
     if (!json_is_integer(v)) return bd_errf(e, "%s: key \"%s\" must be an integer", path, key);
     json_int_t x = json_integer_value(v);
     if (x < 0 || x > 100000000) return bd_errf(e, "%s: key \"%s\" = %lld is out of range", path, key, (long long)x);
@@ -34,7 +37,14 @@ static int json_num(json_t *root, const char *path, const char *key, float dflt,
     if (!v || json_is_null(v)) { *out = dflt; return 0; }
     if (!json_is_number(v)) return bd_errf(e, "%s: key \"%s\" must be a number", path, key);
     *out = (float)json_number_value(v);
+    if (!isfinite(*out)) return bd_errf(e, "%s: key \"%s\" = %g is out of range", path, key, json_number_value(v));
     return 0;
+}
+
+/* A dropout probability: 0 <= p < 1 (p = 1 would scale kept values by 1/0). */
+static int check_prob(const char *path, const char *key, float p, bd_err *e) {
+    if (p >= 0.0f && p < 1.0f) return 0;
+    return bd_errf(e, "%s: key \"%s\" = %g must be a probability in [0, 1)", path, key, (double)p);
 }
 
 /* Label names that only number the classes ("LABEL_0") say nothing. */
@@ -46,13 +56,8 @@ static int generic_label(const char *s, int i) {
 
 int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     memset(c, 0, sizeof *c);
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        if (je.line < 0 || strstr(je.text, "unable to open"))
-            return bd_errf(e, "%s: cannot read (%s)", path, je.text);
-        return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
-    }
+    json_t *root = bd_json_load_file(path, 0, e);
+    if (!root) return -1;
     int rc = -1;
     if (!json_is_object(root)) { bd_errf(e, "%s: expected a JSON object", path); goto out; }
     json_t *mt = json_object_get(root, "model_type");
@@ -107,6 +112,15 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
         if (!json_is_number(cd)) { bd_errf(e, "%s: key \"classifier_dropout\" must be a number or null", path); goto out; }
         c->classifier_dropout = (float)json_number_value(cd);
     }
+    if (check_prob(path, "hidden_dropout_prob", c->hidden_dropout, e) ||
+        check_prob(path, "attention_probs_dropout_prob", c->attn_dropout, e) ||
+        check_prob(path, "classifier_dropout", c->classifier_dropout, e))
+        goto out;
+    if (!(c->ln_eps > 0.0f)) { bd_errf(e, "%s: key \"layer_norm_eps\" = %g must be positive", path, (double)c->ln_eps); goto out; }
+    if (c->pad_token_id >= c->vocab_size) {
+        bd_errf(e, "%s: pad_token_id %d is not below vocab_size %d", path, c->pad_token_id, c->vocab_size);
+        goto out;
+    }
     json_t *pt = json_object_get(root, "problem_type");
     if (pt && json_is_string(pt) && !strcmp(json_string_value(pt), "regression")) c->regression = 1;
 
@@ -116,7 +130,7 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
         int n = (int)json_object_size(id2);
         c->num_labels = n;
         char **names = calloc((size_t)(n ? n : 1), sizeof *names);
-        if (!names) { bd_errf(e, "%s: out of memory", path); goto out; }
+        if (!names) { bd_errf(e, "%s: out of memory for %d id2label names", path, n); goto out; }
         int generic = 1;
         const char *k;
         json_t *v;
@@ -130,6 +144,12 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
                 goto out;
             }
             names[idx] = strdup(json_string_value(v));
+            if (!names[idx]) {
+                for (int i = 0; i < n; i++) free(names[i]);
+                free(names);
+                bd_errf(e, "%s: out of memory for id2label name \"%s\"", path, k);
+                goto out;
+            }
             if (!generic_label(names[idx], (int)idx)) generic = 0;
         }
         if (generic) {
@@ -268,7 +288,10 @@ static int alloc_params(bd_bert *m, int L, bd_err *e) {
     param_spec *ps = calloc((size_t)cap, sizeof *ps);
     m->params = calloc((size_t)cap, sizeof *m->params);
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
-    if (!ps || !m->params || !m->layers) { free(ps); return bd_errf(e, "out of memory"); }
+    if (!ps || !m->params || !m->layers) {
+        free(ps);
+        return bd_errf(e, "out of memory for the parameter table (%d tensors, %d layers)", cap, m->cfg.n_layers);
+    }
     m->n_params = build_specs(ps, &m->cfg, L);
     size_t off = 0;
     for (int i = 0; i < m->n_params; i++) {
@@ -376,6 +399,14 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
             goto fail;
         }
         if (bd_st_read_f32(&st, t, m->data + p->offset, e)) goto fail;
+        /* one pass: a NaN or Inf weight would make every output NaN */
+        const float *d = m->data + p->offset;
+        for (size_t j = 0; j < p->numel; j++)
+            if (!isfinite(d[j])) {
+                bd_errf(e, "%s: tensor %s holds %s at element %zu (of %zu)", m->weights_path, t->name,
+                        isnan(d[j]) ? "NaN" : "Inf", j, p->numel);
+                goto fail;
+            }
         if (is_pooler) m->loaded_pooler = 1;
         if (is_head) m->loaded_head = 1;
     }
@@ -509,12 +540,18 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
 int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int training, bd_err *e) {
     memset(a, 0, sizeof *a);
     const int NL = m->cfg.n_layers;
+    if (B < 1 || T < 1) return bd_errf(e, "activations: batch %d x %d is empty", B, T);
+    if (T > m->cfg.max_pos)
+        return bd_errf(e, "activations: %d tokens a row, but the model has %d position embeddings "
+                          "(max_position_embeddings)", T, m->cfg.max_pos);
     a->layers = calloc((size_t)NL, sizeof *a->layers);
     a->cache = calloc((size_t)NL * BD_N_MODS, sizeof *a->cache);
     a->ad_keep = calloc((size_t)NL * BD_N_MODS, sizeof *a->ad_keep);
-    if (!a->layers || !a->cache || !a->ad_keep) {
+    a->ids = calloc((size_t)B * T, sizeof *a->ids);
+    a->type_ids = calloc((size_t)B * T, sizeof *a->type_ids);
+    if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids) {
         bd_bert_acts_free(a);
-        return bd_errf(e, "out of memory allocating activations");
+        return bd_errf(e, "out of memory allocating activations (%d layers, batch %d x %d)", NL, B, T);
     }
     arena ar = {0};
     layout_acts(a, m, B, T, training, &ar);
@@ -540,6 +577,8 @@ void bd_bert_acts_free(bd_bert_acts *a) {
     free(a->layers);
     free(a->cache);
     free(a->ad_keep);
+    free(a->ids);
+    free(a->type_ids);
     memset(a, 0, sizeof *a);
 }
 
@@ -596,7 +635,15 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
     const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
     if (!a->training) rng = NULL;
     memcpy(a->mask, mask, sizeof(float) * (size_t)BT);
-    bd_embed_fwd(a->emb, ids, type_ids, m->word, m->pos, m->type, B, T, H);
+    /* every id indexes its table: out-of-range word ids read as pad_token_id
+     * (below vocab_size, checked at load), type ids as 0; positions are
+     * bounded by T <= a->T <= max_position_embeddings (bd_bert_acts_alloc) */
+    for (int i = 0; i < BT; i++) {
+        int32_t id = ids[i], ty = type_ids ? type_ids[i] : 0;
+        a->ids[i] = id >= 0 && id < c->vocab_size ? id : c->pad_token_id;
+        a->type_ids[i] = ty >= 0 && ty < c->type_vocab ? ty : 0;
+    }
+    bd_embed_fwd(a->emb, a->ids, a->type_ids, m->word, m->pos, m->type, B, T, H);
     bd_layernorm_fwd(a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
     hidden_dropout(a->layers[0].x, a->emb_keep, (size_t)BT * H, c->hidden_dropout, rng);
     for (int l = 0; l < c->n_layers; l++) {

@@ -106,6 +106,7 @@ typedef struct bd_bert_acts {
     float *pooled_d;     /* [B,H] dropout(pooled): the classifier's input (= pooled in eval) */
     float *logits;       /* [B,L] */
     float *mask;         /* [BT] 1 real, 0 padding */
+    int32_t *ids, *type_ids; /* [BT] the ids the last forward looked up (out-of-range ones replaced) */
     uint8_t *emb_keep, *pooled_keep;
     bd_adapter_cache *cache;   /* [n_layers * BD_N_MODS] for adapted modules */
     uint8_t **ad_keep;         /* [n_layers * BD_N_MODS] adapter dropout masks */
@@ -116,17 +117,21 @@ typedef struct bd_bert_acts {
     size_t mem_bytes;          /* the two allocations' sizes */
 } bd_bert_acts;
 
-/* Allocate activations for up to B rows of T tokens. training = 1 adds the
- * dropout masks, adapter caches and backward scratch (m's adapters, if any,
- * must be attached first). */
+/* Allocate activations for up to B rows of T tokens (T at most the model's
+ * max_position_embeddings). training = 1 adds the dropout masks, adapter
+ * caches and backward scratch (m's adapters, if any, must be attached first). */
 int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int training, bd_err *e);
 void bd_bert_acts_free(bd_bert_acts *a);
 
-/* Forward of B rows of T tokens: ids/type_ids [B*T], mask [B*T] (1 real, 0
- * padding). rng == NULL: eval mode (no dropout). Otherwise training mode:
- * dropout masks (the model's hidden, attention and classifier dropout, and
- * each adapter's lora_dropout) are drawn from rng, so replaying the same rng
- * state replays the same masks. Logits land in a->logits [B, num_labels]. */
+/* Forward of B rows of T tokens (B <= a->B, T <= a->T): ids/type_ids [B*T]
+ * (type_ids may be NULL: all 0), mask [B*T] (1 real, 0 padding). Ids outside
+ * the tables never index them: a word id outside [0, vocab_size) is looked
+ * up as pad_token_id, a type id outside [0, type_vocab_size) as 0 (a->ids,
+ * a->type_ids keep what was used, for the backward). rng == NULL: eval mode
+ * (no dropout). Otherwise training mode: dropout masks (the model's hidden,
+ * attention and classifier dropout, and each adapter's lora_dropout) are
+ * drawn from rng, so replaying the same rng state replays the same masks.
+ * Logits land in a->logits [B, num_labels]. */
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
                      const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng);
 

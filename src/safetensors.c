@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian and is read without byte swapping"
 #endif
@@ -128,6 +130,9 @@ static int parse_entry(bd_st_tensor *t, const char *path, const char *name, json
     int64_t numel = 1;
     for (size_t i = 0; i < nd; i++) {
         json_t *d = json_array_get(js, i);
+        if (json_is_real(d) && json_real_value(d) >= 9.2e18)
+            return bd_errf(e, "%s: tensor '%s': bad shape: shape[%zu] = %.0f is beyond 64-bit integers",
+                           path, name, i, json_real_value(d));
         if (!json_is_integer(d) || json_integer_value(d) < 0)
             return bd_errf(e, "%s: tensor '%s': bad shape: shape[%zu] is not a non-negative integer",
                            path, name, i);
@@ -144,6 +149,12 @@ static int parse_entry(bd_st_tensor *t, const char *path, const char *name, json
         return bd_errf(e, "%s: tensor '%s': bad shape: byte size overflows", path, name);
 
     json_t *jo = json_object_get(val, "data_offsets");
+    for (size_t i = 0; json_is_array(jo) && i < json_array_size(jo) && i < 2; i++) {
+        double v = json_real_value(json_array_get(jo, i)); /* 0 unless a real */
+        if (v >= 9.2e18 || v <= -9.2e18)
+            return bd_errf(e, "%s: tensor '%s': data_offsets %s %.0f is beyond 64-bit integers (and any file)",
+                           path, name, i ? "end" : "begin", v);
+    }
     if (!json_is_array(jo) || json_array_size(jo) != 2 ||
         !json_is_integer(json_array_get(jo, 0)) || !json_is_integer(json_array_get(jo, 1)))
         return bd_errf(e, "%s: tensor '%s': \"data_offsets\" is not two integers [begin, end]", path, name);
@@ -237,7 +248,7 @@ int bd_st_parse_header(bd_st *st, int file_index, const char *path,
         return bd_errf(e, "%s: only %zu of the %llu header bytes were read", path, len - 8, (ull)n);
 
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = bd_json_loadb((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return bd_errf(e, "%s: header is not valid JSON: %s (header line %d, column %d)",
                        path, jerr.text, jerr.line, jerr.column);
@@ -371,7 +382,7 @@ static int open_index(bd_st *st, const char *path, bd_err *e) {
     char *text = bd_read_file(path, &len, e);
     if (!text) return -1;
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = bd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!root)
         return bd_errf(e, "%s: not valid JSON: %s (line %d, column %d)", path, jerr.text, jerr.line, jerr.column);

@@ -20,9 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <utf8proc.h>
+
+#include "json.h"
 
 #define MAX_WORD_CHARS 100 /* WordpieceTokenizer.max_input_chars_per_word */
 
@@ -61,6 +64,10 @@ struct bd_tokenizer {
     bool lower, strip_accents, chinese, basic;
     int unk_id, cls_id, sep_id, pad_id;
     int size; /* largest id + 1 */
+    /* while loading: config.json's vocab_size (the embedding table's rows,
+     * which every id must index; INT32_MAX without a config) and its path */
+    int limit;
+    const char *limit_path;
 };
 
 /* ---- small helpers ---- */
@@ -267,7 +274,7 @@ static int load_vocab(bd_tokenizer *t, const char *path, bd_err *e) {
     size_t cap = 16;
     while (cap < 2 * lines) cap *= 2;
     t->slots = bd_malloc(cap * sizeof *t->slots, e);
-    if (!t->tok || !t->tok_len || !t->slots) return -1;
+    if (!t->tok || !t->tok_len || !t->slots) return bd_err_prefix(e, "%s: %zu tokens", path, lines);
     memset(t->slots, 0xff, cap * sizeof *t->slots);
     t->slot_mask = cap - 1;
 
@@ -316,10 +323,14 @@ static const char *token_content(json_t *v) {
     return NULL;
 }
 
+/* src names the file that declares the token, for messages. */
 static int add_token(bd_tokenizer *t, const char *content, int id, bool special, bool protect,
-                     bd_err *e) {
+                     const char *src, bd_err *e) {
     size_t len = strlen(content);
     if (len == 0) return 0;
+    if (id >= t->limit)
+        return bd_errf(e, "%s: token \"%s\" has id %d, but %s has vocab_size %d (ids 0..%d index the embeddings)",
+                       src, content, id, t->limit_path, t->limit, t->limit - 1);
     int k = find_added(t, content, len);
     if (k >= 0) { /* declared twice (decoder and special map): merge the flags */
         t->added[k].special |= special;
@@ -327,7 +338,7 @@ static int add_token(bd_tokenizer *t, const char *content, int id, bool special,
         return 0;
     }
     added_tok *na = realloc(t->added, (size_t)(t->n_added + 1) * sizeof *na);
-    if (!na) return bd_errf(e, "tokenizer: out of memory");
+    if (!na) return bd_errf(e, "%s: out of memory for %d added tokens", src, t->n_added + 1);
     t->added = na;
     added_tok *a = &t->added[t->n_added];
     memset(a, 0, sizeof *a);
@@ -335,7 +346,7 @@ static int add_token(bd_tokenizer *t, const char *content, int id, bool special,
     if (!a->str || cpstr_from_utf8(&a->s, content, e)) {
         free(a->str);
         free(a->s.cp);
-        return bd_errf(e, "tokenizer: out of memory");
+        return bd_errf(e, "%s: out of memory for added token \"%s\"", src, content);
     }
     a->len = len;
     a->id = id;
@@ -360,11 +371,13 @@ static int json_file(const char *dir, const char *name, json_t **out, char *path
     *out = NULL;
     int k = snprintf(path, cap, "%s/%s", dir, name);
     if (k < 0 || (size_t)k >= cap) return bd_errf(e, "%s: path too long", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT ? 0 : bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
+    if (access(path, F_OK) != 0 && errno == ENOENT) return 0;
+    size_t len;
+    char *buf = bd_read_file(path, &len, e);
+    if (!buf) return -1;
     json_error_t jerr;
-    *out = json_loadf(f, 0, &jerr);
-    fclose(f);
+    *out = bd_json_loadb(buf, len, 0, &jerr);
+    free(buf);
     if (!*out) return bd_errf(e, "%s:%d:%d: malformed JSON: %s", path, jerr.line, jerr.column, jerr.text);
     if (!json_is_object(*out)) {
         json_decref(*out);
@@ -380,11 +393,13 @@ static const char *const NAMED_KEYS[N_NAMED] = {"unk_token", "sep_token", "pad_t
 
 /* The five named special tokens of obj (a config or special_tokens_map.json);
  * null removes one. */
-static int named_tokens(json_t *obj, const char **names, const char *path, bd_err *e) {
+static int named_tokens(json_t *obj, const char **names, const char **srcs, const char *path,
+                        bd_err *e) {
     for (int k = 0; k < N_NAMED; k++) {
         json_t *v = json_object_get(obj, NAMED_KEYS[k]);
         if (!v) continue;
         names[k] = json_is_null(v) ? NULL : token_content(v);
+        srcs[k] = path;
         if (!json_is_null(v) && !names[k])
             return bd_errf(e, "%s: \"%s\" must be a string or {\"content\": string}", path, NAMED_KEYS[k]);
     }
@@ -403,7 +418,7 @@ static int extra_specials(bd_tokenizer *t, json_t *obj, const char *path, const 
         if (!s) return bd_errf(e, "%s: \"additional_special_tokens\"[%zu] is not a token", path, i);
         int id = resolve_id(t, s, strlen(s));
         if (id < 0) return bd_errf(e, "%s: no line \"%s\" (additional special token in %s)", vocab_path, s, path);
-        if (add_token(t, s, id, true, true, e)) return -1;
+        if (add_token(t, s, id, true, true, path, e)) return -1;
     }
     return 0;
 }
@@ -420,13 +435,14 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
     t->basic = true;
     int strip = -1; /* strip_accents: -1 = null (follow do_lower_case) */
     const char *names[N_NAMED] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    const char *srcs[N_NAMED] = {0}; /* the file that set each name */
 
     if (json_file(dir, "tokenizer_config.json", &root, path, sizeof path, e)) goto out;
     if (root) {
         if (cfg_bool(root, "do_lower_case", &t->lower, path, e) ||
             cfg_bool(root, "tokenize_chinese_chars", &t->chinese, path, e) ||
             cfg_bool(root, "do_basic_tokenize", &t->basic, path, e) ||
-            named_tokens(root, names, path, e))
+            named_tokens(root, names, srcs, path, e))
             goto out;
         json_t *v = json_object_get(root, "strip_accents");
         if (v && !json_is_null(v)) {
@@ -438,7 +454,7 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
             if (!json_is_array(v)) { bd_errf(e, "%s: \"never_split\" must be a list of strings or null", path); goto out; }
             size_t n = json_array_size(v);
             t->never_split = bd_calloc(n, sizeof *t->never_split, e);
-            if (!t->never_split) goto out;
+            if (!t->never_split) { bd_err_prefix(e, "%s: never_split", path); goto out; }
             for (size_t i = 0; i < n; i++) {
                 json_t *s = json_array_get(v, i);
                 if (!json_is_string(s)) { bd_errf(e, "%s: \"never_split\"[%zu] is not a string", path, i); goto out; }
@@ -469,29 +485,29 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
             bool special = json_is_true(json_object_get(entry, "special"));
             json_t *norm = json_object_get(entry, "normalized");
             bool normalized = norm ? json_is_true(norm) : !special;
-            if (add_token(t, content, (int)id, special, special || normalized, e)) goto out;
+            if (add_token(t, content, (int)id, special, special || normalized, path, e)) goto out;
         }
     } else { /* legacy files count only without added_tokens_decoder */
         if (json_file(dir, "special_tokens_map.json", &map, map_path, sizeof map_path, e)) goto out;
-        if (map && named_tokens(map, names, map_path, e)) goto out;
+        if (map && named_tokens(map, names, srcs, map_path, e)) goto out;
         if (json_file(dir, "added_tokens.json", &legacy, added_path, sizeof added_path, e)) goto out;
         const char *tok;
         json_t *idv;
         json_object_foreach(legacy, tok, idv) {
             json_int_t id = json_is_integer(idv) ? json_integer_value(idv) : -1;
             if (id < 0 || id > INT32_MAX / 2) { bd_errf(e, "%s: \"%s\" needs a non-negative integer id", added_path, tok); goto out; }
-            if (add_token(t, tok, (int)id, false, true, e)) goto out;
+            if (add_token(t, tok, (int)id, false, true, added_path, e)) goto out;
         }
     }
     for (int k = 0; k < N_NAMED; k++) {
         if (!names[k]) {
             if (k == N_NAMED - 1) continue; /* no [MASK] is fine: encoding never adds it */
-            bd_errf(e, "%s: \"%s\" is null, but encoding needs it", path, NAMED_KEYS[k]);
+            bd_errf(e, "%s: \"%s\" is null, but encoding needs it", srcs[k], NAMED_KEYS[k]);
             goto out;
         }
         int id = resolve_id(t, names[k], strlen(names[k]));
         if (id < 0) { bd_errf(e, "%s: no line \"%s\" (the %s)", vocab_path, names[k], NAMED_KEYS[k]); goto out; }
-        if (add_token(t, names[k], id, true, true, e)) goto out;
+        if (add_token(t, names[k], id, true, true, vocab_path, e)) goto out;
         if (k == 0) t->unk_id = id;
         if (k == 1) t->sep_id = id;
         if (k == 2) t->pad_id = id;
@@ -508,15 +524,34 @@ out:
     return rc;
 }
 
+/* DIR/config.json's vocab_size, or INT32_MAX when there is none to read:
+ * a broken config.json is left for the model loader to report. */
+static int config_vocab_size(const char *path) {
+    json_t *root = bd_json_load_file(path, 0, NULL);
+    json_t *v = json_object_get(root, "vocab_size");
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+    json_decref(root);
+    return n > 0 && n < INT32_MAX ? (int)n : INT32_MAX;
+}
+
 bd_tokenizer *bd_tok_load(const char *dir, bd_err *e) {
-    char path[4096];
+    char path[4096], cfg[4096];
     bd_tokenizer *t = bd_calloc(1, sizeof *t, e);
     if (!t) return NULL;
-    int k = snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    if (k < 0 || (size_t)k >= sizeof path) { bd_errf(e, "%s: path too long", dir); goto fail; }
+    if (bd_path(path, sizeof path, e, "%s/vocab.txt", dir) ||
+        bd_path(cfg, sizeof cfg, e, "%s/config.json", dir))
+        goto fail;
+    t->limit = config_vocab_size(cfg);
+    t->limit_path = cfg;
     if (load_vocab(t, path, e)) goto fail;
     t->size = t->n_vocab;
+    if (t->n_vocab > t->limit) {
+        bd_errf(e, "%s: %d tokens, but %s has vocab_size %d (ids 0..%d index the embeddings)", path,
+                t->n_vocab, cfg, t->limit, t->limit - 1);
+        goto fail;
+    }
     if (load_config(t, dir, path, e)) goto fail;
+    t->limit_path = NULL;
     return t;
 fail:
     bd_tok_free(t);
@@ -589,7 +624,10 @@ static int wordpiece(const bd_tokenizer *t, const int32_t *cp, size_t n, scratch
         free(s->off);
         s->bytes = malloc(4 * n + 1);
         s->off = malloc((n + 1) * sizeof *s->off);
-        if (!s->bytes || !s->off) { s->word_cap = 0; return bd_errf(e, "tokenizer: out of memory"); }
+        if (!s->bytes || !s->off) {
+            s->word_cap = 0;
+            return bd_errf(e, "tokenizer: out of memory for a word of %zu characters", n);
+        }
         s->word_cap = n;
     }
     encode_utf8(cp, n, s->bytes, s->off);
@@ -627,7 +665,7 @@ static int emit_piece(const bd_tokenizer *t, const int32_t *cp, size_t n, scratc
     if (n == 0) return 0;
     if (t->n_never_split && in_never_split(t, cp, n, false)) {
         char *buf = malloc(4 * n + 1);
-        if (!buf) return bd_errf(e, "tokenizer: out of memory");
+        if (!buf) return bd_errf(e, "tokenizer: out of memory for a token of %zu characters", n);
         size_t len = encode_utf8(cp, n, buf, NULL);
         int id = token_to_id(t, buf, len);
         free(buf);

@@ -16,7 +16,10 @@ typedef struct bd_tokenizer bd_tokenizer;
 /* Load DIR/vocab.txt and, when present, DIR/tokenizer_config.json
  * (do_lower_case, strip_accents, tokenize_chinese_chars, do_basic_tokenize,
  * never_split, special and added tokens), special_tokens_map.json and
- * added_tokens.json. [UNK], [SEP], [PAD] and [CLS] must have ids. */
+ * added_tokens.json. [UNK], [SEP], [PAD] and [CLS] must have ids. When
+ * DIR/config.json gives a vocab_size, every id (vocab.txt lines, added and
+ * special tokens) must be below it, so each indexes the model's embedding
+ * table: a larger vocabulary is refused, naming both files and sizes. */
 bd_tokenizer *bd_tok_load(const char *dir, bd_err *e);
 void bd_tok_free(bd_tokenizer *t);
 

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
 #include "dataset.h"
+#include "json.h"
+#include "rng.h"
 #include "safetensors.h"
 
 int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e) {
@@ -85,7 +86,16 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
     if (o->rank < 1) return bd_errf(e, "rank must be at least 1 (got %d)", o->rank);
     const int dora = o->method != BD_METHOD_LORA;
     int per_layer = 0;
-    for (int k = 0; k < BD_N_MODS; k++) per_layer += (o->target_mask >> k) & 1;
+    for (int k = 0; k < BD_N_MODS; k++) {
+        if (!((o->target_mask >> k) & 1)) continue;
+        per_layer++;
+        /* B A of rank r > min(out, in) cannot be: PEFT would train a rank-deficient pair */
+        int in, out;
+        module_dims(c, k, &in, &out);
+        if (o->rank > (in < out ? in : out))
+            return bd_errf(e, "rank %d is larger than the %s matrix [%d, %d] it adapts (at most %d)", o->rank,
+                           bd_mod_names[k], out, in, in < out ? in : out);
+    }
     t->n_ad = per_layer * c->n_layers;
     size_t n_dir = 0, n_mag = 0, n_sq = 0;
     for (int l = 0; l < c->n_layers; l++)
@@ -113,7 +123,8 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
     if (!t->dir.w || !t->dir.g || !t->mag.w || !t->mag.g || !t->sqnorms || !t->ads || !t->ad_layer ||
         !t->ad_mod || !m->ad) {
         bd_trainable_free(t, m);
-        return bd_errf(e, "out of memory allocating adapters");
+        return bd_errf(e, "out of memory allocating %d adapters (%zu direction and %zu magnitude values)",
+                       t->n_ad, n_dir, n_mag);
     }
     const float s = o->rslora ? o->alpha / sqrtf((float)o->rank) : o->alpha / (float)o->rank;
     bd_rng rng;
@@ -223,7 +234,11 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
     int n = t->n_ad * (dora ? 3 : 2) + 2;
     bd_st_out *outs = calloc((size_t)n, sizeof *outs);
     char (*names)[160] = calloc((size_t)n, sizeof *names);
-    if (!outs || !names) { free(outs); free(names); return bd_errf(e, "out of memory"); }
+    if (!outs || !names) {
+        free(outs);
+        free(names);
+        return bd_errf(e, "%s: out of memory for %d tensor entries", dir, n);
+    }
     int k = 0;
     for (int i = 0; i < t->n_ad; i++) {
         const bd_adapted_linear *al = &t->ads[i];
@@ -266,12 +281,12 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
     json_object_set_new(cfg, "use_rslora", t->o.rslora ? json_true() : json_false());
     char *txt = json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(cfg);
-    if (!txt) return bd_errf(e, "out of memory");
+    if (!txt) return bd_errf(e, "%s: out of memory writing adapter_config.json", dir);
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     size_t len = strlen(txt);
     txt[len] = '\0';
     char *withnl = malloc(len + 2);
-    if (!withnl) { free(txt); return bd_errf(e, "out of memory"); }
+    if (!withnl) { free(txt); return bd_errf(e, "%s: out of memory (%zu bytes)", path, len + 2); }
     memcpy(withnl, txt, len);
     withnl[len] = '\n';
     rc = bd_write_file_atomic(path, withnl, len + 1, e);
@@ -283,12 +298,8 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
 int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
-    json_error_t je;
-    json_t *cfg = json_load_file(path, 0, &je);
-    if (!cfg) {
-        if (strstr(je.text, "unable to open")) return bd_errf(e, "%s: cannot read (%s)", path, je.text);
-        return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
-    }
+    json_t *cfg = bd_json_load_file(path, 0, e);
+    if (!cfg) return -1;
     int rc = -1;
     json_t *pt = json_object_get(cfg, "peft_type");
     if (!json_is_string(pt) || strcmp(json_string_value(pt), "LORA")) { bd_errf(e, "%s: peft_type must be \"LORA\"", path); goto out; }
@@ -404,7 +415,7 @@ int bd_labels_save(const char *dir, const bd_labels *L, bd_err *e) {
     }
     char *txt = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(root);
-    if (!txt) return bd_errf(e, "out of memory");
+    if (!txt) return bd_errf(e, "%s: out of memory writing labels.json", dir);
     char path[4200];
     int rc = bd_path(path, sizeof path, e, "%s/labels.json", dir);
     if (!rc) rc = bd_write_file_atomic(path, txt, strlen(txt), e);
@@ -419,25 +430,32 @@ int bd_labels_load(const char *dir, bd_labels *L, bd_err *e) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     fclose(f);
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) return bd_errf(e, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+    json_t *root = bd_json_load_file(path, 0, e);
+    if (!root) return -1;
     json_t *id2 = json_object_get(root, "id2label");
     int rc = 0;
     if (id2) {
         int n = (int)json_object_size(id2);
-        L->names = calloc((size_t)(n ? n : 1), sizeof *L->names);
+        L->names = bd_calloc((size_t)n, sizeof *L->names, e);
+        if (!L->names) {
+            json_decref(root);
+            return bd_err_prefix(e, "%s: %d label names", path, n);
+        }
         L->n = n;
         const char *k;
         json_t *v;
         json_object_foreach(id2, k, v) {
             char *end;
             long i = strtol(k, &end, 10);
-            if (!L->names || *end || i < 0 || i >= n || !json_is_string(v) || L->names[i]) {
+            if (*end || i < 0 || i >= n || !json_is_string(v) || L->names[i]) {
                 rc = bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a name", path, k, n - 1);
                 break;
             }
             L->names[i] = strdup(json_string_value(v));
+            if (!L->names[i]) {
+                rc = bd_errf(e, "%s: out of memory for label \"%s\"", path, json_string_value(v));
+                break;
+            }
         }
     }
     json_decref(root);

@@ -200,8 +200,32 @@ static void test_roundtrip(void **s) {
     assert_int_equal(system(path), 0);
 }
 
+/* A rank beyond min(out, in) of a target matrix is refused, naming the
+ * rank and the module's shape (issue 11, item 9); min(out, in) itself is fine. */
+static void test_rank_bounds(void **s) {
+    (void)s;
+    bd_err e = {{0}};
+    bd_bert m;
+    if (bd_bert_load(&m, REF "tiny_bert", 3, 0, &e)) fail_msg("%s", e.msg);
+    bd_adapter_opts o = {BD_METHOD_DORA, 33, 8.0f, 0, 0.0f, 1u << BD_MOD_QUERY, 1};
+    bd_trainable t;
+    assert_int_equal(bd_trainable_init(&t, &m, &o, 1, &e), -1);
+    assert_string_equal(e.msg, "rank 33 is larger than the query matrix [32, 32] it adapts (at most 32)");
+    assert_null(m.ad);
+    o.rank = 33;
+    o.target_mask = 1u << BD_MOD_OUTPUT; /* output.dense [32, 37] */
+    assert_int_equal(bd_trainable_init(&t, &m, &o, 1, &e), -1);
+    assert_non_null(strstr(e.msg, "output.dense matrix [32, 37]"));
+    o.rank = 32;
+    o.target_mask = (1u << BD_N_MODS) - 1;
+    if (bd_trainable_init(&t, &m, &o, 1, &e)) fail_msg("%s", e.msg);
+    bd_trainable_free(&t, &m);
+    bd_bert_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rank_bounds),
         cmocka_unit_test(test_lora),
         cmocka_unit_test(test_dora_detached),
         cmocka_unit_test(test_dora_exact),

@@ -259,6 +259,12 @@ static void test_padding_and_metadata_accepted(void **state) {
     assert_int_equal(bd_st_read_f32(&st, bd_st_find(&st, "v"), got, &e), 0);
     assert_memory_equal(got, v, sizeof v);
     bd_st_close(&st);
+    /* integers beyond 64 bits are valid JSON: a big one in the free-form metadata is fine */
+    write_st(path, "{\"__metadata__\":{\"n\":123456789012345678901234567890},\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+             v, sizeof v);
+    if (bd_st_open(&st, path, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(st.n_tensors, 1);
+    bd_st_close(&st);
     /* No tensors at all is a valid (empty) file. */
     write_st(path, "{}", NULL, 0);
     assert_int_equal(bd_st_open(&st, path, &e), 0);
@@ -300,6 +306,13 @@ static const struct bad_case bad_cases[] = {
     {"{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, {"offsets not contiguous", "before tensor 'b'"}},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 12, {"offsets not contiguous", "after the last tensor 'a'"}},
     {"{}", 4, {"offsets not contiguous", "no tensors"}},
+    /* integers beyond 64 bits are valid JSON (read as reals): refused by name, not as malformed */
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,18446744073709551620]}}", 4,
+     {"tensor 'w'", "data_offsets end 18446744073709551616 is beyond 64-bit integers"}},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-99999999999999999999,4]}}", 4,
+     {"tensor 'w'", "data_offsets begin -100000000000000000000 is beyond"}},
+    {"{\"w\":{\"dtype\":\"U8\",\"shape\":[100000000000000000000000000000],\"data_offsets\":[0,1]}}", 1,
+     {"tensor 'w'", "shape[0] = 99999999999999991433150857216 is beyond 64-bit integers"}},
 };
 
 static void test_bad_headers(void **state) {
@@ -454,6 +467,14 @@ static void test_sharded(void **state) {
     assert_non_null(strstr(st.files[t->file_index], "model-00001-of-00002.safetensors"));
     assert_int_equal(bd_st_read_f32(&st, t, got, &e), 0);
     assert_true(got[0] == 3 && got[1] == 4 && got[2] == 5);
+    bd_st_close(&st);
+    /* integers beyond 64 bits in the index's metadata are valid JSON (issue 11) */
+    write_index("big.safetensors.index.json",
+                "{\"metadata\":{\"total_size\":1000000000000000019884624838656},\"weight_map\":{"
+                "\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00001-of-00002.safetensors\","
+                "\"c\":\"model-00002-of-00002.safetensors\"}}");
+    if (bd_st_open(&st, tpath("big.safetensors.index.json"), &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(st.n_tensors, 3);
     bd_st_close(&st);
 }
 
