@@ -11,6 +11,7 @@
 #include "channel.h"
 #include "commands.h"
 #include "config.h"
+#include "trainer.h"
 #include "worker.h"
 
 static volatile sig_atomic_t got_signal;
@@ -18,7 +19,8 @@ static void on_signal(int sig) { got_signal = sig; }
 
 static const char *const train_usage =
     "usage: bidora train [-c FILE] [key=value ...]\n"
-    "       bidora train --resume RUN_DIR\n"
+    "       bidora train --resume RUN_DIR [key=value ...]   (max_steps, epochs, retrain_steps, eval_every,\n"
+    "                                                     checkpoint_every may change)\n"
     "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
     "SIGINT/SIGTERM/SIGHUP checkpoint the run and stop it (exit status 130).\n"
     "Keys (default, meaning [allowed]):\n";
@@ -52,23 +54,27 @@ int bd_cmd_train(int argc, char **argv) {
             resume = argv[++i];
         }
     }
-    if (resume) {
-        if (bd_run_config(&c, resume, &e)) { bd_report(e.msg); return 1; }
-    } else {
-        for (int i = 1; i < argc; i++) {
-            if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) { i++; continue; }
-            char *eq = strchr(argv[i], '=');
-            if (!eq || argv[i][0] == '-') {
-                bd_report(argv[i][0] == '-' ? "unknown option (see bidora train --help)" : "expected key=value");
-                fprintf(stderr, "bidora: the argument was \"%s\"\n", argv[i]);
-                return 1;
-            }
-            char key[128];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
-            if (bd_config_set(&c, key, eq + 1, &e)) { bd_report(e.msg); return 1; }
+    if (resume && bd_run_config(&c, resume, &e)) { bd_report(e.msg); return 1; }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config") || !strcmp(argv[i], "--resume")) { i++; continue; }
+        char *eq = strchr(argv[i], '=');
+        if (!eq || argv[i][0] == '-') {
+            bd_report(argv[i][0] == '-' ? "unknown option (see bidora train --help)" : "expected key=value");
+            fprintf(stderr, "bidora: the argument was \"%s\"\n", argv[i]);
+            return 1;
         }
-        if (bd_config_finish(&c, &e)) { bd_report(e.msg); return 1; }
+        char key[128], cur[8];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
+        if (resume && bd_config_get(&c, key, cur, sizeof cur) == 0 && !bd_trainer_key_resumable(key)) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "--resume %s: %s cannot change on resume (the keys that can: %s)", resume, key,
+                     bd_trainer_resumable_keys());
+            bd_report(msg);
+            return 1;
+        }
+        if (bd_config_set(&c, key, eq + 1, &e)) { bd_report(e.msg); return 1; }
     }
+    if (bd_config_finish(&c, &e)) { bd_report(e.msg); return 1; }
     bd_channel ch;
     if (bd_channel_init(&ch)) { bd_report("cannot create the channel"); return 2; }
     struct sigaction sa;
@@ -114,7 +120,8 @@ int bd_cmd_train(int argc, char **argv) {
     for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);
     int r = bd_worker_join(&w, &e);
     bd_channel_destroy(&ch);
-    if (r < 0) { bd_report(e.msg); return e.msg[0] && strstr(e.msg, "step ") ? 2 : 1; }
+    if (r == 2) { fprintf(stderr, "bidora: %s\n", e.msg); return 0; } /* finished already: nothing to do */
+    if (r < 0) { bd_report(e.msg); return r == -1 ? 1 : 2; }
     if (r == 1) return 130;
     return 0;
 }

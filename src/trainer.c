@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bilevel.h"
@@ -31,23 +34,78 @@ static double now_s(void) {
 
 double bd_tr_wall(const bd_trainer *t) { return t->wall_offset + now_s() - t->wall0; }
 
+void bd_tr_fail(bd_trainer *t, const char *fmt, ...) {
+    if (t->io_failed) return; /* the first failure is the one to report */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->io_err.msg, sizeof t->io_err.msg, fmt, ap);
+    va_end(ap);
+    t->io_failed = 1;
+}
+
+/* write all of buf to fd (a short write continues; an error returns errno) */
+static int write_all(int fd, const char *buf, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 void bd_tr_log(bd_trainer *t, const char *fmt, ...) {
     char line[BD_CH_LOGLEN];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (t->log) { fprintf(t->log, "[%8.1fs] %s\n", bd_tr_wall(t), line); fflush(t->log); }
+    if (t->log_fd >= 0 && !t->io_failed) {
+        char buf[BD_CH_LOGLEN + 32];
+        int n = snprintf(buf, sizeof buf, "[%8.1fs] %s\n", bd_tr_wall(t), line);
+        if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
+        int er = write_all(t->log_fd, buf, (size_t)n);
+        if (er) bd_tr_fail(t, "%s/log.txt: write failed: %s", t->dir, strerror(er));
+    }
     bd_channel_log(t->ch, "%s", line);
 }
 
 void bd_tr_metric(bd_trainer *t, const char *name, double v) {
     bd_metric mm = {bd_tr_wall(t), t->mstep, t->phase, "", v};
     snprintf(mm.name, sizeof mm.name, "%s", name);
-    if (t->metrics) fprintf(t->metrics, "%.3f,%ld,%s,%s,%.9g\n", mm.wall, mm.step, mm.phase == 2 ? "retrain" : "train", mm.name, v);
+    if (t->metrics_fd >= 0) {
+        char row[192];
+        int n = snprintf(row, sizeof row, "%.3f,%ld,%s,%s,%.9g\n", mm.wall, mm.step,
+                         mm.phase == 2 ? "retrain" : "train", mm.name, v);
+        if (n >= (int)sizeof row) n = (int)sizeof row - 1;
+        if (t->mlen + (size_t)n > t->mcap) {
+            size_t cap = t->mcap ? 2 * t->mcap : 8192;
+            while (cap < t->mlen + (size_t)n) cap *= 2;
+            char *nb = realloc(t->mbuf, cap);
+            if (!nb) { bd_tr_fail(t, "out of memory for %zu bytes of metrics rows", cap); return; }
+            t->mbuf = nb;
+            t->mcap = cap;
+        }
+        memcpy(t->mbuf + t->mlen, row, (size_t)n);
+        t->mlen += (size_t)n;
+    }
     bd_channel_metric(t->ch, &mm);
 }
 
+int bd_tr_commit_metrics(bd_trainer *t) {
+    if (t->metrics_fd < 0 || !t->mlen) return 0;
+    int er = write_all(t->metrics_fd, t->mbuf, t->mlen);
+    if (er) {
+        /* no torn row stays behind: the rows wait (a checkpoint carries them) */
+        if (ftruncate(t->metrics_fd, (off_t)t->metrics_off) != 0) { /* the checkpoint's length cuts it on resume */ }
+        bd_tr_fail(t, "%s/metrics.csv: write failed: %s", t->dir, strerror(er));
+        return -1;
+    }
+    t->metrics_off += (long long)t->mlen;
+    t->mlen = 0;
+    return 0;
+}
 
 /* ---- data ---- */
 
@@ -278,29 +336,170 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
     bd_channel_status(t->ch, &s);
 }
 
-static int open_files(bd_trainer *t, int resume, bd_err *e) {
+/* ---- the run directory ---- */
+
+/* The keys a resume may change (cmd_train refuses the others). */
+static const char *const resumable[] = {"max_steps", "epochs", "retrain_steps", "eval_every", "checkpoint_every"};
+#define N_RESUMABLE (int)(sizeof resumable / sizeof resumable[0])
+
+int bd_trainer_key_resumable(const char *key) {
+    for (int i = 0; i < N_RESUMABLE; i++)
+        if (!strcmp(resumable[i], key)) return 1;
+    return 0;
+}
+
+const char *bd_trainer_resumable_keys(void) { return "max_steps, epochs, retrain_steps, eval_every, checkpoint_every"; }
+
+/* Is every entry of dir one a run killed before its first checkpoint can
+ * leave (so a fresh start may take the directory over)? */
+static int only_leftovers(const char *dir) {
+    static const char *const ok[] = {"lock", "config.ini", "metrics.csv", "log.txt", "checkpoint", "best"};
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int only = 1;
+    struct dirent *de;
+    while (only && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || strstr(de->d_name, ".tmp.")) continue;
+        int known = 0;
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) known |= !strcmp(de->d_name, ok[i]);
+        only = known;
+    }
+    closedir(d);
+    return only;
+}
+
+/* rm DIR/SUB/<files>; rmdir DIR/SUB (a best/ of a run started again) */
+static void remove_sub(const char *dir, const char *sub) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char f[4700];
+        snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+        unlink(f);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static void note(bd_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(bd_trainer *t, const char *fmt, ...) {
+    size_t k = strlen(t->open_note);
+    if (k + 3 >= sizeof t->open_note) return;
+    if (k) { memcpy(t->open_note + k, "; ", 3); k += 2; }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->open_note + k, sizeof t->open_note - k, fmt, ap);
+    va_end(ap);
+}
+
+/* Make (or find) the run directory and take its lock: the one writer. A
+ * fresh start creates it exclusively; one that finds a directory takes it
+ * over only when no checkpoint is there (a run killed before its first). */
+static int claim_dir(bd_trainer *t, const char *resume_dir, bd_err *e) {
+    const bd_config *c = &t->c;
+    struct stat st;
+    if (resume_dir) {
+        if (bd_path(t->dir, sizeof t->dir, e, "%s", resume_dir)) return -1;
+        if (stat(t->dir, &st) != 0 || !S_ISDIR(st.st_mode)) return bd_errf(e, "%s: no such run directory", t->dir);
+        if (bd_runlock_take(&t->lock, t->dir, e)) return -1;
+    } else {
+        char name[300];
+        if (c->run_name[0]) {
+            snprintf(name, sizeof name, "%s", c->run_name);
+        } else {
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            char stamp[32];
+            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+            snprintf(name, sizeof name, "%s-%s", bd_method_names[c->method], stamp);
+        }
+        if (bd_path(t->dir, sizeof t->dir, e, "%s/%s", c->out_dir, name)) return -1;
+        if (bd_mkdir_p(c->out_dir, e)) return -1;
+        if (mkdir(t->dir, 0755) == 0) t->created_dir = 1;
+        else if (errno != EEXIST) return bd_errf(e, "%s: cannot create the run directory: %s", t->dir, strerror(errno));
+        else if (stat(t->dir, &st) != 0 || !S_ISDIR(st.st_mode)) return bd_errf(e, "%s: exists and is not a directory", t->dir);
+        if (bd_runlock_take(&t->lock, t->dir, e)) return -1;
+        if (!t->created_dir) {
+            char probe[4400];
+            snprintf(probe, sizeof probe, "%s/checkpoint/state.bin", t->dir);
+            if (access(probe, F_OK) == 0)
+                return bd_errf(e, "%s: a run is already there (continue it with bidora train --resume %s, or pick another run_name)",
+                               t->dir, t->dir);
+            if (!only_leftovers(t->dir))
+                return bd_errf(e, "%s: exists and is not a bidora run directory (pick another run_name)", t->dir);
+            remove_sub(t->dir, "best");
+            note(t, "%s had no checkpoint (its run stopped before the first): started it again", t->dir);
+        }
+    }
+    if (t->lock.stale_pid > 0)
+        note(t, "took over the lock of pid %ld on %s, which is gone", t->lock.stale_pid, t->lock.stale_host);
+    int n = bd_run_remove_temps(t->dir);
+    if (n > 0) note(t, "removed %d temporary file%s left by a killed process", n, n > 1 ? "s" : "");
+    return 0;
+}
+
+/* A resume's config against the run's config.ini: only resumable keys may
+ * differ; returns how many did (listed in t->open_note). */
+static int resume_changes(bd_trainer *t, bd_err *e) {
+    bd_config *old = malloc(sizeof *old);
+    if (!old) return bd_errf(e, "out of memory for a configuration");
     char path[4400];
     snprintf(path, sizeof path, "%s/config.ini", t->dir);
-    if (!resume) {
+    bd_config_defaults(old);
+    if (bd_config_load(old, path, e) || bd_config_finish(old, e)) { free(old); return -1; }
+    int changed = 0;
+    for (int i = 0; i < bd_config_n_keys(); i++) {
+        bd_config_key_info k;
+        bd_config_key(i, &k);
+        char was[BD_STR], now[BD_STR];
+        bd_config_get(old, k.name, was, sizeof was);
+        bd_config_get(&t->c, k.name, now, sizeof now);
+        if (!strcmp(was, now)) continue;
+        if (t->phase == 2 && (!strcmp(k.name, "max_steps") || !strcmp(k.name, "epochs"))) {
+            free(old);
+            return bd_errf(e, "%s: %s cannot change: the run is in phase 2 (step %ld), phase 1 is over", path, k.name, t->step);
+        }
+        if (!bd_trainer_key_resumable(k.name)) {
+            free(old);
+            return bd_errf(e, "%s: %s cannot change on resume (%s there, %s asked); the keys that can: %s", path, k.name,
+                           was, now, bd_trainer_resumable_keys());
+        }
+        note(t, "%s %s -> %s", k.name, was, now);
+        changed++;
+    }
+    free(old);
+    return changed;
+}
+
+/* config.ini (fresh runs, or a resume that changed keys), metrics.csv as
+ * the checkpoint left it, log.txt. */
+static int open_files(bd_trainer *t, int resume, int rewrite_config, bd_err *e) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/config.ini", t->dir);
+    if (!resume || rewrite_config) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (!f) return bd_errf(e, "out of memory");
         fprintf(f, "# bidora run configuration (resolved); rerun with: bidora train -c %s\n", path);
         bd_config_write(&t->c, f);
-        fclose(f);
+        if (fclose(f) != 0) { free(buf); return bd_errf(e, "out of memory"); }
         int rc = bd_write_file_atomic(path, buf, len, e);
         free(buf);
         if (rc) return -1;
     }
     snprintf(path, sizeof path, "%s/metrics.csv", t->dir);
-    if (resume && access(path, F_OK) == 0 && bd_tr_truncate_metrics(t, path, e)) return -1;
-    t->metrics = fopen(path, resume ? "a" : "w");
-    if (!t->metrics) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    if (!resume) fprintf(t->metrics, "wall_time,step,phase,name,value\n");
+    if (bd_tr_restore_metrics(t, path, resume && t->has_ckpt, e)) return -1;
+    t->metrics_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (t->metrics_fd < 0) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/log.txt", t->dir);
-    t->log = fopen(path, "a");
-    if (!t->log) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
+    t->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (t->log_fd < 0) return bd_errf(e, "%s: cannot open: %s", path, strerror(errno));
     return 0;
 }
 
@@ -314,8 +513,13 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->phase = 1;
     t->best_step = -1;
     t->best = -INFINITY;
+    t->metrics_fd = t->log_fd = t->lock.fd = -1;
+    t->last_eval = -1;
+    int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
     if (c->backend == 2) { bd_errf(e, "backend = cuda: this build has no CUDA backend (use cpu or auto)"); goto fail; }
+    /* the directory first: a second writer is turned away before any loading */
+    if (claim_dir(t, resume_dir, e)) goto fail;
     if (!(t->tok = bd_tok_load(c->model, e))) goto fail;
     t->pad_id = bd_tok_pad_id(t->tok);
     {
@@ -392,43 +596,49 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->total = t->total_phase1 + (c->method == BD_METHOD_BIDORA ? c->retrain_steps : 0);
     shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)c->seed, 0);
     if (t->n_va) shuffle_epoch(t->val_order, t->va, t->n_va, (uint64_t)c->seed + 7777, 0);
-    /* the run directory */
+    int changed = 0;
     if (resume_dir) {
-        snprintf(t->dir, sizeof t->dir, "%s", resume_dir);
-    } else {
-        char name[300];
-        if (c->run_name[0]) {
-            snprintf(name, sizeof name, "%s", c->run_name);
-        } else {
-            time_t now = time(NULL);
-            struct tm tm;
-            localtime_r(&now, &tm);
-            char stamp[32];
-            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-            snprintf(name, sizeof name, "%s-%s", bd_method_names[c->method], stamp);
+        int r = bd_tr_load_checkpoint(t, e);
+        if (r < 0) goto fail;
+        if (r == 1) note(t, "no checkpoint in %s (its run stopped before the first): starting from step 0", t->dir);
+        if ((changed = resume_changes(t, e)) < 0) goto fail;
+        if (t->ckpt_version == 1 && t->step >= t->total) {
+            char ad[4400];
+            snprintf(ad, sizeof ad, "%s/adapter", t->dir);
+            t->done = access(ad, F_OK) == 0;
         }
-        if (bd_path(t->dir, sizeof t->dir, e, "%s/%s", c->out_dir, name)) goto fail;
-        char probe[4400];
-        snprintf(probe, sizeof probe, "%s/metrics.csv", t->dir);
-        if (access(probe, F_OK) == 0) {
-            bd_errf(e, "%s: a run is already there (continue it with bidora train --resume %s, or pick another run_name)",
-                    t->dir, t->dir);
+        if (t->step < t->total) t->done = 0;
+        if (t->step > t->total || (t->phase == 2 && t->step < t->total_phase1)) {
+            bd_errf(e, "%s: the run is at step %ld%s: max_steps, epochs or retrain_steps cannot plan fewer steps", t->dir,
+                    t->step, t->phase == 2 ? " (phase 2)" : "");
             goto fail;
         }
-        if (bd_mkdir_p(t->dir, e)) goto fail;
+        if (t->done && t->mlen == 0) {
+            /* nothing to do, and nothing is touched */
+            bd_errf(e, "%s is finished (%ld steps); to train on, raise max_steps (or epochs): bidora train --resume %s max_steps=N",
+                    t->dir, t->step, t->dir);
+            rc = 1;
+            goto fail;
+        }
     }
-    if (resume_dir && bd_tr_load_checkpoint(t, e)) goto fail;
-    if (open_files(t, resume_dir != NULL, e)) goto fail;
+    if (open_files(t, resume_dir != NULL, changed > 0, e)) goto fail;
+    if (t->open_note[0]) bd_tr_log(t, "%s", t->open_note);
     bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
           bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
-          resume_dir ? "from its checkpoint" : "new run");
+          resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
     *out = t;
     publish(t, BD_RUN_RUNNING, NULL);
     return 0;
 fail:
-    publish(t, BD_RUN_FAILED, e->msg);
+    publish(t, rc == 1 ? BD_RUN_DONE : BD_RUN_FAILED, e->msg);
+    if (t->created_dir && t->metrics_fd < 0) {
+        /* nothing of the run was written: leave no directory behind */
+        unlink(t->lock.path);
+        bd_runlock_release(&t->lock);
+        rmdir(t->dir);
+    }
     bd_trainer_close(t);
-    return -1;
+    return rc;
 }
 
 /* ---- the loop ---- */
@@ -458,9 +668,13 @@ static int train_step(bd_trainer *t, bd_err *e) {
     make_batch(t, &lower, rows, B, t->ids, t->tids, t->mask, t->lab, t->tg, mask_seed(t, 1));
     double loss;
     if (bd_batch_loss(&t->bl, &lower, BD_GRADS_ALL, &loss, e)) return -1;
-    if (!isfinite(loss))
-        return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
-                       t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
+    if (!isfinite(loss)) {
+        if (t->has_ckpt)
+            return bd_errf(e, "step %ld: the training loss is %s; stopped (the last good checkpoint is in %s/checkpoint)",
+                           t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
+        return bd_errf(e, "step %ld: the training loss is %s; stopped before any checkpoint (lower lr, or check the data; "
+                       "bidora train --resume %s starts it again from step 0)", t->mstep, isnan(loss) ? "NaN" : "infinite", t->dir);
+    }
     t->last_loss = loss;
     bd_tr_metric(t, "train/loss", loss);
     const int bidora = c->method == BD_METHOD_BIDORA;
@@ -495,9 +709,26 @@ static int train_step(bd_trainer *t, bd_err *e) {
     return 0;
 }
 
+/* A write or allocation failed during the step: keep what can be kept (a
+ * checkpoint carries the rows metrics.csv refused), then stop with it. */
+static int io_failure(bd_trainer *t, bd_err *e) {
+    *e = t->io_err;
+    bd_err ce;
+    size_t k = strlen(e->msg);
+    if (bd_trainer_checkpoint(t, &ce) == 0)
+        snprintf(e->msg + k, sizeof e->msg - k, " (checkpoint at step %ld written: bidora train --resume %s continues)",
+                 t->step, t->dir);
+    else
+        snprintf(e->msg + k, sizeof e->msg - k, " (no checkpoint could be written either: %.300s)", ce.msg);
+    return -1;
+}
+
 int bd_trainer_run(bd_trainer *t, bd_err *e) {
     const bd_config *c = &t->c;
-    long last_eval = -1;
+    if (t->mlen && bd_tr_commit_metrics(t)) { /* rows a checkpoint carried */
+        *e = t->io_err;
+        goto fail;
+    }
     while (t->step < t->total) {
         if (bd_channel_stop_requested(t->ch)) break;
         if (bd_channel_pause_requested(t->ch)) {
@@ -514,32 +745,43 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
         if (c->eval_every > 0 && t->step % c->eval_every == 0) {
             if (evaluate(t, e)) goto fail;
             bd_tr_weight_decomposition(t);
-            last_eval = t->step;
+            t->last_eval = t->step;
         }
         bd_tr_publish_magnitudes(t);
-        if (t->metrics) fflush(t->metrics);
+        /* the step's rows go to metrics.csv in one write, before any checkpoint of it */
+        if (t->io_failed || bd_tr_commit_metrics(t)) { io_failure(t, e); goto fail; }
         if (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0 && bd_trainer_checkpoint(t, e)) goto fail;
+        if (t->io_failed) { io_failure(t, e); goto fail; }
         publish(t, BD_RUN_RUNNING, NULL);
     }
     t->mstep = t->step;
     if (t->step < t->total) {
         /* stopped early: keep everything needed to continue */
         if (bd_trainer_checkpoint(t, e)) goto fail;
+        if (t->io_failed) { *e = t->io_err; goto fail; }
         bd_tr_log(t, "stopped at step %ld of %ld; continue with: bidora train --resume %s", t->step, t->total, t->dir);
         char msg[BD_CH_LOGLEN];
         snprintf(msg, sizeof msg, "stopped at step %ld; checkpoint saved", t->step);
         publish(t, BD_RUN_STOPPED, msg);
         return 1;
     }
-    if (last_eval != t->step) {
-        if (evaluate(t, e)) goto fail;
-        bd_tr_weight_decomposition(t);
+    if (!t->done) {
+        /* the final evaluation (once: a resume at the last step knows whether it ran) */
+        if (t->last_eval != t->step) {
+            if (evaluate(t, e)) goto fail;
+            bd_tr_weight_decomposition(t);
+            t->last_eval = t->step;
+        }
+        if (t->io_failed || bd_tr_commit_metrics(t)) { io_failure(t, e); goto fail; }
+        if (bd_tr_save_model_dir(t, "adapter", e)) goto fail;
+        t->done = 1;
     }
-    if (bd_tr_save_model_dir(t, "adapter", e) || bd_trainer_checkpoint(t, e)) goto fail;
-    if (t->metrics) fflush(t->metrics);
+    if (bd_trainer_checkpoint(t, e)) goto fail;
+    if (t->io_failed) { *e = t->io_err; goto fail; }
     bd_tr_log(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, bd_tr_wall(t),
           c->method == BD_METHOD_FULL ? "model" : "adapter", t->dir,
           t->best_step >= 0 ? ", best eval in best/" : "");
+    if (t->io_failed) { *e = t->io_err; goto fail; }
     publish(t, BD_RUN_DONE, "done");
     return 0;
 fail:
@@ -569,8 +811,10 @@ long bd_trainer_steps(const bd_trainer *t, long *phase1) {
 
 void bd_trainer_close(bd_trainer *t) {
     if (!t) return;
-    if (t->metrics) fclose(t->metrics);
-    if (t->log) fclose(t->log);
+    if (t->metrics_fd >= 0) close(t->metrics_fd);
+    if (t->log_fd >= 0) close(t->log_fd);
+    bd_runlock_release(&t->lock);
+    free(t->mbuf);
     bd_bert_acts_free(&t->a);
     bd_optim_free(&t->opt_full);
     bd_optim_free(&t->opt_dir);

@@ -12,13 +12,28 @@
 typedef struct bd_trainer bd_trainer;
 
 /* Set up a run from c (bd_config_finish already applied). resume_dir: a
- * run directory to continue from its checkpoint (c is then read from its
- * config.ini by the caller). Creates the run directory. */
+ * run directory to continue from its checkpoint, or from step 0 when it has
+ * none (c is then read from its config.ini by the caller; only the keys
+ * bd_trainer_key_resumable names may differ from it, and config.ini is
+ * rewritten with them). Without resume_dir it creates out_dir/run_name
+ * exclusively (or takes over one without a checkpoint). Either way it holds
+ * the directory's lock (runlock.h) until bd_trainer_close.
+ * Returns 0, -1 on failure (e says why: bad input, or another process holds
+ * the run), or 1 when the resumed run is already finished (e says so, and
+ * nothing in the directory was changed). */
 int bd_trainer_open(bd_trainer **t, const bd_config *c, const char *resume_dir, bd_channel *ch, bd_err *e);
+
+/* Keys a resume may change: max_steps, epochs (train longer), retrain_steps,
+ * eval_every, checkpoint_every; the list as text for messages. */
+int bd_trainer_key_resumable(const char *key);
+const char *bd_trainer_resumable_keys(void);
 
 /* Train until the end or until the channel asks to stop. Returns 0 when
  * finished, 1 when stopped early (a checkpoint was written), -1 on failure
- * (e says why; the last good checkpoint stays). */
+ * (e says why; the last good checkpoint stays). Rows reach metrics.csv
+ * whole, a step's at a time; a failed write of metrics.csv or log.txt stops
+ * the run (-1, naming the file and the error) after a checkpoint if one can
+ * be written. */
 int bd_trainer_run(bd_trainer *t, bd_err *e);
 
 /* Write a checkpoint now (temp name + rename). */

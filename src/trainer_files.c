@@ -5,11 +5,13 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "safetensors.h"
 #include "trainer_priv.h"
 
-#define CKPT_MAGIC "BDCKPT01"
+#define CKPT_MAGIC "BDCKPT02"
 
 /* ---- saving ---- */
 
@@ -77,7 +79,15 @@ int bd_tr_save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
     return 0;
 }
 
-/* ---- checkpoints ---- */
+/* ---- checkpoints ----
+ * state.bin, version 2: magic, position, data orders, the trained values
+ * and optimizer moments, then what resume needs to continue the run's files
+ * exactly: metrics.csv's committed length, rows not yet in it, the last
+ * evaluation's step, whether the run finished, and the weight-decomposition
+ * points of the slope k in full precision. A checksum ends it. Version 1
+ * (without the tail) still loads: metrics.csv is then cut by step. */
+
+#define CKPT_MAGIC_V1 "BDCKPT01"
 
 static uint64_t fnv1a(const void *p, size_t n) {
     const unsigned char *b = p;
@@ -98,6 +108,8 @@ static void put_optim(FILE *f, const bd_optim *o) {
 }
 
 int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
+    /* rows first: whatever cannot be written now travels in the checkpoint */
+    if (!t->io_failed) bd_tr_commit_metrics(t);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -117,20 +129,35 @@ int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
     put_optim(f, &t->opt_full);
     put_optim(f, &t->opt_dir);
     put_optim(f, &t->opt_mag);
-    fflush(f);
+    int64_t tail[3] = {t->metrics_off, t->last_eval, t->done};
+    put(f, tail, sizeof tail);
+    put_i64(f, (int64_t)t->mlen);
+    if (t->mlen) put(f, t->mbuf, t->mlen);
+    put_i64(f, BD_N_MODS);
+    for (int k = 0; k < BD_N_MODS; k++) {
+        put_i64(f, t->wd_n[k]);
+        if (t->wd_n[k]) {
+            put(f, t->wd_x[k], sizeof(double) * (size_t)t->wd_n[k]);
+            put(f, t->wd_y[k], sizeof(double) * (size_t)t->wd_n[k]);
+        }
+    }
+    int bad = fflush(f) != 0;
     uint64_t sum = fnv1a(buf, len);
     put(f, &sum, sizeof sum);
-    fclose(f);
+    bad |= fclose(f) != 0;
+    if (bad) { free(buf); return bd_errf(e, "out of memory writing a checkpoint"); }
     char dir[4300], path[4400];
     snprintf(dir, sizeof dir, "%s/checkpoint", t->dir);
     int rc = bd_mkdir_p(dir, e);
     if (!rc) {
-        if (t->metrics) fflush(t->metrics);
         snprintf(path, sizeof path, "%s/state.bin", dir);
         rc = bd_write_file_atomic(path, buf, len, e);
     }
     free(buf);
-    if (!rc) bd_tr_log(t, "checkpoint at step %ld", t->step);
+    if (!rc) {
+        t->has_ckpt = 1;
+        bd_tr_log(t, "checkpoint at step %ld", t->step);
+    }
     return rc;
 }
 
@@ -157,14 +184,56 @@ static void get_optim(reader *r, bd_optim *o) {
     get_floats(r, o->m1, o->m1 ? 2 * o->n : 0);
 }
 
+/* version 2's tail: metrics.csv's state and the slope's points */
+static int get_tail(reader *r, bd_trainer *t, bd_err *e) {
+    int64_t tail[3], n;
+    get(r, tail, sizeof tail);
+    get(r, &n, sizeof n);
+    if (r->bad || tail[0] < 0 || n < 0 || n > r->end - r->p) return bd_errf(e, "%s: truncated", r->path);
+    t->metrics_off = tail[0];
+    t->last_eval = tail[1];
+    t->done = tail[2] != 0;
+    t->mlen = 0;
+    if (n) {
+        char *m = malloc((size_t)n);
+        if (!m) return bd_errf(e, "%s: out of memory for %lld bytes of metrics rows", r->path, (long long)n);
+        get(r, m, (size_t)n);
+        free(t->mbuf);
+        t->mbuf = m;
+        t->mlen = t->mcap = (size_t)n;
+    }
+    int64_t nmods;
+    get(r, &nmods, sizeof nmods);
+    if (r->bad || nmods != BD_N_MODS) return bd_errf(e, "%s: truncated", r->path);
+    for (int k = 0; k < BD_N_MODS; k++) {
+        int64_t np;
+        get(r, &np, sizeof np);
+        if (r->bad || np < 0 || np > (r->end - r->p) / 16) return bd_errf(e, "%s: truncated", r->path);
+        free(t->wd_x[k]);
+        free(t->wd_y[k]);
+        t->wd_x[k] = malloc(sizeof(double) * (size_t)(np ? np : 1));
+        t->wd_y[k] = malloc(sizeof(double) * (size_t)(np ? np : 1));
+        if (!t->wd_x[k] || !t->wd_y[k])
+            return bd_errf(e, "%s: out of memory for %lld weight-decomposition points", r->path, (long long)np);
+        get(r, t->wd_x[k], sizeof(double) * (size_t)np);
+        get(r, t->wd_y[k], sizeof(double) * (size_t)np);
+        t->wd_cap[k] = (int)(np ? np : 1);
+        t->wd_n[k] = (int)np;
+    }
+    if (r->bad || r->p != r->end) return bd_errf(e, "%s: %s", r->path, r->bad ? "truncated" : "trailing bytes");
+    return 0;
+}
+
 int bd_tr_load_checkpoint(bd_trainer *t, bd_err *e) {
     char path[4400];
     snprintf(path, sizeof path, "%s/checkpoint/state.bin", t->dir);
+    if (access(path, F_OK) != 0 && errno == ENOENT) return 1;
     size_t len;
     char *buf = bd_read_file(path, &len, e);
     if (!buf) return -1;
     uint64_t sum;
-    if (len < 8 + sizeof sum || memcmp(buf, CKPT_MAGIC, 8)) { free(buf); return bd_errf(e, "%s: not a bidora checkpoint", path); }
+    int v2 = len >= 8 && !memcmp(buf, CKPT_MAGIC, 8), v1 = len >= 8 && !memcmp(buf, CKPT_MAGIC_V1, 8);
+    if (len < 8 + sizeof sum || (!v1 && !v2)) { free(buf); return bd_errf(e, "%s: not a bidora checkpoint", path); }
     memcpy(&sum, buf + len - sizeof sum, sizeof sum);
     if (fnv1a(buf, len - sizeof sum) != sum) { free(buf); return bd_errf(e, "%s: checksum mismatch (damaged file)", path); }
     reader r = {buf + 8, buf + len - sizeof sum, path, e, 0};
@@ -196,13 +265,22 @@ int bd_tr_load_checkpoint(bd_trainer *t, bd_err *e) {
     get_optim(&r, &t->opt_full);
     get_optim(&r, &t->opt_dir);
     get_optim(&r, &t->opt_mag);
+    if (r.bad) {
+        free(buf);
+        return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" : "truncated");
+    }
+    int rc = 0;
+    if (v2) rc = get_tail(&r, t, e);
+    else t->last_eval = -1; /* version 1: a resume at the last step evaluates again */
+    t->ckpt_version = v2 ? 2 : 1;
     free(buf);
-    if (r.bad) return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" : "truncated");
-    return 0;
+    if (!rc) t->has_ckpt = 1;
+    return rc;
 }
 
-/* Keep metrics.csv's header and rows up to the checkpoint's step. */
-int bd_tr_truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
+/* Version 1: keep metrics.csv's header and rows up to the checkpoint's step,
+ * and rebuild the slope's points from them. */
+static int truncate_by_step(bd_trainer *t, const char *path, bd_err *e) {
     size_t len;
     char *buf = bd_read_file(path, &len, e);
     if (!buf) return -1;
@@ -220,7 +298,6 @@ int bd_tr_truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
         if (first || (step >= 0 && step <= t->step)) {
             memcpy(out + o, line, n);
             o += n;
-            /* the kept weight-decomposition points feed the slope again */
             char nm[96], mod[64];
             double v;
             int layer;
@@ -235,8 +312,28 @@ int bd_tr_truncate_metrics(bd_trainer *t, const char *path, bd_err *e) {
         line += n;
     }
     int rc = bd_write_file_atomic(path, out, o, e);
+    t->metrics_off = (long long)o;
     free(out);
     free(buf);
     return rc;
 }
 
+int bd_tr_restore_metrics(bd_trainer *t, const char *path, int have_ckpt, bd_err *e) {
+    static const char header[] = "wall_time,step,phase,name,value\n";
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (!have_ckpt || !exists) {
+        if (have_ckpt && t->metrics_off > (long long)(sizeof header - 1))
+            return bd_errf(e, "%s: missing, but the checkpoint has %lld bytes of rows in it", path, t->metrics_off);
+        t->metrics_off = (long long)(sizeof header - 1);
+        return bd_write_file_atomic(path, header, sizeof header - 1, e);
+    }
+    if (t->ckpt_version == 1) return truncate_by_step(t, path, e);
+    if ((long long)st.st_size < t->metrics_off)
+        return bd_errf(e, "%s: %lld bytes, shorter than the %lld the checkpoint wrote (was it edited?)", path,
+                       (long long)st.st_size, t->metrics_off);
+    /* rows after the checkpoint were written by the process that died: they come again */
+    if ((long long)st.st_size > t->metrics_off && truncate(path, (off_t)t->metrics_off) != 0)
+        return bd_errf(e, "%s: cannot cut back to the checkpoint's %lld bytes: %s", path, t->metrics_off, strerror(errno));
+    return 0;
+}

@@ -13,6 +13,7 @@
 #include "encode.h"
 #include "model.h"
 #include "optim.h"
+#include "runlock.h"
 #include "tokenizer.h"
 #include "trainable.h"
 #include "trainer.h"
@@ -53,7 +54,21 @@ struct bd_trainer {
     double best;
     long best_step;
     double wall0, wall_offset;
-    FILE *metrics, *log;
+    /* the run directory: its lock, its files (one write(2) per commit, so a
+     * row is in metrics.csv whole or not at all) */
+    bd_runlock lock;
+    int created_dir;           /* this process made t->dir (removed again if set-up fails) */
+    char open_note[512];       /* what opening the directory did (logged once log.txt is open) */
+    int metrics_fd, log_fd;
+    char *mbuf;                /* metrics rows not yet committed to metrics.csv */
+    size_t mlen, mcap;
+    long long metrics_off;     /* bytes of metrics.csv committed (a checkpoint records it) */
+    int io_failed;             /* a write failed: the run stops; io_err says where */
+    bd_err io_err;
+    long last_eval;            /* step of the last evaluation (-1: none) */
+    int has_ckpt;              /* a checkpoint of this run exists on disk */
+    int ckpt_version;          /* of the one loaded on resume (1: metrics.csv is cut by step) */
+    int done;                  /* the final evaluation and adapter are written */
     /* batch buffers */
     int32_t *ids, *tids, *lab, *vids, *vtids, *vlab;
     float *mask, *vmask, *tg, *vtg;
@@ -77,9 +92,19 @@ void bd_tr_wd_point(bd_trainer *t, const char *mod, double dD, double dM);
 void bd_tr_weight_decomposition(bd_trainer *t);
 void bd_tr_publish_magnitudes(bd_trainer *t);
 
+/* Record the first failure of a write or allocation that cannot return an
+ * error where it happens; the loop stops the run with it (exit status 2). */
+void bd_tr_fail(bd_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append metrics rows not yet in metrics.csv in one write; on failure the
+ * file is cut back to its last whole row and t->io_err says why. */
+int bd_tr_commit_metrics(bd_trainer *t);
+
 /* trainer_files.c */
 int bd_tr_save_model_dir(bd_trainer *t, const char *sub, bd_err *e);
+/* 0 loaded; 1 there is no checkpoint (a run killed before its first) */
 int bd_tr_load_checkpoint(bd_trainer *t, bd_err *e);
-int bd_tr_truncate_metrics(bd_trainer *t, const char *path, bd_err *e);
+/* metrics.csv as the checkpoint left it (cut to its committed length, the
+ * rows it carried appended), or just the header when there is none */
+int bd_tr_restore_metrics(bd_trainer *t, const char *path, int have_ckpt, bd_err *e);
 
 #endif

@@ -25,7 +25,10 @@ void bd_tr_wd_point(bd_trainer *t, const char *mod, double dD, double dM) {
         if (x) t->wd_x[k] = x;
         double *y = realloc(t->wd_y[k], sizeof(double) * (size_t)cap);
         if (y) t->wd_y[k] = y;
-        if (!x || !y) return; /* the slope then misses a point; the metrics rows are complete */
+        if (!x || !y) { /* the run stops: a slope without this point would be wrong from here on */
+            bd_tr_fail(t, "out of memory for %d weight-decomposition points of %s", cap, mod);
+            return;
+        }
         t->wd_cap[k] = cap;
     }
     t->wd_x[k][t->wd_n[k]] = dD;

@@ -9,9 +9,12 @@
 static void *worker_main(void *arg) {
     bd_worker *w = arg;
     bd_trainer *t = NULL;
-    int r = -1;
-    if (!bd_trainer_open(&t, &w->c, w->resume[0] ? w->resume : NULL, w->ch, &w->err)) {
+    int r = bd_trainer_open(&t, &w->c, w->resume[0] ? w->resume : NULL, w->ch, &w->err);
+    if (r == 1) {
+        r = 2;
+    } else if (r == 0) {
         r = bd_trainer_run(t, &w->err);
+        if (r < 0) r = -2;
         bd_trainer_close(t);
     }
     pthread_mutex_lock(&w->ch->mu);
@@ -51,7 +54,7 @@ int bd_worker_join(bd_worker *w, bd_err *e) {
     if (!w->started) return -1;
     pthread_join(w->th, NULL);
     w->started = 0;
-    if (w->result < 0 && e) *e = w->err;
+    if ((w->result < 0 || w->result == 2) && e) *e = w->err;
     return w->result;
 }
 

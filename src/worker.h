@@ -15,7 +15,8 @@ typedef struct bd_worker {
     bd_channel *ch;
     bd_config c;
     char resume[4096];
-    int result;              /* bd_trainer_run's: 0 done, 1 stopped, -1 failed */
+    int result;              /* 0 done, 1 stopped, 2 already finished (nothing done; err says so),
+                                -1 set-up failed (bad input, run held by another), -2 training failed */
     bd_err err;
     int started;
     int finished;            /* guarded by ch->mu */

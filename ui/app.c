@@ -169,6 +169,7 @@ static void reap_worker(bd_app *a) {
     a->run_active = a->paused = a->stopping = 0;
     const bd_status *st = &a->live->st;
     if (r == 0) bd_app_message(a, 0, "run finished: %ld steps; adapter in %s/adapter", st->step, st->run_dir);
+    else if (r == 2) bd_app_message(a, 0, "%s", e.msg);
     else if (r == 1)
         bd_app_message(a, 0, "run stopped at step %ld; checkpoint in %s/checkpoint (continue: bidora train --resume %s, "
                        "or R in the runs browser)", st->step, st->run_dir, st->run_dir);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "runlock.h"
 #include "text.h"
 
 static int cmp_run(const void *a, const void *b) {
@@ -39,6 +40,9 @@ static void read_run(bd_run_info *r) {
     r->done = access(path, F_OK) == 0;
     bd_fmt(path, sizeof path, "%s/checkpoint/state.bin", r->dir);
     r->has_ckpt = access(path, F_OK) == 0;
+    bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
+    r->has_config = access(path, F_OK) == 0;
+    r->running_pid = bd_runlock_holder(r->dir);
 }
 
 int bd_runs_scan(bd_runs *rs, const char *out_dir, bd_err *e) {

@@ -16,6 +16,8 @@ typedef struct bd_run_info {
     double best;
     const char *best_name;   /* eval/accuracy or eval/pearson */
     int done, has_ckpt;      /* adapter/ written; checkpoint/state.bin present */
+    int has_config;          /* config.ini present (a run without a checkpoint restarts from step 0) */
+    long running_pid;        /* > 0: a process holds the run's lock (trains it now); -1: held, pid unknown */
     int tagged;              /* on the overlay chart */
     char err[256];           /* metrics.csv could not be read */
     bd_run_data data;

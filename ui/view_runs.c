@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "draw.h"
+#include "runlock.h"
 #include "text.h"
 
 #define R (BD_KEY_HANDLED | BD_KEY_REDRAW)
@@ -119,8 +120,14 @@ static int k_resume(bd_app *a, int key) {
     (void)key;
     bd_run_info *r = selected(a);
     if (!r) return R;
+    r->running_pid = bd_runlock_holder(r->dir); /* as of now, not of the last scan */
+    if (r->running_pid) {
+        if (r->running_pid > 0) bd_app_message(a, 1, "%s is running (pid %ld): it cannot be resumed here", r->name, r->running_pid);
+        else bd_app_message(a, 1, "%s is running in another process: it cannot be resumed here", r->name);
+        return R;
+    }
     if (r->done) { bd_app_message(a, 1, "%s is finished: nothing to resume", r->name); return R; }
-    if (!r->has_ckpt) { bd_app_message(a, 1, "%s has no checkpoint to resume from", r->name); return R; }
+    if (!r->has_ckpt && !r->has_config) { bd_app_message(a, 1, "%s has no checkpoint and no config.ini to resume from", r->name); return R; }
     bd_app_start_run(a, r->dir);
     return R;
 }
@@ -153,8 +160,8 @@ static void draw_list(bd_app *a, WINDOW *w) {
     bd_box(w, &a->term, title, 1);
     int H = getmaxy(w) - 2, W = getmaxx(w) - 2;
     attr_t dim = bd_attr(&a->term, BD_C_DIM);
-    int name_w = W - 31 > 8 ? W - 31 : 8;
-    bd_putf(w, 1, 1, W, dim | A_BOLD, "  %-*s %-6s %8s %7s %4s", name_w, "name", "method", "steps", "best", "");
+    int name_w = W - 47 > 8 ? W - 47 : 8;
+    bd_putf(w, 1, 1, W, dim | A_BOLD, "  %-*s %-6s %8s %7s %-20s", name_w, "name", "method", "steps", "best", "state");
     int rows = H - 1;
     if (a->runs_sel < a->runs_top) a->runs_top = a->runs_sel;
     if (a->runs_sel >= a->runs_top + rows) a->runs_top = a->runs_sel - rows + 1;
@@ -167,8 +174,11 @@ static void draw_list(bd_app *a, WINDOW *w) {
         char best[16] = "-", name[300];
         elide(name, sizeof name, ri->name, name_w);
         if (ri->has_best) bd_fmt(best, sizeof best, "%.4f", ri->best);
-        bd_putf(w, 2 + r, 1, W, at, "%c %-*s %-6s %8ld %7s %4s", ri->tagged ? '*' : ' ', name_w, name,
-                ri->method, ri->steps, best, ri->done ? "done" : ri->has_ckpt ? "ckpt" : "");
+        char state[32];
+        if (ri->running_pid > 0) bd_fmt(state, sizeof state, "running (pid %ld)", ri->running_pid);
+        else bd_fmt(state, sizeof state, "%s", ri->running_pid ? "running" : ri->done ? "done" : ri->has_ckpt ? "ckpt" : "");
+        bd_putf(w, 2 + r, 1, W, at, "%c %-*s %-6s %8ld %7s %-20s", ri->tagged ? '*' : ' ', name_w, name,
+                ri->method, ri->steps, best, state);
     }
     wnoutrefresh(w);
 }
