@@ -626,6 +626,8 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
           bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
           resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
+    for (int i = 0; i < 3; i++)
+        if (t->ds[i].warning[0]) bd_tr_log(t, "warning: %s", t->ds[i].warning);
     *out = t;
     publish(t, BD_RUN_RUNNING, NULL);
     return 0;
