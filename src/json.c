@@ -48,9 +48,49 @@ static size_t scan(const char *s, size_t n, size_t *ends) {
     return k;
 }
 
+const char *bd_printable(char *buf, size_t n, const char *s) {
+    size_t k = 0, mark = 0; /* mark: the longest prefix that still leaves room for "..." */
+    if (n == 0) return buf;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '\n') strcpy(esc, "\\n");
+        else if (c == '\t') strcpy(esc, "\\t");
+        else if (c == '\r') strcpy(esc, "\\r");
+        else if (c < 0x20 || c == 0x7f) snprintf(esc, sizeof esc, "\\x%02x", c);
+        else { esc[0] = (char)c; esc[1] = '\0'; }
+        size_t el = strlen(esc);
+        if (k + el + 1 > n) { /* the rest does not fit */
+            if (n >= 4) memcpy(buf + mark, "...", 4);
+            else buf[0] = '\0';
+            return buf;
+        }
+        memcpy(buf + k, esc, el);
+        k += el;
+        /* cut only between characters, never inside a UTF-8 sequence */
+        if (k + 4 <= n && ((unsigned char)s[1] & 0xC0) != 0x80) mark = k;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* jansson's message quotes the text near the error: keep it on one line. */
+static void one_line(json_error_t *err) {
+    char text[JSON_ERROR_TEXT_LENGTH];
+    memcpy(text, err->text, sizeof text);
+    text[sizeof text - 1] = '\0';
+    bd_printable(err->text, sizeof err->text, text);
+}
+
+static json_t *loadb(const char *buf, size_t len, size_t flags, json_error_t *err) {
+    json_t *root = json_loadb(buf, len, flags, err);
+    if (!root && err) one_line(err);
+    return root;
+}
+
 json_t *bd_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err) {
     size_t k = scan(buf, len, NULL);
-    if (k == 0) return json_loadb(buf, len, flags, err);
+    if (k == 0) return loadb(buf, len, flags, err);
     size_t *ends = malloc(k * sizeof *ends);
     char *copy = malloc(len + 2 * k + 1);
     if (!ends || !copy) {
@@ -77,7 +117,7 @@ json_t *bd_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
     to += len - from;
     copy[to] = '\0';
     json_error_t je;
-    json_t *root = json_loadb(copy, to, flags, &je);
+    json_t *root = loadb(copy, to, flags, &je);
     if (!root && err) {
         /* back to the original's terms: take out the ".0"s before the error
          * (and those on its line, for the column; no newline was added) */

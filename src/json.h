@@ -20,4 +20,8 @@ json_t *bd_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
  * or "PATH:LINE:COLUMN: invalid JSON: WHAT" in e. */
 json_t *bd_json_load_file(const char *path, size_t flags, bd_err *e);
 
+/* s made fit to quote in a one-line message: control characters as \n, \t,
+ * \r or \xHH, cut with "..." to fit buf[n]. Returns buf. */
+const char *bd_printable(char *buf, size_t n, const char *s);
+
 #endif

@@ -63,9 +63,10 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     json_t *mt = json_object_get(root, "model_type");
     if (mt && !json_is_string(mt)) { bd_errf(e, "%s: key \"model_type\" must be a string", path); goto out; }
     snprintf(c->model_type, sizeof c->model_type, "%s", mt ? json_string_value(mt) : "bert");
+    char q[160];
     if (strcmp(c->model_type, "bert") != 0) {
         bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM)",
-                path, c->model_type);
+                path, bd_printable(q, sizeof q, json_string_value(mt)));
         goto out;
     }
     if (json_int(root, path, "vocab_size", 1, 0, &c->vocab_size, e) ||
@@ -100,7 +101,11 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     if (!strcmp(as, "gelu")) c->act = BD_ACT_GELU;
     else if (!strcmp(as, "gelu_new") || !strcmp(as, "gelu_pytorch_tanh")) c->act = BD_ACT_GELU_TANH;
     else if (!strcmp(as, "relu")) c->act = BD_ACT_RELU;
-    else { bd_errf(e, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", path, as); goto out; }
+    else {
+        bd_errf(e, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", path,
+                bd_printable(q, sizeof q, as));
+        goto out;
+    }
     json_t *pet = json_object_get(root, "position_embedding_type");
     if (pet && !json_is_null(pet) && (!json_is_string(pet) || strcmp(json_string_value(pet), "absolute"))) {
         bd_errf(e, "%s: position_embedding_type must be \"absolute\" (relative position embeddings are not supported)", path);
@@ -140,14 +145,15 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
             if (*k == '\0' || *end || idx < 0 || idx >= n || !json_is_string(v) || names[idx]) {
                 for (int i = 0; i < n; i++) free(names[i]);
                 free(names);
-                bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a string name", path, k, n - 1);
+                bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a string name", path,
+                        bd_printable(q, sizeof q, k), n - 1);
                 goto out;
             }
             names[idx] = strdup(json_string_value(v));
             if (!names[idx]) {
                 for (int i = 0; i < n; i++) free(names[i]);
                 free(names);
-                bd_errf(e, "%s: out of memory for id2label name \"%s\"", path, k);
+                bd_errf(e, "%s: out of memory for id2label name \"%s\"", path, bd_printable(q, sizeof q, k));
                 goto out;
             }
             if (!generic_label(names[idx], (int)idx)) generic = 0;

@@ -275,6 +275,12 @@ int bd_st_parse_header(bd_st *st, int file_index, const char *path,
     json_t *val;
     json_object_foreach(root, key, val) {
         if (strcmp(key, "__metadata__") == 0) continue; /* free-form string map; unused */
+        for (const char *c = key; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) { /* messages name tensors: one line each */
+                char q[160];
+                bd_errf(e, "%s: tensor name \"%s\" holds a control character", path, bd_printable(q, sizeof q, key));
+                goto fail;
+            }
         bd_st_tensor *t = &st->tensors[st->n_tensors];
         memset(t, 0, sizeof *t);
         if (parse_entry(t, path, key, val, data_start, file_size - data_start, e) != 0) goto fail;

@@ -328,9 +328,10 @@ static int add_token(bd_tokenizer *t, const char *content, int id, bool special,
                      const char *src, bd_err *e) {
     size_t len = strlen(content);
     if (len == 0) return 0;
+    char q[160];
     if (id >= t->limit)
         return bd_errf(e, "%s: token \"%s\" has id %d, but %s has vocab_size %d (ids 0..%d index the embeddings)",
-                       src, content, id, t->limit_path, t->limit, t->limit - 1);
+                       src, bd_printable(q, sizeof q, content), id, t->limit_path, t->limit, t->limit - 1);
     int k = find_added(t, content, len);
     if (k >= 0) { /* declared twice (decoder and special map): merge the flags */
         t->added[k].special |= special;
@@ -346,7 +347,7 @@ static int add_token(bd_tokenizer *t, const char *content, int id, bool special,
     if (!a->str || cpstr_from_utf8(&a->s, content, e)) {
         free(a->str);
         free(a->s.cp);
-        return bd_errf(e, "%s: out of memory for added token \"%s\"", src, content);
+        return bd_errf(e, "%s: out of memory for added token \"%s\"", src, bd_printable(q, sizeof q, content));
     }
     a->len = len;
     a->id = id;
@@ -417,7 +418,10 @@ static int extra_specials(bd_tokenizer *t, json_t *obj, const char *path, const 
         const char *s = token_content(json_array_get(extra, i));
         if (!s) return bd_errf(e, "%s: \"additional_special_tokens\"[%zu] is not a token", path, i);
         int id = resolve_id(t, s, strlen(s));
-        if (id < 0) return bd_errf(e, "%s: no line \"%s\" (additional special token in %s)", vocab_path, s, path);
+        char q[160];
+        if (id < 0)
+            return bd_errf(e, "%s: no line \"%s\" (additional special token in %s)", vocab_path,
+                           bd_printable(q, sizeof q, s), path);
         if (add_token(t, s, id, true, true, path, e)) return -1;
     }
     return 0;
@@ -474,12 +478,14 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
             char *endp;
             long id = strtol(id_key, &endp, 10);
             const char *content = json_is_object(entry) ? token_content(entry) : NULL;
+            char q[160];
             if (*endp || endp == id_key || id < 0 || id > INT32_MAX / 2 || !content) {
-                bd_errf(e, "%s: \"added_tokens_decoder\" entry \"%s\" needs a numeric id and a \"content\" string", path, id_key);
+                bd_errf(e, "%s: \"added_tokens_decoder\" entry \"%s\" needs a numeric id and a \"content\" string", path,
+                        bd_printable(q, sizeof q, id_key));
                 goto out;
             }
             if (json_is_true(json_object_get(entry, "single_word"))) {
-                bd_errf(e, "%s: added token \"%s\": single_word=true is not supported", path, content);
+                bd_errf(e, "%s: added token \"%s\": single_word=true is not supported", path, bd_printable(q, sizeof q, content));
                 goto out;
             }
             bool special = json_is_true(json_object_get(entry, "special"));
@@ -495,7 +501,11 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
         json_t *idv;
         json_object_foreach(legacy, tok, idv) {
             json_int_t id = json_is_integer(idv) ? json_integer_value(idv) : -1;
-            if (id < 0 || id > INT32_MAX / 2) { bd_errf(e, "%s: \"%s\" needs a non-negative integer id", added_path, tok); goto out; }
+            if (id < 0 || id > INT32_MAX / 2) {
+                char q[160];
+                bd_errf(e, "%s: \"%s\" needs a non-negative integer id", added_path, bd_printable(q, sizeof q, tok));
+                goto out;
+            }
             if (add_token(t, tok, (int)id, false, true, added_path, e)) goto out;
         }
     }
@@ -506,7 +516,11 @@ static int load_config(bd_tokenizer *t, const char *dir, const char *vocab_path,
             goto out;
         }
         int id = resolve_id(t, names[k], strlen(names[k]));
-        if (id < 0) { bd_errf(e, "%s: no line \"%s\" (the %s)", vocab_path, names[k], NAMED_KEYS[k]); goto out; }
+        if (id < 0) {
+            char q[160];
+            bd_errf(e, "%s: no line \"%s\" (the %s)", vocab_path, bd_printable(q, sizeof q, names[k]), NAMED_KEYS[k]);
+            goto out;
+        }
         if (add_token(t, names[k], id, true, true, vocab_path, e)) goto out;
         if (k == 0) t->unk_id = id;
         if (k == 1) t->sep_id = id;
@@ -756,6 +770,7 @@ static int tokenize_text(const bd_tokenizer *t, const char *text, scratch *s, cp
     cpvec *x = &s->text;
     out->n = 0;
     if (decode_utf8(text, strlen(text), x, e)) return -1;
+    if (x->n == 0) return 0; /* no text, no tokens (and x->v may be NULL) */
     /* 4.46 lower-cases the whole text first, sparing special tokens; without
      * the basic tokenizer its do_lower_case lookup fails and nothing is. */
     if (t->lower && t->basic) {

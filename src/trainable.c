@@ -325,7 +325,12 @@ int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e) {
             if (json_is_string(j) && !strcmp(json_string_value(j), json_string_value(tm))) o->target_mask = mask;
             json_decref(j);
         }
-        if (!o->target_mask) { bd_errf(e, "%s: target_modules regex \"%s\" is not supported (use a list)", path, json_string_value(tm)); goto out; }
+        if (!o->target_mask) {
+            char q[200];
+            bd_errf(e, "%s: target_modules regex \"%s\" is not supported (use a list)", path,
+                    bd_printable(q, sizeof q, json_string_value(tm)));
+            goto out;
+        }
     } else if (json_is_array(tm)) {
         size_t idx;
         json_t *v;
@@ -340,8 +345,12 @@ int bd_peft_read_config(bd_adapter_opts *o, const char *dir, bd_err *e) {
                 size_t fl = strlen(full), nl = strlen(name);
                 if (nl < fl && full[fl - nl - 1] == '.' && !strcmp(full + fl - nl, name)) hit |= 1u << k;
             }
-            if (!hit) { bd_errf(e, "%s: target module \"%s\" matches no adaptable BERT linear (query, key, value, "
-                                   "attention.output.dense, intermediate.dense, output.dense)", path, name); goto out; }
+            if (!hit) {
+                char q[160];
+                bd_errf(e, "%s: target module \"%s\" matches no adaptable BERT linear (query, key, value, "
+                           "attention.output.dense, intermediate.dense, output.dense)", path, bd_printable(q, sizeof q, name));
+                goto out;
+            }
             o->target_mask |= hit;
         }
     } else {
@@ -448,12 +457,14 @@ int bd_labels_load(const char *dir, bd_labels *L, bd_err *e) {
             char *end;
             long i = strtol(k, &end, 10);
             if (*end || i < 0 || i >= n || !json_is_string(v) || L->names[i]) {
-                rc = bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a name", path, k, n - 1);
+                char q[160];
+                rc = bd_errf(e, "%s: id2label entry \"%s\" is not a class index 0..%d with a name", path,
+                             bd_printable(q, sizeof q, k), n - 1);
                 break;
             }
             L->names[i] = strdup(json_string_value(v));
             if (!L->names[i]) {
-                rc = bd_errf(e, "%s: out of memory for label \"%s\"", path, json_string_value(v));
+                rc = bd_errf(e, "%s: out of memory for label %d", path, (int)i);
                 break;
             }
         }

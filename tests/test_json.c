@@ -108,6 +108,28 @@ static void test_errors_in_original_terms(void **state) {
     assert_null(bd_json_loadb("[99999999999999999999", 21, 0, NULL));
 }
 
+/* Messages quote file text on one line (found by fuzz/fuzz_vocab.c). */
+static void test_printable(void **state) {
+    (void)state;
+    char buf[16];
+    assert_string_equal(bd_printable(buf, sizeof buf, "plain"), "plain");
+    assert_string_equal(bd_printable(buf, sizeof buf, "a\nb\tc\rd\x01"), "a\\nb\\tc\\rd\\x01");
+    assert_string_equal(bd_printable(buf, sizeof buf, "0123456789abcdefghij"), "0123456789ab...");
+    assert_string_equal(bd_printable(buf, sizeof buf, "0123456789abcde"), "0123456789abcde");
+    /* never cut inside a UTF-8 sequence: 11 ASCII, a 3-byte character, 2 ASCII do not fit */
+    assert_string_equal(bd_printable(buf, sizeof buf, "0123456789a\xe4\xb8\xadzz"), "0123456789a...");
+    assert_string_equal(bd_printable(buf, 4, "abcdef"), "...");
+    assert_string_equal(bd_printable(buf, 3, "abcdef"), "");
+    /* jansson's error text quotes what it saw, newlines included: not any more */
+    json_error_t je;
+    const char *bad = "{\"a\": \"x\n\ny";
+    assert_null(bd_json_loadb(bad, strlen(bad), 0, &je));
+    assert_null(strchr(je.text, '\n'));
+    const char *bad2 = "{\"a\": 99999999999999999999, \"b\": \"\n";
+    assert_null(bd_json_loadb(bad2, strlen(bad2), 0, &je));
+    assert_null(strchr(je.text, '\n'));
+}
+
 static void test_load_file(void **state) {
     (void)state;
     bd_err e = {{0}};
@@ -138,6 +160,7 @@ int main(void) {
         cmocka_unit_test(test_big_integers_are_reals),
         cmocka_unit_test(test_strings_untouched),
         cmocka_unit_test(test_errors_in_original_terms),
+        cmocka_unit_test(test_printable),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -430,6 +430,21 @@ static void test_big_integer_config(void **state) {
     bd_tok_free(t);
 }
 
+/* Error messages stay on one line whatever the files hold (found by
+ * fuzz/fuzz_vocab.c: jansson quotes the text near a JSON error, newlines
+ * included; token strings from JSON may hold newlines too). */
+static void test_one_line_errors(void **state) {
+    (void)state;
+    const char *dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", NULL);
+    put_file(dir, "special_tokens_map.json", "{\"unk_token\": \"[UNK]\", \"additi\\\n]\n^\n_\n");
+    expect_load_error(dir, "special_tokens_map.json:2:", "malformed JSON");
+    dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", "{\"unk_token\": \"[U\\nNK]\"}");
+    expect_load_error(dir, "vocab.txt: no line \"[U\\nNK]\" (the unk_token)", NULL);
+    dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", NULL);
+    put_file(dir, "added_tokens.json", "{\"a\\nb\\u0001\": -1}");
+    expect_load_error(dir, "added_tokens.json: \"a\\nb\\x01\" needs a non-negative integer id", NULL);
+}
+
 /* A named token set to null is blamed on the file that nulled it. */
 static void test_null_token_source(void **state) {
     (void)state;
@@ -557,6 +572,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_vocab_size_limit, teardown_dirs),
         cmocka_unit_test_teardown(test_big_integer_config, teardown_dirs),
         cmocka_unit_test_teardown(test_null_token_source, teardown_dirs),
+        cmocka_unit_test_teardown(test_one_line_errors, teardown_dirs),
         cmocka_unit_test(test_reference_cases),
         cmocka_unit_test(test_fuzz_cases),
     };
