@@ -1,6 +1,7 @@
 /* bidora info DIR: architecture, sizes, tensors found, parameter counts. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "model.h"
@@ -19,6 +20,17 @@ int bd_cmd_info(int argc, char **argv) {
     const bd_bert_config *c = &m.cfg;
     bd_st st = {0};
     if (bd_st_open(&st, m.weights_path, &e)) { bd_report(e.msg); bd_bert_free(&m); return 1; }
+    /* a model without vocab.txt is fine here; a vocabulary that does not load
+     * (or does not fit the embeddings) is bad input, as in eval and train */
+    char vocab[4200];
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", dir);
+    bd_tokenizer *tok = NULL;
+    if (access(vocab, F_OK) == 0 && !(tok = bd_tok_load(dir, &e))) {
+        bd_report(e.msg);
+        bd_st_close(&st);
+        bd_bert_free(&m);
+        return 1;
+    }
     printf("model        %s\n", dir);
     printf("architecture %s encoder + sequence classification head\n", c->model_type);
     printf("layers       %d\nhidden       %d\nheads        %d (head dim %d)\n", c->n_layers, c->hidden,
@@ -68,12 +80,11 @@ int bd_cmd_info(int argc, char **argv) {
         }
     }
     if (unused) printf("\n");
-    bd_tokenizer *tok = bd_tok_load(dir, &e);
     if (tok) {
         printf("tokenizer    WordPiece, %d tokens\n", bd_tok_vocab_size(tok));
         bd_tok_free(tok);
     } else {
-        printf("tokenizer    not loadable: %s\n", e.msg);
+        printf("tokenizer    none (no vocab.txt)\n");
     }
     bd_st_close(&st);
     bd_bert_free(&m);

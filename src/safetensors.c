@@ -285,7 +285,7 @@ int bd_st_parse_header(bd_st *st, int file_index, const char *path,
         memset(t, 0, sizeof *t);
         if (parse_entry(t, path, key, val, data_start, file_size - data_start, e) != 0) goto fail;
         t->name = strdup(key);
-        if (!t->name) { bd_errf(e, "%s: out of memory", path); goto fail; }
+        if (!t->name) { bd_errf(e, "%s: out of memory for the name of tensor %d", path, st->n_tensors - first); goto fail; }
         t->file_index = file_index;
         st->n_tensors++;
     }
@@ -322,7 +322,11 @@ static int read_full(int fd, void *buf, size_t n, uint64_t off, const char *path
 
 static int add_file(bd_st *st, char *path_owned, bd_err *e) {
     char **grown = realloc(st->files, ((size_t)st->n_files + 1) * sizeof *grown);
-    if (!grown) { free(path_owned); return bd_errf(e, "out of memory"); }
+    if (!grown) {
+        bd_errf(e, "%s: out of memory for a list of %d files", path_owned, st->n_files + 1);
+        free(path_owned);
+        return -1;
+    }
     st->files = grown;
     st->files[st->n_files] = path_owned;
     return st->n_files++;
@@ -446,7 +450,7 @@ int bd_st_open(bd_st *st, const char *path, bd_err *e) {
         rc = open_index(st, path, e);
     } else {
         char *copy = strdup(path);
-        if (!copy) return bd_errf(e, "%s: out of memory", path);
+        if (!copy) return bd_errf(e, "%s: out of memory copying the path", path);
         rc = add_file(st, copy, e) < 0 ? -1 : parse_file(st, 0, e);
     }
     if (rc != 0) bd_st_close(st);
@@ -526,7 +530,7 @@ static json_t *build_header(const char *path, const bd_st_out *const *order, int
                             const char *const *meta_kv, int n_meta, bd_err *e) {
     json_t *root = json_object();
     uint64_t off = 0;
-    if (!root) { bd_errf(e, "%s: out of memory", path); return NULL; }
+    if (!root) { bd_errf(e, "%s: out of memory building the header", path); return NULL; }
     for (int i = 0; i < n; i++) {
         const bd_st_out *t = order[i];
         uint64_t numel = 1;

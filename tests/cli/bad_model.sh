@@ -58,6 +58,11 @@ for i in $(seq 1 600); do echo "pad$i"; done >"$T/extra"
 cat "$T/extra" "$REF/tiny_bert/vocab.txt" >"$T/m/vocab.txt"
 expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- eval_m
 expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- train_m run_name=vocab
+expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- "$BIDORA" info "$T/m"
+# no vocab.txt at all: info still describes the model
+model_copy; rm "$T/m/vocab.txt"
+expect_ok "info without vocab.txt" -- "$BIDORA" info "$T/m"
+grep -q "tokenizer    none (no vocab.txt)" "$T/out" || { echo "FAIL: info without vocab.txt"; fails=$((fails + 1)); }
 # one line too many is already too many
 model_copy; echo "extra" >>"$T/m/vocab.txt"
 expect "vocab.txt: 309 tokens" "vocab_size 308" -- eval_m
