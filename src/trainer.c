@@ -633,8 +633,9 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     return 0;
 fail:
     publish(t, rc == 1 ? BD_RUN_DONE : BD_RUN_FAILED, e->msg);
-    if (t->created_dir && t->metrics_fd < 0) {
-        /* nothing of the run was written: leave no directory behind */
+    if (t->created_dir && t->lock.fd >= 0 && t->metrics_fd < 0) {
+        /* nothing of the run was written: leave no directory behind (only while
+         * holding the lock: a writer that won it keeps the directory) */
         unlink(t->lock.path);
         bd_runlock_release(&t->lock);
         rmdir(t->dir);
