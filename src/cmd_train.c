@@ -64,6 +64,10 @@ int bd_cmd_train(int argc, char **argv) {
             return 1;
         }
         char key[128], cur[8];
+        if ((size_t)(eq - argv[i]) >= sizeof key) {
+            fprintf(stderr, "bidora: unknown key \"%.40s...\" (%d bytes; see bidora train --help)\n", argv[i], (int)(eq - argv[i]));
+            return 1;
+        }
         snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
         if (resume && bd_config_get(&c, key, cur, sizeof cur) == 0 && !bd_trainer_key_resumable(key)) {
             char msg[512];
