@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "safetensors.h"
 #include "trainer_priv.h"
 
@@ -47,9 +48,10 @@ int bd_tr_save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         if (f == 0) {
             /* config.json names the labels this head predicts */
-            json_t *root = json_loads(buf, 0, NULL);
+            json_error_t je;
+            json_t *root = bd_json_loadb(buf, len, 0, &je);
             free(buf);
-            if (!root) return bd_errf(e, "%s: cannot re-read", src);
+            if (!root) return bd_errf(e, "%s:%d:%d: cannot re-read: %s", src, je.line, je.column, je.text);
             json_t *id2 = json_object(), *l2i = json_object();
             for (int l = 0; l < t->labels.n; l++) {
                 char k[16];

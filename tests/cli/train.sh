@@ -102,6 +102,17 @@ else
     fail "divergence: exit $st: $(cat "$T/nan.err")"
 fi
 
+# a config.json holding an integer beyond 64 bits (as Python writes int(1e30)) trains, and the
+# saved full model keeps its integers integers
+cp -r tests/ref/tiny_bert "$T/bigmodel"
+sed -i 's/^{/{"some_limit": 1000000000000000019884624838656,/' "$T/bigmodel/config.json"
+if "$BIDORA" train $base model="$T/bigmodel" method=full max_steps=2 run_name=bigint 2>"$T/bigint.err" \
+    && grep -q '"vocab_size": 308,\?$' "$T/bigint/adapter/config.json" && grep -q '"some_limit": 1e30' "$T/bigint/adapter/config.json"; then
+    ok "a config.json with a >64-bit integer: trains, saved config.json keeps vocab_size an integer"
+else
+    fail "config.json with a >64-bit integer: $(tail -n 1 "$T/bigint.err"); $(grep -E 'vocab_size|some_limit' "$T/bigint/adapter/config.json" 2>&1)"
+fi
+
 # 5. bad configuration: exit 1, one line naming the key or file
 expect1() {
     "$@" >/dev/null 2>"$T/e"; st=$?
