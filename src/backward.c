@@ -29,6 +29,7 @@ static void dropout_back_inplace(float *d, const uint8_t *keep, float p, size_t 
 int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
                      const int32_t *ids, const int32_t *type_ids, const float *dlogits,
                      int B, int T, bd_err *e) {
+    (void)ids, (void)type_ids; /* the embeddings' backward uses a->ids / a->type_ids: the bounded ones */
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, I = c->intermediate, NH = c->n_heads, L = c->num_labels, BT = B * T;
     const size_t BTH = (size_t)BT * H;
@@ -104,7 +105,8 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
         memset(d_emb, 0, sizeof(float) * BTH);
         bd_layernorm_bwd(d_emb, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean,
                          a->emb_rstd, BT, H);
-        bd_embed_bwd(g->word, g->pos, g->type, d_emb, ids, type_ids, B, T, H);
+        /* the ids the forward used (out-of-range ones replaced there), never the caller's */
+        bd_embed_bwd(g->word, g->pos, g->type, d_emb, a->ids, a->type_ids, B, T, H);
     }
     return 0;
 oom:

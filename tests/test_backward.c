@@ -125,6 +125,30 @@ static void test_full(void **st) {
     bd_bert_free(&f.m);
 }
 
+/* Ids outside the tables: the backward scatters where the forward looked up
+ * (pad_token_id, type 0), never past the embeddings: the same gradient as a
+ * batch holding those ids. */
+static void test_bad_ids(void **st) {
+    (void)st;
+    fx f;
+    setup(&f, BD_METHOD_FULL);
+    const bd_bert_config *c = &f.m.cfg;
+    f.ids[1] = c->vocab_size + 100000;
+    f.ids[2] = -7;
+    f.tids[1] = c->type_vocab + 3;
+    loss_at(&f, 1);
+    float *g1 = malloc(sizeof(float) * f.m.total);
+    memcpy(g1, f.t.full.g, sizeof(float) * f.m.total);
+    f.ids[1] = f.ids[2] = c->pad_token_id;
+    f.tids[1] = 0;
+    loss_at(&f, 1);
+    assert_memory_equal(g1, f.t.full.g, sizeof(float) * f.m.total);
+    free(g1);
+    bd_bert_acts_free(&f.a);
+    bd_trainable_free(&f.t, &f.m);
+    bd_bert_free(&f.m);
+}
+
 static void run_adapters(bd_method method) {
     fx f;
     setup(&f, method);
@@ -164,6 +188,7 @@ static void test_dora(void **st) { (void)st; run_adapters(BD_METHOD_DORA); }
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_bad_ids),
         cmocka_unit_test(test_lora),
         cmocka_unit_test(test_dora),
     };
