@@ -2,36 +2,7 @@
 # Bad input to `bidora info` and `bidora eval`: each case must exit with
 # status 1 and print exactly one line on stderr that names the file (and
 # the line, key or tensor) and what is wrong. Never a crash.
-set -u
-BIDORA=${BIDORA:-./bidora}
-REF=tests/ref
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-# expect PATTERN... -- command: status 1, one stderr line matching every PATTERN
-expect() {
-    pats=""
-    while [ "$1" != "--" ]; do pats="$pats
-$1"; shift; done
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    status=$?
-    lines=$(wc -l <"$T/err")
-    ok=1
-    [ "$status" = 1 ] || ok=0
-    [ "$lines" = 1 ] || ok=0
-    echo "$pats" | while IFS= read -r p; do
-        [ -z "$p" ] && continue
-        grep -q -- "$p" "$T/err" || exit 1
-    done || ok=0
-    if [ $ok = 1 ]; then
-        echo "ok   $(cat "$T/err")"
-    else
-        echo "FAIL (status $status, $lines lines): $*"; sed 's/^/     /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
+. tests/cli/expect_lib
 
 model_copy() { rm -rf "$T/m"; cp -r "$REF/tiny_bert" "$T/m"; }
 st="$T/m/model.safetensors"

@@ -3,47 +3,7 @@
 # 7, 9 and 11): each bad case must exit with status 1 and one stderr line
 # naming the file (and key or tensor) and what is wrong, never a crash or a
 # NaN loss; valid files as transformers and PEFT write them must load.
-set -u
-BIDORA=${BIDORA:-./bidora}
-REF=tests/ref
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-# expect PATTERN... -- command: status 1, one stderr line matching every PATTERN
-expect() {
-    pats=""
-    while [ "$1" != "--" ]; do pats="$pats
-$1"; shift; done
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    status=$?
-    lines=$(wc -l <"$T/err")
-    ok=1
-    [ "$status" = 1 ] || ok=0
-    [ "$lines" = 1 ] || ok=0
-    echo "$pats" | while IFS= read -r p; do
-        [ -z "$p" ] && continue
-        grep -q -- "$p" "$T/err" || exit 1
-    done || ok=0
-    if [ $ok = 1 ]; then
-        echo "ok   $(cat "$T/err")"
-    else
-        echo "FAIL (status $status, $lines lines): $*"; sed 's/^/     /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
-
-# expect_ok WHAT -- command: status 0
-expect_ok() {
-    what=$1; shift 2
-    if "$@" >"$T/out" 2>"$T/err"; then
-        echo "ok   $what"
-    else
-        echo "FAIL (status $?): $what: $*"; sed 's/^/     /' "$T/err" | tail -3
-        fails=$((fails + 1))
-    fi
-}
+. tests/cli/expect_lib
 
 model_copy() { rm -rf "$T/m"; cp -r "$REF/tiny_bert" "$T/m"; }
 cfg="$T/m/config.json"
@@ -61,7 +21,7 @@ expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- train_m run_n
 expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- "$BIDORA" info "$T/m"
 # no vocab.txt at all: info still describes the model
 model_copy; rm "$T/m/vocab.txt"
-expect_ok "info without vocab.txt" -- "$BIDORA" info "$T/m"
+succeed "info without vocab.txt" -- "$BIDORA" info "$T/m"
 grep -q "tokenizer    none (no vocab.txt)" "$T/out" || { echo "FAIL: info without vocab.txt"; fails=$((fails + 1)); }
 # one line too many is already too many
 model_copy; echo "extra" >>"$T/m/vocab.txt"
@@ -99,16 +59,16 @@ expect "model.safetensors" "classifier.weight" "Inf" "element 95" -- "$BIDORA" i
 # tokenizer_config.json as transformers 4.46.3 saves it without a length limit (tests/ref/gen_tokenizer_nolimit.py)
 model_copy; cp "$REF/tokenizer_nolimit/tokenizer_config.json" "$T/m/tokenizer_config.json"
 grep -q '"model_max_length": 1000000000000000019884624838656' "$T/m/tokenizer_config.json" || { echo "FAIL: fixture"; fails=$((fails + 1)); }
-expect_ok "tokenizer_config.json with model_max_length int(1e30): eval" -- eval_m
+succeed "tokenizer_config.json with model_max_length int(1e30): eval" -- eval_m
 grep -q "^accuracy" "$T/out" || { echo "FAIL: no metrics from eval"; fails=$((fails + 1)); }
-expect_ok "... and info" -- "$BIDORA" info "$T/m"
+succeed "... and info" -- "$BIDORA" info "$T/m"
 grep -q "tokenizer    WordPiece, 308 tokens" "$T/out" || { echo "FAIL: info did not load the tokenizer"; sed 's/^/     /' "$T/out" | tail -2; fails=$((fails + 1)); }
-expect_ok "... and train" -- train_m run_name=bigint
+succeed "... and train" -- train_m run_name=bigint
 # config.json and special_tokens_map.json holding big integers (negative too) in keys bidora does not read
 model_copy
 sed -i 's/"use_cache": true/"use_cache": true, "big": 123456789012345678901234567890, "neg": -9223372036854775809/' "$cfg"
 sed -i 's/"mask_token": "\[MASK\]"/"mask_token": "[MASK]", "x": 99999999999999999999/' "$T/m/special_tokens_map.json"
-expect_ok "config.json with integers beyond 64 bits" -- eval_m
+succeed "config.json with integers beyond 64 bits" -- eval_m
 # ... but vocab_size itself cannot be one
 model_copy; sed -i 's/"vocab_size": 308/"vocab_size": 30800000000000000000000/' "$cfg"
 expect "config.json" "vocab_size" "out of range" -- "$BIDORA" info "$T/m"
@@ -123,7 +83,7 @@ expect "model.safetensors" "bert.embeddings.LayerNorm.bias" "data_offsets" "64-b
 rm -rf "$T/a"; cp -r "$REF/peft_lora" "$T/a"
 sed -i 's/"peft_type": "LORA"/"peft_type": "LORA", "revision": 100000000000000000000/' "$T/a/adapter_config.json"
 grep -q '100000000000000000000' "$T/a/adapter_config.json" || { echo "FAIL: fixture"; fails=$((fails + 1)); }
-expect_ok "adapter_config.json with an integer beyond 64 bits" -- "$BIDORA" eval --model "$REF/tiny_bert" --data "$REF/tiny.csv" --adapter "$T/a"
+succeed "adapter_config.json with an integer beyond 64 bits" -- "$BIDORA" eval --model "$REF/tiny_bert" --data "$REF/tiny.csv" --adapter "$T/a"
 
 [ "$fails" = 0 ] && echo "all bad-model cases passed" || echo "$fails case(s) failed"
 [ "$fails" = 0 ]

@@ -5,47 +5,7 @@
 # a run in a long directory that resumes; class labels that look numeric (a
 # warning) or are one per row (refused). Refusals exit 1 with exactly one
 # stderr line naming the file and line or key.
-set -u
-BIDORA=${BIDORA:-./bidora}
-REF=tests/ref
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-# expect PATTERN... -- command: status 1, one stderr line matching every PATTERN
-expect() {
-    pats=""
-    while [ "$1" != "--" ]; do pats="$pats
-$1"; shift; done
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    status=$?
-    lines=$(wc -l <"$T/err")
-    ok=1
-    [ "$status" = 1 ] || ok=0
-    [ "$lines" = 1 ] || ok=0
-    echo "$pats" | while IFS= read -r p; do
-        [ -z "$p" ] && continue
-        grep -q -- "$p" "$T/err" || exit 1
-    done || ok=0
-    if [ $ok = 1 ]; then
-        echo "ok   $(cat "$T/err")"
-    else
-        echo "FAIL (status $status, $lines lines): $*"; sed 's/^/     /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
-
-# succeed WHAT -- command: status 0
-succeed() {
-    what=$1; shift 2
-    if "$@" >"$T/out" 2>"$T/err"; then
-        echo "ok   $what"
-    else
-        echo "FAIL (status $?): $what: $*"; tail -3 "$T/err" | sed 's/^/     /'
-        fails=$((fails + 1))
-    fi
-}
+. tests/cli/expect_lib
 
 check() { # WHAT CONDITION...: a plain assertion
     what=$1; shift
