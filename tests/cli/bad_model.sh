@@ -85,5 +85,10 @@ sed -i 's/"peft_type": "LORA"/"peft_type": "LORA", "revision": 10000000000000000
 grep -q '100000000000000000000' "$T/a/adapter_config.json" || { echo "FAIL: fixture"; fails=$((fails + 1)); }
 succeed "adapter_config.json with an integer beyond 64 bits" -- "$BIDORA" eval --model "$REF/tiny_bert" --data "$REF/tiny.csv" --adapter "$T/a"
 
+# a text pair on a model with one token type: refused up front, not clamped to type 0
+model_copy; sed -i 's/"type_vocab_size": 2/"type_vocab_size": 1/' "$cfg"
+expect "config.json" "type_vocab_size 1" "text_pair_column" -- "$BIDORA" eval --model "$T/m" --data "$REF/tiny.csv" text_pair_column=text_b
+expect "config.json" "type_vocab_size 1" "text_pair_column" -- train_m text_pair_column=text_b run_name=types
+
 [ "$fails" = 0 ] && echo "all bad-model cases passed" || echo "$fails case(s) failed"
 [ "$fails" = 0 ]
