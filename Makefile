@@ -99,3 +99,59 @@ help:
 	@echo "make fuzz       run the libFuzzer harnesses (clang)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- CUDA kernels (kernels/*.cu): the SIMT simulator's tests, and the nvcc check ----
+# The same kernel sources compile with g++ over tests/simt/simt.h (the simulator, for
+# make test) and with nvcc for sm_80 and sm_90 + PTX (cuda-objs, when nvcc exists).
+CXX       ?= g++
+KERNEL_SRC := $(wildcard kernels/*.cu)
+SIMT_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow $(CFLAGS) $(PKG_CFLAGS) \
+                -Isrc -Ikernels -Itests/simt -Itests/support -MMD -MP
+ifneq ($(SAN),)
+SIMT_CXXFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+SIMT_KOBJ := $(KERNEL_SRC:%.cu=$(BUILD)/simt/%.o)
+SIMT_OBJ  := $(BUILD)/tests/simt/simt.o
+SIMT_TEST_SRC := $(wildcard tests/test_simt_*.cpp)
+SIMT_TEST_BIN := $(SIMT_TEST_SRC:tests/%.cpp=$(BUILD)/tests/%)
+# The deliberately racy reduction and its fixed twin, always under ThreadSanitizer.
+SIMT_RACE := $(BUILD)/tests/simt/race_bad $(BUILD)/tests/simt/race_good
+SIMT_TSAN := -std=c++17 -Wall -Wextra -Werror -O1 -g -fsanitize=thread -Ikernels -Itests/simt
+
+$(BUILD)/simt/kernels/%.o: kernels/%.cu tests/simt/simt.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIMT_CXXFLAGS) -x c++ -include tests/simt/simt.h -c $< -o $@
+$(BUILD)/tests/simt/%.o: tests/simt/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIMT_CXXFLAGS) -c $< -o $@
+$(BUILD)/tests/test_simt_%.o: tests/test_simt_%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIMT_CXXFLAGS) -c $< -o $@
+$(BUILD)/tests/test_simt_%: $(BUILD)/tests/test_simt_%.o $(SIMT_KOBJ) $(SIMT_OBJ) $(TEST_SUPPORT) $(BUILD)/libbidora.a
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+$(BUILD)/tests/simt/race_bad: tests/simt/race.cu tests/simt/simt.cpp tests/simt/simt.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIMT_TSAN) -x c++ -include tests/simt/simt.h tests/simt/race.cu -x none tests/simt/simt.cpp -o $@
+$(BUILD)/tests/simt/race_good: tests/simt/race.cu tests/simt/simt.cpp tests/simt/simt.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIMT_TSAN) -DRACE_FIXED -x c++ -include tests/simt/simt.h tests/simt/race.cu -x none tests/simt/simt.cpp -o $@
+
+simt-tests: $(SIMT_TEST_BIN) $(SIMT_RACE)
+test: $(SIMT_TEST_BIN) $(SIMT_RACE) cuda-objs
+
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+NVCC_FLAGS := -std=c++17 -O3 -Isrc -Ikernels -Werror all-warnings -Xcompiler -Wall,-Wextra \
+              -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+CUDA_OBJ := $(KERNEL_SRC:%.cu=$(BUILD)/%.o)
+
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+
+.PHONY: cuda-objs simt-tests
+ifneq ($(NVCC),)
+cuda-objs: $(CUDA_OBJ)
+else
+cuda-objs:
+	@echo "cuda-objs: no nvcc (PATH or /usr/local/cuda/bin): kernels/*.cu not compiled for the GPU"
+endif

@@ -1,0 +1,76 @@
+/* kernels.h: host-side launch wrappers of the CUDA kernels (kernels/NAME.cu), C linkage.
+ * Every pointer is device memory; stream is a cudaStream_t (NULL: the default stream).
+ * Each wrapper returns 0, or -1 with e naming the failed call or launch (file:line and
+ * cudaGetErrorString). The contracts are src/ops.h's and src/optim.c's, op by op:
+ * same shapes, row-major float32, backward ACCUMULATES (+=) into its gradients and a
+ * NULL gradient is skipped. tests/test_simt_ops.cpp checks each against the CPU op. */
+#ifndef BD_KERNELS_H
+#define BD_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* bd_layernorm_fwd: out[N,C], mean[N], rstd[N] (mean, rstd may be NULL). C <= 12288
+ * (the row is cached in shared memory). */
+int bd_cu_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
+                        const float *b, int N, int C, float eps, void *stream, bd_err *e);
+/* bd_layernorm_bwd: dinp[N,C] +=, dg[C] +=, db[C] += (each may be NULL). */
+int bd_cu_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
+                        const float *g, const float *mean, const float *rstd, int N, int C,
+                        void *stream, bd_err *e);
+
+/* bd_act_fwd / bd_act_bwd: act is a bd_act (0 GELU erf, 1 GELU tanh, 2 ReLU). */
+int bd_cu_act_fwd(float *out, const float *inp, long n, int act, void *stream, bd_err *e);
+int bd_cu_act_bwd(float *dinp, const float *inp, const float *dout, long n, int act, void *stream,
+                  bd_err *e);
+/* bd_tanh_fwd / bd_tanh_bwd (the backward uses the forward's output). */
+int bd_cu_tanh_fwd(float *out, const float *inp, long n, void *stream, bd_err *e);
+int bd_cu_tanh_bwd(float *dinp, const float *out, const float *dout, long n, void *stream, bd_err *e);
+
+/* The attention softmax of bd_attention_fwd, in place: P[B*NH*T, T] holds the scaled
+ * scores q k^T / sqrt(HD) of (b, h) at rows (b*NH + h)*T ...; key j of sequence b with
+ * mask[b*T + j] == 0 gets -FLT_MAX added; each row becomes its softmax. T <= 4096. */
+int bd_cu_softmax_fwd(float *P, const float *mask, int B, int NH, int T, void *stream, bd_err *e);
+/* Its backward as bd_attention_bwd takes it, in place: dS[rows, T] holds dP on entry
+ * and P * (dP - sum_j P dP) * scale on return. */
+int bd_cu_softmax_bwd(float *dS, const float *P, long rows, int T, float scale, void *stream,
+                      bd_err *e);
+
+/* The dropout keep mask of src/model.c (draw_keep): keep[i] = 1 when the top 32 bits
+ * of splitmix64's finaliser of seed + i * 0x9E3779B97F4A7C15 are >= p * 2^32, so a
+ * mask depends only on (seed, i). seed is the one draw the CPU takes from its rng. */
+int bd_cu_dropout_mask(uint8_t *keep, size_t n, uint64_t seed, float p, void *stream, bd_err *e);
+/* bd_dropout_fwd (out may equal inp) and bd_dropout_bwd (dinp +=). */
+int bd_cu_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float p, long n,
+                      void *stream, bd_err *e);
+int bd_cu_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float p, long n,
+                      void *stream, bd_err *e);
+
+/* bd_optim_step over one parameter group, one launch: t is the step number after the
+ * increment (1 for the first step). AdamW: w, m1, m2 updated in place with optim.c's
+ * formula and evaluation order (round-to-nearest intrinsics, no FMA contraction).
+ * SGD: w -= lr (g + wd w). */
+int bd_cu_adamw_step(float *w, const float *g, float *m1, float *m2, size_t n, long t, float lr,
+                     float beta1, float beta2, float eps, float weight_decay, void *stream, bd_err *e);
+int bd_cu_sgd_step(float *w, const float *g, size_t n, float lr, float weight_decay, void *stream,
+                   bd_err *e);
+
+/* bd_sumsq: *acc += sum of x[i]^2 (double, on the device; accumulate over groups, then
+ * sqrt). Deterministic: per-block partials in scratch, then one block sums them in a
+ * fixed order. scratch holds BD_CU_SUMSQ_SCRATCH doubles. */
+#define BD_CU_SUMSQ_SCRATCH 1024
+int bd_cu_sumsq(double *acc, const float *x, size_t n, double *scratch, void *stream, bd_err *e);
+/* bd_scale: x *= s.  axpy: y += a x. */
+int bd_cu_scale(float *x, size_t n, float s, void *stream, bd_err *e);
+int bd_cu_axpy(float *y, const float *x, size_t n, float a, void *stream, bd_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

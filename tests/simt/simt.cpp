@@ -1,0 +1,301 @@
+/* simt.cpp: the SIMT simulator's launch, barriers, warp exchange and runtime (simt.h). */
+#include "simt.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+thread_local uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+namespace simt {
+
+/* A barrier of a changing number of participants: a thread that returns from the
+ * kernel leaves (drop), so the others' __syncthreads() no longer waits for it. */
+struct Barrier {
+    std::mutex m;
+    std::condition_variable cv;
+    int expected = 0, count = 0;
+    unsigned long gen = 0;
+    void reset(int n) {
+        std::lock_guard<std::mutex> l(m);
+        expected = n;
+        count = 0;
+    }
+    void release_locked() {
+        count = 0;
+        gen++;
+        cv.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> l(m);
+        unsigned long g = gen;
+        if (++count >= expected) { release_locked(); return; }
+        cv.wait(l, [&] { return gen != g; });
+    }
+    void drop() {
+        std::lock_guard<std::mutex> l(m);
+        expected--;
+        if (count > 0 && count >= expected) release_locked();
+    }
+};
+
+struct Warp {
+    Barrier bar;
+    uint64_t slot[32];
+    int lanes;
+};
+
+struct Launch {
+    dim3 grid, block;
+    int nthreads;
+    Barrier block_bar;          /* __syncthreads() */
+    std::vector<Warp> warps;    /* one per warp of the block */
+    std::mutex end_m;           /* the end-of-block rendezvous of all threads */
+    std::condition_variable end_cv;
+    int end_count = 0;
+    unsigned long end_gen = 0;
+    std::vector<unsigned char> shared; /* the dynamic shared buffer */
+    const std::function<void()> *body;
+
+    /* Every thread after its block: the last to arrive prepares the next block. */
+    void end_of_block() {
+        std::unique_lock<std::mutex> l(end_m);
+        unsigned long g = end_gen;
+        if (++end_count == nthreads) {
+            end_count = 0;
+            block_bar.reset(nthreads);
+            for (auto &w : warps) w.bar.reset(w.lanes);
+            std::memset(shared.data(), 0xff, shared.size()); /* NaN floats, garbage */
+            end_gen++;
+            end_cv.notify_all();
+            return;
+        }
+        end_cv.wait(l, [&] { return end_gen != g; });
+    }
+};
+
+struct Ctx {
+    Launch *L = nullptr;
+    int tid = 0;
+};
+static thread_local Ctx ctx;
+
+static Launch &cur() {
+    if (!ctx.L) {
+        std::fprintf(stderr, "simt: a device function was called outside a kernel\n");
+        std::abort();
+    }
+    return *ctx.L;
+}
+
+void syncthreads() { cur().block_bar.wait(); }
+int lane_id() { return ctx.tid & 31; }
+int warp_lanes() { return cur().warps[(size_t)ctx.tid >> 5].lanes; }
+void syncwarp() { cur().warps[(size_t)ctx.tid >> 5].bar.wait(); }
+void *dynamic_shared() { return cur().shared.data(); }
+
+uint64_t warp_exchange(uint64_t mine, int src) {
+    Warp &w = cur().warps[(size_t)ctx.tid >> 5];
+    w.slot[lane_id()] = mine;
+    w.bar.wait(); /* every lane has written */
+    uint64_t r = w.slot[src];
+    w.bar.wait(); /* every lane has read before the next exchange writes */
+    return r;
+}
+
+static thread_local cudaError_t last_error = cudaSuccess;
+
+long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &body) {
+    const unsigned long nt = (unsigned long)block.x * block.y * block.z;
+    if (nt == 0 || nt > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 || grid.x == 0 ||
+        grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 || shmem > 48 * 1024) {
+        last_error = cudaErrorInvalidConfiguration;
+        return 0;
+    }
+    Launch L;
+    L.grid = grid;
+    L.block = block;
+    L.nthreads = (int)nt;
+    L.body = &body;
+    L.block_bar.reset(L.nthreads);
+    L.warps = std::vector<Warp>((nt + 31) / 32);
+    for (size_t w = 0; w < L.warps.size(); w++) {
+        L.warps[w].lanes = (int)std::min<unsigned long>(32, nt - 32 * w);
+        L.warps[w].bar.reset(L.warps[w].lanes);
+    }
+    L.shared.assign(shmem ? shmem : 1, 0xff);
+    gridDim = grid;
+    blockDim = block;
+    const long nblocks = (long)grid.x * grid.y * grid.z;
+    std::vector<std::thread> threads;
+    threads.reserve(nt);
+    for (int t = 0; t < L.nthreads; t++) {
+        threads.emplace_back([&L, t, nblocks] {
+            ctx.L = &L;
+            ctx.tid = t;
+            threadIdx.x = (unsigned)t % L.block.x;
+            threadIdx.y = ((unsigned)t / L.block.x) % L.block.y;
+            threadIdx.z = (unsigned)t / (L.block.x * L.block.y);
+            for (long b = 0; b < nblocks; b++) {
+                blockIdx.x = (unsigned)(b % L.grid.x);
+                blockIdx.y = (unsigned)((b / L.grid.x) % L.grid.y);
+                blockIdx.z = (unsigned)(b / ((long)L.grid.x * L.grid.y));
+                (*L.body)();
+                L.block_bar.drop();
+                L.warps[(size_t)t >> 5].bar.drop();
+                L.end_of_block();
+            }
+            ctx.L = nullptr;
+        });
+    }
+    for (auto &th : threads) th.join();
+    return nblocks;
+}
+
+} // namespace simt
+
+unsigned __ballot_sync(unsigned mask, int pred) {
+    (void)mask;
+    unsigned r = 0;
+    for (int s = 0; s < simt::warp_lanes(); s++) {
+        /* one exchange per source lane: every lane reads lane s's predicate */
+        if (simt::warp_exchange(pred ? 1u : 0u, s)) r |= 1u << s;
+    }
+    return r;
+}
+
+int __all_sync(unsigned mask, int pred) {
+    unsigned b = __ballot_sync(mask, pred);
+    int n = simt::warp_lanes();
+    return b == (n == 32 ? 0xffffffffu : ((1u << n) - 1));
+}
+
+/* ---- runtime over host memory ---------------------------------------------------- */
+namespace {
+std::mutex alloc_m;
+std::map<uintptr_t, size_t> allocs; /* start -> bytes */
+size_t allocated = 0;
+const size_t simt_total = (size_t)16 << 30; /* a pretend 16 GiB device */
+
+/* Whether [p, p + n) lies inside one live allocation. */
+bool on_device(const void *p, size_t n) {
+    std::lock_guard<std::mutex> l(alloc_m);
+    uintptr_t a = (uintptr_t)p;
+    if (n == 0) n = 1;
+    auto it = allocs.upper_bound(a);
+    if (it == allocs.begin()) return false;
+    --it;
+    return a >= it->first && a + n <= it->first + it->second;
+}
+
+cudaError_t ret(cudaError_t e) {
+    if (e != cudaSuccess) simt::last_error = e;
+    return e;
+}
+} // namespace
+
+size_t simt::bytes_allocated() {
+    std::lock_guard<std::mutex> l(alloc_m);
+    return allocated;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes) {
+    if (!p) return ret(cudaErrorInvalidValue);
+    *p = nullptr;
+    if (bytes > simt_total - simt::bytes_allocated()) return ret(cudaErrorMemoryAllocation);
+    void *q = aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    if (!q) return ret(cudaErrorMemoryAllocation);
+    std::memset(q, 0xff, bytes); /* device memory starts as garbage, not zeros */
+    std::lock_guard<std::mutex> l(alloc_m);
+    allocs[(uintptr_t)q] = bytes;
+    allocated += bytes;
+    *p = q;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    std::lock_guard<std::mutex> l(alloc_m);
+    auto it = allocs.find((uintptr_t)p);
+    if (it == allocs.end()) return ret(cudaErrorInvalidDevicePointer);
+    allocated -= it->second;
+    allocs.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
+    if (bytes == 0) return cudaSuccess;
+    if (!dst || !src) return ret(cudaErrorInvalidValue);
+    bool dd = on_device(dst, bytes), sd = on_device(src, bytes);
+    switch (kind) {
+    case cudaMemcpyHostToHost: if (dd || sd) return ret(cudaErrorInvalidValue); break;
+    case cudaMemcpyHostToDevice: if (!dd || sd) return ret(cudaErrorInvalidValue); break;
+    case cudaMemcpyDeviceToHost: if (dd || !sd) return ret(cudaErrorInvalidValue); break;
+    case cudaMemcpyDeviceToDevice: if (!dd || !sd) return ret(cudaErrorInvalidValue); break;
+    case cudaMemcpyDefault: break;
+    default: return ret(cudaErrorInvalidMemcpyDirection);
+    }
+    std::memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    return cudaMemcpy(dst, src, bytes, kind);
+}
+
+cudaError_t cudaMemset(void *p, int value, size_t bytes) {
+    if (bytes == 0) return cudaSuccess;
+    if (!on_device(p, bytes)) return ret(cudaErrorInvalidValue);
+    std::memset(p, value, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
+    size_t a = simt::bytes_allocated();
+    if (free_bytes) *free_bytes = simt_total - a;
+    if (total_bytes) *total_bytes = simt_total;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceCount(int *n) {
+    if (!n) return ret(cudaErrorInvalidValue);
+    *n = 1;
+    return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : ret(cudaErrorInvalidValue); }
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaStreamCreate(cudaStream_t *s) {
+    if (!s) return ret(cudaErrorInvalidValue);
+    *s = nullptr;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
+cudaError_t cudaGetLastError(void) {
+    cudaError_t e = simt::last_error;
+    simt::last_error = cudaSuccess;
+    return e;
+}
+cudaError_t cudaPeekAtLastError(void) { return simt::last_error; }
+
+const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
+    }
+    return "unrecognized error code";
+}

@@ -1,0 +1,200 @@
+/* simt.h: a small SIMT simulator, so that the kernels (kernels/NAME.cu) run on the CPU in the tests.
+ * Included first into every kernel source (g++ -x c++ -include tests/simt/simt.h):
+ * it supplies the CUDA dialect (__global__, __shared__, threadIdx, ..., __syncthreads,
+ * warp shuffles and votes, atomics) and the subset of the CUDA runtime that our host
+ * code calls, over host memory.
+ *
+ * Semantics (tests/simt/simt.cpp):
+ * - a launch runs every thread of a block as its own OS thread; blocks of the grid run
+ *   one after another (valid CUDA: blocks are independent), so a kernel's __shared__
+ *   statics are one copy per block; the dynamic shared buffer is one per launch, filled
+ *   with NaN bytes before each block (CUDA leaves it uninitialised);
+ * - __syncthreads() is a barrier of the block's threads that have not returned (as on
+ *   the hardware); warp shuffles and votes exchange through a per-warp slot array between
+ *   two warp barriers; lanes are consecutive linear thread ids, 32 to a warp;
+ * - atomics are __atomic builtins, so ThreadSanitizer sees them as atomic and a missing
+ *   __syncthreads() as the data race it is;
+ * - a launch with an invalid configuration sets cudaErrorInvalidConfiguration, returned
+ *   by cudaGetLastError(), and runs nothing; streams are synchronous no-ops. */
+#ifndef BD_SIMT_H
+#define BD_SIMT_H
+
+#define BD_SIMT 1
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <tuple>
+#include <utility>
+
+/* ---- the dialect ------------------------------------------------------------- */
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct uint3 { unsigned x, y, z; };
+
+extern thread_local uint3 threadIdx, blockIdx;
+extern dim3 blockDim, gridDim; /* written before a launch's threads start, read-only during it */
+constexpr int warpSize = 32;
+
+/* IEEE round-to-nearest intrinsics (never contracted into an FMA on the GPU). */
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+static inline float rsqrtf(float a) { return 1.0f / std::sqrt(a); }
+
+namespace simt {
+void syncthreads();
+void syncwarp();
+uint64_t warp_exchange(uint64_t mine, int src_lane); /* every lane of the warp calls it */
+int lane_id();
+int warp_lanes(); /* lanes in this thread's warp (the last warp of a block may be short) */
+void *dynamic_shared();
+
+template <typename T> static inline uint64_t to_bits(T v) {
+    static_assert(sizeof(T) <= 8, "shuffle of a type wider than 8 bytes");
+    uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof v);
+    return b;
+}
+template <typename T> static inline T from_bits(uint64_t b) {
+    T v;
+    std::memcpy(&v, &b, sizeof v);
+    return v;
+}
+} // namespace simt
+
+static inline void __syncthreads() { simt::syncthreads(); }
+static inline void __syncwarp(unsigned mask = 0xffffffffu) { (void)mask; simt::syncwarp(); }
+static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+/* Shuffles: width divides the warp into groups as CUDA does; a source outside this
+ * warp's lanes (a short last warp) reads the caller's own value. */
+template <typename T> static inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+    (void)mask;
+    int lane = simt::lane_id(), s = (lane & ~(width - 1)) + (src & (width - 1));
+    if (s >= simt::warp_lanes()) s = lane;
+    return simt::from_bits<T>(simt::warp_exchange(simt::to_bits(v), s));
+}
+template <typename T> static inline T __shfl_xor_sync(unsigned mask, T v, int lanemask, int width = 32) {
+    (void)mask;
+    int lane = simt::lane_id(), s = lane ^ lanemask;
+    if ((s & ~(width - 1)) != (lane & ~(width - 1)) || s >= simt::warp_lanes()) s = lane;
+    return simt::from_bits<T>(simt::warp_exchange(simt::to_bits(v), s));
+}
+template <typename T> static inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+    (void)mask;
+    int lane = simt::lane_id(), s = lane + (int)delta;
+    if ((s & ~(width - 1)) != (lane & ~(width - 1)) || s >= simt::warp_lanes()) s = lane;
+    return simt::from_bits<T>(simt::warp_exchange(simt::to_bits(v), s));
+}
+template <typename T> static inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+    (void)mask;
+    int lane = simt::lane_id(), s = lane - (int)delta;
+    if (s < (lane & ~(width - 1))) s = lane;
+    return simt::from_bits<T>(simt::warp_exchange(simt::to_bits(v), s));
+}
+unsigned __ballot_sync(unsigned mask, int pred);
+static inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
+int __all_sync(unsigned mask, int pred);
+
+/* Atomics: return the old value, as CUDA's do. */
+template <typename T> static inline T simt_atomic_add_int(T *p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline int atomicAdd(int *p, int v) { return simt_atomic_add_int(p, v); }
+static inline unsigned atomicAdd(unsigned *p, unsigned v) { return simt_atomic_add_int(p, v); }
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v) { return simt_atomic_add_int(p, v); }
+template <typename F, typename U> static inline F simt_atomic_add_fp(F *p, F v) {
+    U *q = reinterpret_cast<U *>(p), old = __atomic_load_n(q, __ATOMIC_SEQ_CST), upd;
+    do {
+        F f;
+        std::memcpy(&f, &old, sizeof f);
+        f += v;
+        std::memcpy(&upd, &f, sizeof f);
+    } while (!__atomic_compare_exchange_n(q, &old, upd, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    F r;
+    std::memcpy(&r, &old, sizeof r);
+    return r;
+}
+static inline float atomicAdd(float *p, float v) { return simt_atomic_add_fp<float, uint32_t>(p, v); }
+static inline double atomicAdd(double *p, double v) { return simt_atomic_add_fp<double, uint64_t>(p, v); }
+static inline int atomicMax(int *p, int v) {
+    int old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    while (old < v && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+    return old;
+}
+static inline int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline int atomicCAS(int *p, int cmp, int v) {
+    __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return cmp;
+}
+
+/* ---- the runtime subset ------------------------------------------------------- */
+typedef enum cudaError {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidDevicePointer = 17,
+    cudaErrorInvalidMemcpyDirection = 21,
+} cudaError_t;
+enum cudaMemcpyKind {
+    cudaMemcpyHostToHost = 0,
+    cudaMemcpyHostToDevice = 1,
+    cudaMemcpyDeviceToHost = 2,
+    cudaMemcpyDeviceToDevice = 3,
+    cudaMemcpyDefault = 4
+};
+typedef struct CUstream_st *cudaStream_t;
+
+cudaError_t cudaMalloc(void **p, size_t bytes);
+template <typename T> static inline cudaError_t cudaMalloc(T **p, size_t bytes) {
+    return cudaMalloc(reinterpret_cast<void **>(p), bytes);
+}
+cudaError_t cudaFree(void *p);
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s = 0);
+cudaError_t cudaMemset(void *p, int value, size_t bytes);
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s = 0);
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
+cudaError_t cudaGetDeviceCount(int *n);
+cudaError_t cudaSetDevice(int dev);
+cudaError_t cudaDeviceSynchronize(void);
+cudaError_t cudaStreamCreate(cudaStream_t *s);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaGetLastError(void);
+cudaError_t cudaPeekAtLastError(void);
+const char *cudaGetErrorString(cudaError_t e);
+
+namespace simt {
+/* Runs body on every thread of every block; an invalid configuration sets the
+ * last error instead. Returns the number of blocks run (for the self-tests). */
+long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &body);
+size_t bytes_allocated(); /* live cudaMalloc bytes */
+
+template <typename... P, typename... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cudaStream_t stream, A &&...args) {
+    (void)stream;
+    const std::tuple<P...> params(std::forward<A>(args)...); /* converted once, as CUDA does */
+    run_grid(grid, block, shmem, [&] { std::apply(kernel, params); });
+}
+} // namespace simt
+
+#define BD_LAUNCH(kernel, grid, block, shmem, stream, ...) \
+    simt::launch(kernel, dim3(grid), dim3(block), (size_t)(shmem), (stream), __VA_ARGS__)
+#define BD_DYNAMIC_SHARED(T, name) T *name = reinterpret_cast<T *>(simt::dynamic_shared())
+
+#endif
