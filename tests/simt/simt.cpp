@@ -2,6 +2,8 @@
 #include "simt.h"
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -10,44 +12,65 @@
 #include <thread>
 #include <vector>
 
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 thread_local uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
 
 namespace simt {
 
 /* A barrier of a changing number of participants: a thread that returns from the
- * kernel leaves (drop), so the others' __syncthreads() no longer waits for it. */
+ * kernel leaves (drop), so the others' __syncthreads() no longer waits for it.
+ * Arrivals count under a mutex; waiters sleep on a futex over the generation, which the
+ * last arrival bumps with a release store (so ThreadSanitizer sees every arrival's
+ * writes happen before every waiter's reads) and wakes in one call, without the
+ * mutex hand-off chain of a condition variable's notify_all. */
 struct Barrier {
     std::mutex m;
-    std::condition_variable cv;
     int expected = 0, count = 0;
-    unsigned long gen = 0;
+    std::atomic<uint32_t> gen{0};
     void reset(int n) {
         std::lock_guard<std::mutex> l(m);
         expected = n;
         count = 0;
     }
-    void release_locked() {
+    void release_locked(uint32_t g) {
         count = 0;
-        gen++;
-        cv.notify_all();
+        gen.store(g + 1, std::memory_order_release);
+        syscall(SYS_futex, reinterpret_cast<uint32_t *>(&gen), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
     }
-    void wait() {
+    /* done, when given, runs in the last arrival before anyone is released */
+    void wait(const std::function<void()> *done = nullptr) {
         std::unique_lock<std::mutex> l(m);
-        unsigned long g = gen;
-        if (++count >= expected) { release_locked(); return; }
-        cv.wait(l, [&] { return gen != g; });
+        const uint32_t g = gen.load(std::memory_order_relaxed);
+        if (++count >= expected) {
+            if (done) (*done)();
+            release_locked(g);
+            return;
+        }
+        l.unlock();
+        /* yield first: the threads this one waits for are runnable, and on a few cores
+         * handing them the CPU is much cheaper than sleeping and being woken */
+        for (int i = 0; i < 64; i++) {
+            if (gen.load(std::memory_order_acquire) != g) return;
+            sched_yield();
+        }
+        while (gen.load(std::memory_order_acquire) == g)
+            syscall(SYS_futex, reinterpret_cast<uint32_t *>(&gen), FUTEX_WAIT_PRIVATE, g, nullptr, nullptr, 0);
     }
     void drop() {
         std::lock_guard<std::mutex> l(m);
         expected--;
-        if (count > 0 && count >= expected) release_locked();
+        if (count > 0 && count >= expected) release_locked(gen.load(std::memory_order_relaxed));
     }
 };
 
 struct Warp {
     Barrier bar;
-    uint64_t slot[32];
+    uint64_t slot[2][32]; /* double-buffered by the exchange's parity */
     int lanes;
 };
 
@@ -56,33 +79,25 @@ struct Launch {
     int nthreads;
     Barrier block_bar;          /* __syncthreads() */
     std::vector<Warp> warps;    /* one per warp of the block */
-    std::mutex end_m;           /* the end-of-block rendezvous of all threads */
-    std::condition_variable end_cv;
-    int end_count = 0;
-    unsigned long end_gen = 0;
+    Barrier end_bar;            /* the end-of-block rendezvous of all threads */
     std::vector<unsigned char> shared; /* the dynamic shared buffer */
     const std::function<void()> *body;
 
     /* Every thread after its block: the last to arrive prepares the next block. */
     void end_of_block() {
-        std::unique_lock<std::mutex> l(end_m);
-        unsigned long g = end_gen;
-        if (++end_count == nthreads) {
-            end_count = 0;
+        const std::function<void()> next = [this] {
             block_bar.reset(nthreads);
             for (auto &w : warps) w.bar.reset(w.lanes);
             std::memset(shared.data(), 0xff, shared.size()); /* NaN floats, garbage */
-            end_gen++;
-            end_cv.notify_all();
-            return;
-        }
-        end_cv.wait(l, [&] { return end_gen != g; });
+        };
+        end_bar.wait(&next);
     }
 };
 
 struct Ctx {
     Launch *L = nullptr;
     int tid = 0;
+    unsigned long exchanges = 0; /* warp exchanges this thread took part in, this block */
 };
 static thread_local Ctx ctx;
 
@@ -100,13 +115,15 @@ int warp_lanes() { return cur().warps[(size_t)ctx.tid >> 5].lanes; }
 void syncwarp() { cur().warps[(size_t)ctx.tid >> 5].bar.wait(); }
 void *dynamic_shared() { return cur().shared.data(); }
 
+/* One warp barrier per exchange: exchange k writes buffer k & 1, which exchange k + 2
+ * writes again only after every lane has passed exchange k + 1's barrier, that is after
+ * every lane has read exchange k's values. */
 uint64_t warp_exchange(uint64_t mine, int src) {
     Warp &w = cur().warps[(size_t)ctx.tid >> 5];
-    w.slot[lane_id()] = mine;
+    const int par = ctx.exchanges++ & 1;
+    w.slot[par][lane_id()] = mine;
     w.bar.wait(); /* every lane has written */
-    uint64_t r = w.slot[src];
-    w.bar.wait(); /* every lane has read before the next exchange writes */
-    return r;
+    return w.slot[par][src];
 }
 
 static thread_local cudaError_t last_error = cudaSuccess;
@@ -124,6 +141,7 @@ long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &
     L.nthreads = (int)nt;
     L.body = &body;
     L.block_bar.reset(L.nthreads);
+    L.end_bar.reset(L.nthreads);
     L.warps = std::vector<Warp>((nt + 31) / 32);
     for (size_t w = 0; w < L.warps.size(); w++) {
         L.warps[w].lanes = (int)std::min<unsigned long>(32, nt - 32 * w);
@@ -146,6 +164,7 @@ long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &
                 blockIdx.x = (unsigned)(b % L.grid.x);
                 blockIdx.y = (unsigned)((b / L.grid.x) % L.grid.y);
                 blockIdx.z = (unsigned)(b / ((long)L.grid.x * L.grid.y));
+                ctx.exchanges = 0;
                 (*L.body)();
                 L.block_bar.drop();
                 L.warps[(size_t)t >> 5].bar.drop();
