@@ -148,9 +148,20 @@ $(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
+# The objects linked with the real CUDA runtime (every symbol resolves), then run: "no CUDA
+# device: ..." without a GPU, a small sum-of-squares check with one.
+CUDA_INC = $(dir $(NVCC))../include
+# (err.c compiled again without the SAN= flags, which nvcc's link does not take)
+$(BUILD)/kernels/cuda_smoke: tests/simt/cuda_smoke.c src/err.c $(CUDA_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -Ikernels -I$(CUDA_INC) -c $< -o $@.o
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -c src/err.c -o $@.err.o
+	$(NVCC) $@.o $@.err.o $(CUDA_OBJ) -o $@
+
 .PHONY: cuda-objs simt-tests
 ifneq ($(NVCC),)
-cuda-objs: $(CUDA_OBJ)
+cuda-objs: $(CUDA_OBJ) $(BUILD)/kernels/cuda_smoke
+	@$(BUILD)/kernels/cuda_smoke
 else
 cuda-objs:
 	@echo "cuda-objs: no nvcc (PATH or /usr/local/cuda/bin): kernels/*.cu not compiled for the GPU"
