@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* bd_layernorm_fwd: out[N,C], mean[N], rstd[N] (mean, rstd may be NULL). C <= 12288
+/* bd_layernorm_fwd: out[N,C], mean[N], rstd[N] (mean, rstd may be NULL). C <= 12000
  * (the row is cached in shared memory). */
 int bd_cu_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
                         const float *b, int N, int C, float eps, void *stream, bd_err *e);

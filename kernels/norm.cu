@@ -2,7 +2,7 @@
 #include "bd_cuda.h"
 #include "kernels.h"
 
-#define BD_LN_MAX_C 12288 /* the row cached in 48 KiB of shared memory */
+#define BD_LN_MAX_C 12000 /* the row (48000 bytes) and the reduction slots within 48 KiB of shared memory */
 
 /* One block per row: the row is read once into shared memory; mean, then the variance
  * around it (two passes, as the CPU op). */

@@ -107,6 +107,10 @@ static void test_layernorm(void **state) {
     check_layernorm(9, 384, 11);  /* MiniLM's hidden size */
     check_layernorm(5, 100, 12);  /* fewer columns than threads */
     check_layernorm(3, 1000, 13); /* not a multiple of the block */
+    /* a row over the shared-memory cache is refused, naming C */
+    assert_int_equal(bd_cu_layernorm_fwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 2, 12001, 1e-12f,
+                                         nullptr, &err), -1);
+    assert_non_null(std::strstr(err.msg, "C = 12001"));
 }
 
 /* ---- activations ---- */
