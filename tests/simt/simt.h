@@ -15,7 +15,11 @@
  * - atomics are __atomic builtins, so ThreadSanitizer sees them as atomic and a missing
  *   __syncthreads() as the data race it is;
  * - a launch with an invalid configuration sets cudaErrorInvalidConfiguration, returned
- *   by cudaGetLastError(), and runs nothing; streams are synchronous no-ops. */
+ *   by cudaGetLastError(), and runs nothing; streams are synchronous no-ops.
+ * Not modelled: timing and coalescing, the static __shared__ size (only the dynamic
+ * buffer is checked against 48 KiB), __syncthreads() in divergent code (threads that
+ * returned simply leave the barrier), kernels launched from two host threads at once
+ * (__shared__ statics would be shared), streams and events as ordering. */
 #ifndef BD_SIMT_H
 #define BD_SIMT_H
 
