@@ -3,7 +3,8 @@
  * Each wrapper returns 0, or -1 with e naming the failed call or launch (file:line and
  * cudaGetErrorString). The contracts are src/ops.h's and src/optim.c's, op by op:
  * same shapes, row-major float32, backward ACCUMULATES (+=) into its gradients and a
- * NULL gradient is skipped. tests/test_simt_ops.cpp checks each against the CPU op. */
+ * NULL gradient is skipped. tests/test_simt_ops.cpp and tests/test_simt_ops2.cpp check each
+ * against the CPU op. */
 #ifndef BD_KERNELS_H
 #define BD_KERNELS_H
 
@@ -68,6 +69,49 @@ int bd_cu_sumsq(double *acc, const float *x, size_t n, double *scratch, void *st
 /* bd_scale: x *= s.  axpy: y += a x. */
 int bd_cu_scale(float *x, size_t n, float s, void *stream, bd_err *e);
 int bd_cu_axpy(float *y, const float *x, size_t n, float a, void *stream, bd_err *e);
+
+/* bd_embed_fwd: out[B*T, C] = word[ids] + pos[t] + type[type_ids] (type_ids NULL: type 0),
+ * bit for bit the CPU's sum. */
+int bd_cu_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const float *word,
+                    const float *pos, const float *type, int B, int T, int C, void *stream,
+                    bd_err *e);
+/* bd_embed_bwd: dword, dpos, dtype += the scatter-add of dout[B*T, C] (each may be NULL).
+ * Deterministic, no atomics, bit for bit the CPU's: dpos one thread per (t, c) over the
+ * batch; dword/dtype by chains of equal ids (a scan per row), each chain's head adding
+ * its rows in row order. scratch holds BD_CU_EMBED_SCRATCH(B, T) int32s. */
+#define BD_CU_EMBED_SCRATCH(B, T) (2 * (size_t)(B) * (size_t)(T))
+int bd_cu_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, const int32_t *ids,
+                    const int32_t *type_ids, int B, int T, int C, int32_t *scratch, void *stream,
+                    bd_err *e);
+
+/* bd_xent_fwd: probs[B, L], and *loss (device) = the mean cross-entropy; reductions in
+ * double as the CPU, deterministic. scratch holds B doubles. B, L >= 1. */
+int bd_cu_xent_fwd(float *loss, float *probs, const float *logits, const int32_t *labels,
+                   int B, int L, double *scratch, void *stream, bd_err *e);
+/* bd_xent_bwd: dlogits[B, L] += scale * (probs - onehot) / B (NULL: skipped). */
+int bd_cu_xent_bwd(float *dlogits, const float *probs, const int32_t *labels, int B, int L,
+                   float scale, void *stream, bd_err *e);
+/* bd_mse_fwd: *loss (device) = mean (pred - target)^2 over B, in double. B >= 1. */
+int bd_cu_mse_fwd(float *loss, const float *pred, const float *target, int B, void *stream,
+                  bd_err *e);
+/* bd_mse_bwd: dpred[B] += 2 scale (pred - target) / B (NULL: skipped). */
+int bd_cu_mse_bwd(float *dpred, const float *pred, const float *target, int B, float scale,
+                  void *stream, bd_err *e);
+
+/* DoRA (src/adapter.c). bd_adapter_init_norms: w0_sqnorm[out] = ||W0_j||^2 of w0[out, in]
+ * (double sums, stored as float). */
+int bd_cu_dora_init_norms(float *w0_sqnorm, const float *w0, int out, int in, void *stream,
+                          bd_err *e);
+/* bd_dora_row_norms, given the products cuBLAS computes, w0a = W0 A^T [out, r] and
+ * aat = A A^T [r, r]: n[j] = ||W0_j + s B_j A||, bit for bit the CPU's (its double loops
+ * in its order, no FMA contraction). */
+int bd_cu_dora_row_norms(float *n, const float *w0_sqnorm, const float *B, const float *w0a,
+                         const float *aat, float s, int out, int r, void *stream, bd_err *e);
+/* The magnitude scaling that ends bd_adapted_fwd, over y[N, out], c_j = m_j / n_j:
+ * lin NULL: y = c z + b (z may be y; b may be NULL); lin non-NULL (the dropout form):
+ * y += c z - lin. */
+int bd_cu_dora_scale(float *y, const float *z, const float *m, const float *n, const float *b,
+                     const float *lin, int N, int out, void *stream, bd_err *e);
 
 #ifdef __cplusplus
 }
