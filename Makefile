@@ -49,7 +49,8 @@ $(BUILD)/libbidora.a: $(LIB_OBJ)
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libbidora.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BUILD)/libbidora.a
+# (a static pattern: only the C tests; the simulator's C++ tests have their own rule below)
+$(TEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BUILD)/libbidora.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a
