@@ -29,16 +29,10 @@ extern "C" {
 #include <cstring>
 #include <vector>
 
-typedef std::vector<float> vecf;
+#include "simt_test.h"
+
 typedef std::vector<int32_t> veci;
 
-static vecf randn(size_t n, uint64_t seed, float scale = 1.0f) {
-    bd_rng r;
-    bd_rng_seed(&r, seed);
-    vecf v(n);
-    for (auto &x : v) x = bd_rng_normal(&r) * scale;
-    return v;
-}
 
 /* n ids in [0, k), about a third of them 0 (a padding id that repeats) */
 static veci randids(size_t n, uint64_t seed, int k) {
@@ -49,20 +43,7 @@ static veci randids(size_t n, uint64_t seed, int k) {
     return v;
 }
 
-template <typename T> static T *up(const std::vector<T> &h) {
-    T *d = nullptr;
-    assert_int_equal(cudaMalloc(&d, h.size() * sizeof(T) + 1), cudaSuccess);
-    assert_int_equal(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-    return d;
-}
-template <typename T> static std::vector<T> down(const T *d, size_t n) {
-    std::vector<T> h(n);
-    assert_int_equal(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
-    return h;
-}
 
-static bd_err err;
-#define OK(call) do { if ((call) != 0) fail_msg("%s: %s", #call, err.msg); } while (0)
 
 /* Largest |got - ref| / max(1, |ref|); fails above tol (tol 0: bit for bit, any
  * differing bit pattern fails, NaN included). */
