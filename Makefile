@@ -147,7 +147,7 @@ NVCC_FLAGS := -std=c++17 -O3 -Isrc -Ikernels -Werror all-warnings -Xcompiler -Wa
               -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
 CUDA_OBJ := $(KERNEL_SRC:%.cu=$(BUILD)/%.o)
 
-$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/erf.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 

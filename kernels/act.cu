@@ -2,32 +2,18 @@
  * (src/ops.h's bd_act_fwd/bwd, bd_tanh_fwd/bwd), elementwise grid-stride loops. */
 #include "bd_cuda.h"
 #include "kernels.h"
+#include "erf.h" /* the CPU's erf, the same constants */
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
 #define BD_INV_SQRT_2PI 0.3989422804014327f
 #define BD_SQRT1_2 0.70710678118654752440f
 #define BD_GRID_CAP 4096u
 
-/* src/ops.h's bd_erf, the same rational function with the same constants. */
-__device__ __forceinline__ float bd_erf_dev(float a) {
-    const float x = a > 4.0f ? 4.0f : (a < -4.0f ? -4.0f : a), x2 = x * x;
-    float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-    p = x2 * p - 2.10102402082508e-06f;
-    p = x2 * p - 5.69250639462346e-05f;
-    p = x2 * p - 7.34990630326855e-04f;
-    p = x2 * p - 2.95459980854025e-03f;
-    p = x2 * p - 1.60960333262415e-02f;
-    float q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
-    q = x2 * q - 1.68282697438203e-03f;
-    q = x2 * q - 7.37332916720468e-03f;
-    q = x2 * q - 1.42647390514189e-02f;
-    return x * p / q;
-}
 
 __global__ void bd_act_fwd_kernel(float *out, const float *inp, long n, int act) {
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
         const float x = inp[i];
-        if (act == 0) out[i] = 0.5f * x * (1.0f + bd_erf_dev(x * BD_SQRT1_2));
+        if (act == 0) out[i] = 0.5f * x * (1.0f + bd_erf(x * BD_SQRT1_2));
         else if (act == 1) out[i] = 0.5f * x * (1.0f + tanhf(BD_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
         else out[i] = x > 0.0f ? x : 0.0f;
     }
@@ -38,7 +24,7 @@ __global__ void bd_act_bwd_kernel(float *dinp, const float *inp, const float *do
         const float x = inp[i];
         if (act == 0) {
             /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
-            float cdf = 0.5f * (1.0f + bd_erf_dev(x * BD_SQRT1_2));
+            float cdf = 0.5f * (1.0f + bd_erf(x * BD_SQRT1_2));
             float pdf = BD_INV_SQRT_2PI * expf(-0.5f * x * x);
             dinp[i] += dout[i] * (cdf + x * pdf);
         } else if (act == 1) {

@@ -20,23 +20,7 @@ void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, co
 void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
                       const float *g, const float *mean, const float *rstd, int N, int C);
 
-/* erf as a rational function on [-4, 4] (the single-precision approximation
- * used by Eigen and XLA): max abs error 4.2e-7 over [-8, 8] against libm's
- * double erf (libm's erff: 5e-8), branch-free so GELU loops vectorize. */
-static inline float bd_erf(float a) {
-    const float x = a > 4.0f ? 4.0f : (a < -4.0f ? -4.0f : a), x2 = x * x;
-    float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-    p = x2 * p - 2.10102402082508e-06f;
-    p = x2 * p - 5.69250639462346e-05f;
-    p = x2 * p - 7.34990630326855e-04f;
-    p = x2 * p - 2.95459980854025e-03f;
-    p = x2 * p - 1.60960333262415e-02f;
-    float q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
-    q = x2 * q - 1.68282697438203e-03f;
-    q = x2 * q - 7.37332916720468e-03f;
-    q = x2 * q - 1.42647390514189e-02f;
-    return x * p / q;
-}
+#include "erf.h"
 
 /* Activations, elementwise over n values. */
 typedef enum bd_act { BD_ACT_GELU = 0, BD_ACT_GELU_TANH = 1, BD_ACT_RELU = 2 } bd_act;

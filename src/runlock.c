@@ -47,7 +47,8 @@ static void read_record(int fd, long *pid, char *host, size_t hn, long *started)
     *pid = 0;
     *started = 0;
     if (host && hn) host[0] = '\0';
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL; /* strtok_r: the runs browser and a trainer thread read records at once */
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "pid ", 4)) *pid = strtol(line + 4, NULL, 10);
         else if (!strncmp(line, "started ", 8)) *started = strtol(line + 8, NULL, 10);
         else if (!strncmp(line, "host ", 5) && host && hn) snprintf(host, hn, "%s", line + 5);

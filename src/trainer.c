@@ -338,17 +338,18 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
 
 /* ---- the run directory ---- */
 
-/* The keys a resume may change (cmd_train refuses the others). */
-static const char *const resumable[] = {"max_steps", "epochs", "retrain_steps", "eval_every", "checkpoint_every"};
-#define N_RESUMABLE (int)(sizeof resumable / sizeof resumable[0])
+/* The keys a resume may change (cmd_train refuses the others), as the one
+ * list that both the check and the messages read. */
+static const char resumable[] = "max_steps, epochs, retrain_steps, eval_every, checkpoint_every";
 
 int bd_trainer_key_resumable(const char *key) {
-    for (int i = 0; i < N_RESUMABLE; i++)
-        if (!strcmp(resumable[i], key)) return 1;
+    size_t n = strlen(key);
+    for (const char *p = resumable; n && (p = strstr(p, key)); p += n)
+        if ((p == resumable || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) return 1;
     return 0;
 }
 
-const char *bd_trainer_resumable_keys(void) { return "max_steps, epochs, retrain_steps, eval_every, checkpoint_every"; }
+const char *bd_trainer_resumable_keys(void) { return resumable; }
 
 /* Is every entry of dir one a run killed before its first checkpoint can
  * leave (so a fresh start may take the directory over)? */
