@@ -9,8 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
+
 typedef enum bd_adapter_kind { BD_ADAPTER_LORA = 0, BD_ADAPTER_DORA = 1 } bd_adapter_kind;
 
+/* Every pointer of an adapter and of its cache is memory of its backend be (NULL: the
+ * CPU backend, for adapters built by hand in tests). */
 typedef struct bd_adapted_linear {
     bd_adapter_kind kind;
     int in, out, r;
@@ -22,6 +26,7 @@ typedef struct bd_adapted_linear {
     float *dA, *dB, *dm;     /* gradients, accumulated (+=) */
     float *w0_sqnorm;        /* [out] ||W0_j||^2, computed once (frozen) */
     int mag_only;            /* backward: dm and dx only, dA/dB untouched (BiDoRA's dL/dM passes) */
+    bd_backend *be;          /* (last, so positional initialisers in tests may leave it NULL) */
 } bd_adapted_linear;
 
 /* Per-call saved state for backward, for N rows. */
@@ -42,6 +47,11 @@ typedef struct bd_adapter_cache {
 /* Floats of backward scratch an adapter needs for N rows. */
 size_t bd_adapter_scratch_floats(const bd_adapted_linear *al, int N);
 
+/* The adapter's backend (the CPU when al->be is NULL). */
+static inline bd_backend *bd_adapter_be(const bd_adapted_linear *al) {
+    return al->be ? al->be : bd_backend_cpu();
+}
+
 /* ||W0_j||^2 for every row (call once after loading). */
 void bd_adapter_init_norms(bd_adapted_linear *al);
 
@@ -61,7 +71,8 @@ int bd_adapted_bwd(const bd_adapted_linear *al, const bd_adapter_cache *c, float
                    const float *dy, const float *x, int N);
 
 /* Merged weight W = W0 + s B A, then (DoRA) rows scaled by m / ||W_j||:
- * what the layer computes in eval, as one [out,in] matrix. */
+ * what the layer computes in eval, as one [out,in] matrix (host memory: al must be a
+ * CPU adapter). */
 void bd_adapter_merged_weight(const bd_adapted_linear *al, float *w);
 
 #endif

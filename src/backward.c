@@ -1,8 +1,6 @@
 /* backward.c: the BERT backward pass after a training-mode forward
  * (model.c), through the classifier, pooler, every layer (plain or adapted
  * linears, dropout, attention, LayerNorms) and the embeddings. */
-#include <string.h>
-
 #include "model.h"
 
 static const bd_adapted_linear *adapter_of(const bd_bert *m, int l, int k) {
@@ -14,16 +12,16 @@ static int module_bwd(const bd_bert *m, bd_bert_acts *a, int l, int k, float *dx
                       float *db, const float *dy, const float *x, const float *w, int N, int IN, int OUT) {
     const bd_adapted_linear *al = adapter_of(m, l, k);
     if (!al) {
-        bd_linear_bwd(dx, dw, db, dy, x, w, N, IN, OUT);
+        m->be->linear_bwd(m->be, dx, dw, db, dy, x, w, N, IN, OUT);
         return 0;
     }
     return bd_adapted_bwd(al, &a->cache[l * BD_N_MODS + k], dx, dy, x, N);
 }
 
-static void dropout_back_inplace(float *d, const uint8_t *keep, float p, size_t n, int active) {
+/* Through inverted dropout in place: d = keep ? d / (1 - p) : 0, the forward's formula. */
+static void dropout_back_inplace(bd_backend *be, float *d, const uint8_t *keep, float p, size_t n, int active) {
     if (!active || p <= 0.0f) return;
-    float s = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) d[i] = keep[i] ? d[i] * s : 0.0f;
+    be->dropout_fwd(be, d, d, keep, p, (long)n);
 }
 
 int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
@@ -34,20 +32,20 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
     const int H = c->hidden, I = c->intermediate, NH = c->n_heads, L = c->num_labels, BT = B * T;
     const size_t BTH = (size_t)BT * H;
     if (!a->training) return bd_errf(e, "backward needs activations allocated for training");
+    bd_backend *be = m->be;
     /* classifier and pooler: dpooled = drop'(dlogits W_c); through tanh; dcls */
-    memset(a->d_pool, 0, sizeof(float) * (size_t)B * H);
-    bd_linear_bwd(a->d_pool, g->cls_w, g->cls_b, dlogits, a->pooled_d, m->cls_w, B, H, L);
-    dropout_back_inplace(a->d_pool, a->pooled_keep, c->classifier_dropout, (size_t)B * H, 1);
-    memset(a->d_cls, 0, sizeof(float) * (size_t)B * H);
+    be->zero(be, a->d_pool, sizeof(float) * (size_t)B * H);
+    be->linear_bwd(be, a->d_pool, g->cls_w, g->cls_b, dlogits, a->pooled_d, m->cls_w, B, H, L);
+    dropout_back_inplace(be, a->d_pool, a->pooled_keep, c->classifier_dropout, (size_t)B * H, 1);
+    be->zero(be, a->d_cls, sizeof(float) * (size_t)B * H);
     float *d_pre = a->d_b;
-    memset(d_pre, 0, sizeof(float) * (size_t)B * H);
-    bd_tanh_bwd(d_pre, a->pooled, a->d_pool, (long)B * H);
-    bd_linear_bwd(a->d_cls, g->pool_w, g->pool_b, d_pre, a->cls, m->pool_w, B, H, H);
+    be->zero(be, d_pre, sizeof(float) * (size_t)B * H);
+    be->tanh_bwd(be, d_pre, a->pooled, a->d_pool, (long)B * H);
+    be->linear_bwd(be, a->d_cls, g->pool_w, g->pool_b, d_pre, a->cls, m->pool_w, B, H, H);
     /* d(last hidden state): only the [CLS] rows get gradient */
     float *dnext = a->d_next;
-    memset(dnext, 0, sizeof(float) * BTH);
-    for (int b = 0; b < B; b++)
-        memcpy(dnext + (size_t)b * T * H, a->d_cls + (size_t)b * H, sizeof(float) * (size_t)H);
+    be->zero(be, dnext, sizeof(float) * BTH);
+    be->copy_rows(be, dnext, (size_t)T * H, a->d_cls, (size_t)H, B, H);
     const int hidden_drop = c->hidden_dropout > 0.0f;
     const int emb_trains = g->word || g->pos || g->type || g->emb_ln_g || g->emb_ln_b;
     for (int l = c->n_layers - 1; l >= 0; l--) {
@@ -56,37 +54,37 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
         bd_bert_layer_acts *la = &a->layers[l];
         float *d_o = a->d_a, *d_ln1 = a->d_b, *dx = a->d_x;
         /* LN2: d(o_sum) */
-        memset(d_o, 0, sizeof(float) * BTH);
-        bd_layernorm_bwd(d_o, gw ? gw->ln2_g : NULL, gw ? gw->ln2_b : NULL, dnext, la->o, w->ln2_g,
+        be->zero(be, d_o, sizeof(float) * BTH);
+        be->layernorm_bwd(be, d_o, gw ? gw->ln2_g : NULL, gw ? gw->ln2_b : NULL, dnext, la->o, w->ln2_g,
                          la->ln2_mean, la->ln2_rstd, BT, H);
         /* o_sum = drop(o_dense) + ln1 */
-        memcpy(d_ln1, d_o, sizeof(float) * BTH);
-        dropout_back_inplace(d_o, la->o_keep, c->hidden_dropout, BTH, hidden_drop);
-        memset(a->d_i, 0, sizeof(float) * (size_t)BT * I);
+        be->copy(be, d_ln1, d_o, sizeof(float) * BTH);
+        dropout_back_inplace(be, d_o, la->o_keep, c->hidden_dropout, BTH, hidden_drop);
+        be->zero(be, a->d_i, sizeof(float) * (size_t)BT * I);
         if (module_bwd(m, a, l, BD_MOD_OUTPUT, a->d_i, gw ? gw->o_w : NULL, gw ? gw->o_b : NULL, d_o,
                        la->act, w->o_w, BT, I, H)) goto oom;
-        memset(a->d_i2, 0, sizeof(float) * (size_t)BT * I);
-        bd_act_bwd(a->d_i2, la->pre, a->d_i, (long)BT * I, c->act);
+        be->zero(be, a->d_i2, sizeof(float) * (size_t)BT * I);
+        be->act_bwd(be, a->d_i2, la->pre, a->d_i, (long)BT * I, c->act);
         if (module_bwd(m, a, l, BD_MOD_INTER, d_ln1, gw ? gw->i_w : NULL, gw ? gw->i_b : NULL, a->d_i2,
                        la->ln1, w->i_w, BT, H, I)) goto oom;
         /* LN1: d(ao_sum) -> d_o reused */
         float *d_ao = d_o;
-        memset(d_ao, 0, sizeof(float) * BTH);
-        bd_layernorm_bwd(d_ao, gw ? gw->ln1_g : NULL, gw ? gw->ln1_b : NULL, d_ln1, la->ao, w->ln1_g,
+        be->zero(be, d_ao, sizeof(float) * BTH);
+        be->layernorm_bwd(be, d_ao, gw ? gw->ln1_g : NULL, gw ? gw->ln1_b : NULL, d_ln1, la->ao, w->ln1_g,
                          la->ln1_mean, la->ln1_rstd, BT, H);
         /* layer 0's input gradient only feeds the embeddings: skipped when they are frozen */
         float *dx_in = (l > 0 || emb_trains) ? dx : NULL;
         /* ao_sum = drop(ao_dense) + x */
-        if (dx_in) memcpy(dx, d_ao, sizeof(float) * BTH);
-        dropout_back_inplace(d_ao, la->ao_keep, c->hidden_dropout, BTH, hidden_drop);
-        memset(a->d_ctx, 0, sizeof(float) * BTH);
+        if (dx_in) be->copy(be, dx, d_ao, sizeof(float) * BTH);
+        dropout_back_inplace(be, d_ao, la->ao_keep, c->hidden_dropout, BTH, hidden_drop);
+        be->zero(be, a->d_ctx, sizeof(float) * BTH);
         if (module_bwd(m, a, l, BD_MOD_ATTN_OUT, a->d_ctx, gw ? gw->ao_w : NULL, gw ? gw->ao_b : NULL, d_ao,
                        la->ctx, w->ao_w, BT, H, H)) goto oom;
-        memset(a->d_q, 0, sizeof(float) * BTH);
-        memset(a->d_k, 0, sizeof(float) * BTH);
-        memset(a->d_v, 0, sizeof(float) * BTH);
+        be->zero(be, a->d_q, sizeof(float) * BTH);
+        be->zero(be, a->d_k, sizeof(float) * BTH);
+        be->zero(be, a->d_v, sizeof(float) * BTH);
         int adrop = c->attn_dropout > 0.0f;
-        bd_attention_bwd(a->d_q, a->d_k, a->d_v, a->d_ctx, la->probs, la->probs_d,
+        be->attention_bwd(be, a->d_q, a->d_k, a->d_v, a->d_ctx, la->probs, la->probs_d,
                          adrop ? la->attn_keep : NULL, c->attn_dropout, la->q, la->k, la->v, a->d_tt,
                          B, T, NH, H / NH);
         if (module_bwd(m, a, l, BD_MOD_QUERY, dx_in, gw ? gw->q_w : NULL, gw ? gw->q_b : NULL, a->d_q, la->x,
@@ -96,19 +94,19 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
             module_bwd(m, a, l, BD_MOD_VALUE, dx_in, gw ? gw->v_w : NULL, gw ? gw->v_b : NULL, a->d_v, la->x,
                        w->v_w, BT, H, H)) goto oom;
         /* dx is d(input of layer l) = d(output of layer l-1) */
-        if (dx_in) memcpy(dnext, dx, sizeof(float) * BTH);
+        if (dx_in) be->copy(be, dnext, dx, sizeof(float) * BTH);
     }
     /* embeddings: x0 = drop(LN(emb)); only when the embeddings train */
     if (emb_trains) {
-        dropout_back_inplace(dnext, a->emb_keep, c->hidden_dropout, BTH, hidden_drop);
+        dropout_back_inplace(be, dnext, a->emb_keep, c->hidden_dropout, BTH, hidden_drop);
         float *d_emb = a->d_a;
-        memset(d_emb, 0, sizeof(float) * BTH);
-        bd_layernorm_bwd(d_emb, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean,
+        be->zero(be, d_emb, sizeof(float) * BTH);
+        be->layernorm_bwd(be, d_emb, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean,
                          a->emb_rstd, BT, H);
         /* the ids the forward used (out-of-range ones replaced there), never the caller's */
-        bd_embed_bwd(g->word, g->pos, g->type, d_emb, a->ids, a->type_ids, B, T, H);
+        be->embed_bwd(be, g->word, g->pos, g->type, d_emb, a->d_ids, a->d_type_ids, B, T, H);
     }
-    return 0;
+    return bd_be_check(be, e);
 oom:
     return bd_errf(e, "out of memory in the adapter backward pass");
 }

@@ -27,7 +27,10 @@ typedef struct bd_bilevel {
     bd_bert *m;
     bd_trainable *t;
     bd_bert_acts *a;                 /* allocated for training */
+    bd_backend *be;                  /* the model's; every buffer below is its memory */
     float *probs, *dlogits;          /* [B_max * L] */
+    int32_t *labels;                 /* [B_max] the batch's labels (classification) */
+    float *targets;                  /* [B_max] the batch's targets (regression) */
     float *saved_dir, *v;            /* [dir.n] */
     float *g_direct, *g_plus;        /* [mag.n] */
     int darts2;                      /* 1 darts2, 0 darts1 */
@@ -45,8 +48,8 @@ void bd_bilevel_free(bd_bilevel *b);
 enum { BD_GRADS_NONE = 0, BD_GRADS_ALL = 1, BD_GRADS_MAG = 2 };
 
 /* Forward and (grads != BD_GRADS_NONE) backward of the batch's mean loss
- * into *loss, after zeroing every gradient. -1 only when scratch memory
- * runs out. */
+ * into *loss, after zeroing every gradient. -1 when scratch memory runs out
+ * or the backend failed. */
 int bd_batch_loss(bd_bilevel *b, const bd_batch *bt, int grads, double *loss, bd_err *e);
 
 /* Add lambda * dR/dV of the orthogonality regularizer; *R gets R(V). */

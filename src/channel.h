@@ -25,6 +25,7 @@ typedef struct bd_status {
     double loss;             /* last train loss */
     double steps_per_s, eta_s, elapsed_s;
     size_t mem_bytes;        /* model + activations + optimizer state */
+    char device[160];        /* what trains ("CPU (2 threads, OpenBLAS)", "NVIDIA H200 ...") */
     char run_dir[4096];
     char message[BD_CH_LOGLEN]; /* why it stopped or failed */
 } bd_status;

@@ -73,7 +73,8 @@ static const key keys[] = {
     {"eval_every", K_LONG, F(eval_every), "50", "0..1000000000", "evaluate every N steps (0 = at the end)"},
     {"checkpoint_every", K_LONG, F(checkpoint_every), "100", "0..1000000000", "checkpoint every N steps (0 = only on exit)"},
     {"init_adapter", K_STR, F(init_adapter), "", NULL, "start from a PEFT adapter directory"},
-    {"backend", K_ENUM, F(backend), "auto", "auto|cpu|cuda", "where to train"},
+    {"backend", K_ENUM, F(backend), "auto", "auto|cpu|cuda", "where to train (auto: the GPU if there is one)"},
+    {"tf32", K_ENUM, F(tf32), "off", "off|on", "CUDA: TF32 tensor cores for matrix products (off: fp32)"},
     {"out_dir", K_STR, F(out_dir), "runs", NULL, "where run directories go"},
     {"run_name", K_STR, F(run_name), "", NULL, "run directory name (default: method-date-time)"},
 };

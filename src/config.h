@@ -42,6 +42,7 @@ typedef struct bd_config {
     long eval_every, checkpoint_every;
     char init_adapter[BD_STR];
     int backend;               /* 0 auto, 1 cpu, 2 cuda */
+    int tf32;                  /* 0 off, 1 on (CUDA matrix products on TF32 tensor cores) */
     char out_dir[BD_STR], run_name[256];
 } bd_config;
 

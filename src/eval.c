@@ -52,13 +52,15 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
         int B = n - s < batch_size ? n - s : batch_size;
         int Tb = bd_make_batch(enc, rows + s, B, pad_id, ids, tids, mask);
         bd_bert_forward(m, &a, ids, tids, mask, B, Tb, NULL);
-        memcpy(r->logits + (size_t)s * L, a.logits, sizeof(float) * (size_t)B * L);
+        float *z = r->logits + (size_t)s * L;
+        m->be->download(m->be, z, a.logits, sizeof(float) * (size_t)B * L);
+        if (bd_be_check(m->be, e)) goto out;
         if (task == BD_TASK_CLASSIFICATION) {
             for (int b = 0; b < B; b++) lab[b] = labels[rows[s + b]];
-            loss_sum += (double)bd_xent_fwd(probs, a.logits, lab, B, L) * B;
+            loss_sum += (double)bd_xent_fwd(probs, z, lab, B, L) * B;
         } else {
             for (int b = 0; b < B; b++) {
-                double d = (double)a.logits[b] - targets[rows[s + b]];
+                double d = (double)z[b] - targets[rows[s + b]];
                 loss_sum += d * d;
             }
         }

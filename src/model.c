@@ -233,7 +233,7 @@ const bd_param *bd_bert_find_param(const bd_bert *m, const char *name) {
     return NULL;
 }
 
-static float *P(bd_bert *m, int idx) { return m->data + m->params[idx].offset; }
+static float *P(bd_bert *m, int idx) { return m->dev + m->params[idx].offset; }
 
 static void bind_pointers(bd_bert *m) {
     int i = 0;
@@ -314,6 +314,8 @@ static int alloc_params(bd_bert *m, int L, bd_err *e) {
     m->total = off;
     m->data = malloc(sizeof(float) * off);
     if (!m->data) return bd_errf(e, "out of memory allocating %zu parameters", off);
+    m->be = bd_backend_cpu();
+    m->dev = m->data;
     bind_pointers(m);
     return 0;
 }
@@ -429,7 +431,26 @@ fail:
     return -1;
 }
 
+int bd_bert_to_backend(bd_bert *m, bd_backend *be, bd_err *e) {
+    if (be == m->be) return 0;
+    if (!m->be->host_memory) return bd_errf(e, "the model is already on the %s backend", m->be->name);
+    if (be->host_memory) { m->be = be; return 0; }
+    float *d = bd_be_allocf(be, m->total, "the model's parameters");
+    if (!d) return bd_be_check(be, e);
+    be->upload(be, d, m->data, sizeof(float) * m->total);
+    if (bd_be_check(be, e)) { bd_be_free(be, d); return -1; }
+    m->be = be;
+    m->dev = d;
+    bind_pointers(m);
+    return 0;
+}
+
+void bd_bert_download(const bd_bert *m) {
+    if (m->be) m->be->download(m->be, m->data, m->dev, sizeof(float) * m->total);
+}
+
 void bd_bert_free(bd_bert *m) {
+    if (m->be && !m->be->host_memory) bd_be_free(m->be, m->dev);
     bd_bert_config_free(&m->cfg);
     free(m->ad);
     free(m->params);
@@ -538,7 +559,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
         a->d_a = takef(ar, BT * H); a->d_b = takef(ar, BT * H); a->d_ctx = takef(ar, BT * H);
         a->d_q = takef(ar, BT * H); a->d_k = takef(ar, BT * H); a->d_v = takef(ar, BT * H);
         a->d_i = takef(ar, BT * I); a->d_i2 = takef(ar, BT * I);
-        a->d_tt = takef(ar, (size_t)T * T * (size_t)bd_nthreads()); /* one [T,T] per thread */
+        a->d_tt = takef(ar, m->be->attn_scratch_floats(m->be, B, T, c->n_heads));
         a->d_cls = takef(ar, (size_t)B * H); a->d_pool = takef(ar, (size_t)B * H);
     }
 }
@@ -555,18 +576,30 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
     a->ad_keep = calloc((size_t)NL * BD_N_MODS, sizeof *a->ad_keep);
     a->ids = calloc((size_t)B * T, sizeof *a->ids);
     a->type_ids = calloc((size_t)B * T, sizeof *a->type_ids);
+    a->be = m->be;
     if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids) {
         bd_bert_acts_free(a);
         return bd_errf(e, "out of memory allocating activations (%d layers, batch %d x %d)", NL, B, T);
     }
     arena ar = {0};
     layout_acts(a, m, B, T, training, &ar);
-    a->mem = malloc(sizeof(float) * (ar.nf ? ar.nf : 1));
-    a->bytes = malloc(ar.nb ? ar.nb : 1);
-    if (!a->mem || !a->bytes) {
-        size_t mib = (ar.nf * sizeof(float) + ar.nb) >> 20;
+    bd_backend *be = m->be;
+    char what[96];
+    snprintf(what, sizeof what, "activations for batch %d x %d", B, T);
+    a->mem = bd_be_allocf(be, ar.nf ? ar.nf : 1, what);
+    a->bytes = a->mem ? bd_be_alloc(be, ar.nb ? ar.nb : 1, what) : NULL;
+    if (!be->host_memory && a->bytes) {
+        a->d_ids = bd_be_alloc(be, sizeof(int32_t) * 2 * (size_t)B * T, "the batch's ids");
+        a->d_type_ids = a->d_ids ? a->d_ids + (size_t)B * T : NULL;
+    } else {
+        a->d_ids = a->ids;
+        a->d_type_ids = a->type_ids;
+    }
+    if (!a->mem || !a->bytes || !a->d_ids) {
+        bd_be_check(be, e);
+        be->failed = 0; /* reported here; the backend itself is fine */
         bd_bert_acts_free(a);
-        return bd_errf(e, "out of memory allocating activations for batch %d x %d (%zu MiB)", B, T, mib);
+        return -1;
     }
     arena real = {a->mem, 0, a->bytes, 0};
     layout_acts(a, m, B, T, training, &real);
@@ -578,8 +611,11 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
 }
 
 void bd_bert_acts_free(bd_bert_acts *a) {
-    free(a->mem);
-    free(a->bytes);
+    if (a->be) {
+        bd_be_free(a->be, a->mem);
+        bd_be_free(a->be, a->bytes);
+        if (a->d_ids != a->ids) bd_be_free(a->be, a->d_ids);
+    }
     free(a->layers);
     free(a->cache);
     free(a->ad_keep);
@@ -588,59 +624,39 @@ void bd_bert_acts_free(bd_bert_acts *a) {
     memset(a, 0, sizeof *a);
 }
 
-static void add_inplace(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
-}
-
-/* Draw a 0/1 keep mask with keep probability 1 - p. */
-typedef struct keep_ctx { uint8_t *keep; uint64_t seed; uint32_t threshold; } keep_ctx;
-
-/* Element i's draw depends only on (seed, i): the same masks on any number of threads. */
-static void keep_range(void *arg, long lo, long hi, int tid) {
-    (void)tid;
-    const keep_ctx *c = arg;
-    for (long i = lo; i < hi; i++) {
-        uint64_t z = c->seed + (uint64_t)i * 0x9E3779B97F4A7C15ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        c->keep[i] = (uint32_t)(z >> 32) >= c->threshold;
-    }
-}
-
-/* A 0/1 keep mask with keep probability 1 - p; one draw from rng seeds it. */
-static void draw_keep(uint8_t *keep, size_t n, float p, bd_rng *rng) {
-    keep_ctx c = {keep, bd_rng_next(rng), (uint32_t)((double)p * 4294967296.0 > 4294967295.0 ? 4294967295.0 : (double)p * 4294967296.0)};
-    if (n < 65536) keep_range(&c, 0, (long)n, 0);
-    else bd_parallel_for((long)n, keep_range, &c);
+/* A 0/1 keep mask with keep probability 1 - p; one draw from rng seeds it (backend.h). */
+static void draw_keep(bd_backend *be, uint8_t *keep, size_t n, float p, bd_rng *rng) {
+    be->dropout_mask(be, keep, n, bd_rng_next(rng), p);
 }
 
 /* One linear module, plain or adapted. */
 static void module_fwd(const bd_bert *m, bd_bert_acts *a, int l, int k, float *y, const float *x,
                        const float *w, const float *b, int N, int IN, int OUT, bd_rng *rng) {
     const bd_adapted_linear *al = adapter_of(m, l, k);
-    if (!al) { bd_linear_fwd(y, x, w, b, N, IN, OUT); return; }
+    bd_backend *be = m->be;
+    if (!al) { be->linear_fwd(be, y, x, w, b, N, IN, OUT); return; }
     uint8_t *keep = NULL;
     if (rng && al->p_drop > 0.0f) {
         keep = a->ad_keep[l * BD_N_MODS + k];
-        draw_keep(keep, (size_t)N * IN, al->p_drop, rng);
+        draw_keep(be, keep, (size_t)N * IN, al->p_drop, rng);
     }
     bd_adapted_fwd(al, &a->cache[l * BD_N_MODS + k], y, x, keep, N);
 }
 
 /* Hidden dropout in place (training only). */
-static void hidden_dropout(float *x, uint8_t *keep, size_t n, float p, bd_rng *rng) {
+static void hidden_dropout(bd_backend *be, float *x, uint8_t *keep, size_t n, float p, bd_rng *rng) {
     if (!rng || p <= 0.0f) return;
-    draw_keep(keep, n, p, rng);
-    bd_dropout_fwd(x, x, keep, p, (long)n);
+    draw_keep(be, keep, n, p, rng);
+    be->dropout_fwd(be, x, x, keep, p, (long)n);
 }
 
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
                      const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng) {
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
+    bd_backend *be = m->be;
     if (!a->training) rng = NULL;
-    memcpy(a->mask, mask, sizeof(float) * (size_t)BT);
+    be->upload(be, a->mask, mask, sizeof(float) * (size_t)BT);
     /* every id indexes its table: out-of-range word ids read as pad_token_id
      * (below vocab_size, checked at load), type ids as 0; positions are
      * bounded by T <= a->T <= max_position_embeddings (bd_bert_acts_alloc) */
@@ -649,9 +665,11 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         a->ids[i] = id >= 0 && id < c->vocab_size ? id : c->pad_token_id;
         a->type_ids[i] = ty >= 0 && ty < c->type_vocab ? ty : 0;
     }
-    bd_embed_fwd(a->emb, a->ids, a->type_ids, m->word, m->pos, m->type, B, T, H);
-    bd_layernorm_fwd(a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
-    hidden_dropout(a->layers[0].x, a->emb_keep, (size_t)BT * H, c->hidden_dropout, rng);
+    be->upload(be, a->d_ids, a->ids, sizeof(int32_t) * (size_t)BT);
+    be->upload(be, a->d_type_ids, a->type_ids, sizeof(int32_t) * (size_t)BT);
+    be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos, m->type, B, T, H);
+    be->layernorm_fwd(be, a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+    hidden_dropout(be, a->layers[0].x, a->emb_keep, (size_t)BT * H, c->hidden_dropout, rng);
     for (int l = 0; l < c->n_layers; l++) {
         const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
@@ -661,27 +679,27 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->x, w->v_w, w->v_b, BT, H, H, rng);
         const uint8_t *akeep = NULL;
         if (rng && c->attn_dropout > 0.0f) {
-            draw_keep(la->attn_keep, (size_t)B * NH * T * T, c->attn_dropout, rng);
+            draw_keep(be, la->attn_keep, (size_t)B * NH * T * T, c->attn_dropout, rng);
             akeep = la->attn_keep;
         }
-        bd_attention_fwd(la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
-                         c->attn_dropout, B, T, NH, H / NH);
+        be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
+                          c->attn_dropout, B, T, NH, H / NH);
         module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
-        hidden_dropout(la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
-        add_inplace(la->ao, la->x, (size_t)BT * H);
-        bd_layernorm_fwd(la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
+        hidden_dropout(be, la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
+        be->axpy(be, la->ao, la->x, (size_t)BT * H, 1.0f);
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
         module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, BT, H, I, rng);
-        bd_act_fwd(la->act, la->pre, (long)BT * I, c->act);
+        be->act_fwd(be, la->act, la->pre, (long)BT * I, c->act);
         module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, BT, I, H, rng);
-        hidden_dropout(la->o, la->o_keep, (size_t)BT * H, c->hidden_dropout, rng);
-        add_inplace(la->o, la->ln1, (size_t)BT * H);
-        bd_layernorm_fwd(next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
+        hidden_dropout(be, la->o, la->o_keep, (size_t)BT * H, c->hidden_dropout, rng);
+        be->axpy(be, la->o, la->ln1, (size_t)BT * H, 1.0f);
+        be->layernorm_fwd(be, next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
     }
-    for (int b = 0; b < B; b++)
-        memcpy(a->cls + (size_t)b * H, a->out + (size_t)b * T * H, sizeof(float) * (size_t)H);
-    bd_linear_fwd(a->pooled, a->cls, m->pool_w, m->pool_b, B, H, H);
-    bd_tanh_fwd(a->pooled, a->pooled, (long)B * H);
-    memcpy(a->pooled_d, a->pooled, sizeof(float) * (size_t)B * H);
-    hidden_dropout(a->pooled_d, a->pooled_keep, (size_t)B * H, c->classifier_dropout, rng);
-    bd_linear_fwd(a->logits, a->pooled_d, m->cls_w, m->cls_b, B, H, c->num_labels);
+    /* the [CLS] rows */
+    be->copy_rows(be, a->cls, (size_t)H, a->out, (size_t)T * H, B, H);
+    be->linear_fwd(be, a->pooled, a->cls, m->pool_w, m->pool_b, B, H, H);
+    be->tanh_fwd(be, a->pooled, a->pooled, (long)B * H);
+    be->copy(be, a->pooled_d, a->pooled, sizeof(float) * (size_t)B * H);
+    hidden_dropout(be, a->pooled_d, a->pooled_keep, (size_t)B * H, c->classifier_dropout, rng);
+    be->linear_fwd(be, a->logits, a->pooled_d, m->cls_w, m->cls_b, B, H, c->num_labels);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "err.h"
 #include "adapter.h"
+#include "backend.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -53,7 +54,10 @@ typedef struct bd_bert {
     bd_bert_config cfg;
     int n_params;
     bd_param *params;
-    float *data;            /* one allocation for every parameter */
+    float *data;            /* one host allocation for every parameter (what was loaded) */
+    bd_backend *be;         /* where the model computes (the CPU after loading) */
+    float *dev;             /* the parameters in be's memory (== data on the CPU); every
+                               pointer below points into it */
     size_t total;           /* floats in data */
     float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
     bd_bert_layer *layers;
@@ -78,7 +82,16 @@ int bd_bert_init_random(bd_bert *m, const bd_bert_config *cfg, int num_labels, u
 void bd_bert_free(bd_bert *m);
 const bd_param *bd_bert_find_param(const bd_bert *m, const char *name);
 
-/* Activations of one forward pass for B rows of T tokens, kept for backward. */
+/* Move the parameters into be's memory (one allocation, one upload) and compute there
+ * from now on; on the CPU nothing moves. Call before attaching adapters. */
+int bd_bert_to_backend(bd_bert *m, bd_backend *be, bd_err *e);
+/* Copy the parameters back into m->data (after full fine-tuning; no-op on the CPU). */
+void bd_bert_download(const bd_bert *m);
+/* The host copy of a pointer into m->dev (the frozen weights, as loaded). */
+static inline const float *bd_bert_host(const bd_bert *m, const float *dev_ptr) {
+    return m->data + (dev_ptr - m->dev);
+}
+
 /* Activations of one forward pass for B rows of T tokens, kept for backward. */
 typedef struct bd_bert_layer_acts {
     float *x;            /* [BT,H] input of the layer */
@@ -106,7 +119,9 @@ typedef struct bd_bert_acts {
     float *pooled_d;     /* [B,H] dropout(pooled): the classifier's input (= pooled in eval) */
     float *logits;       /* [B,L] */
     float *mask;         /* [BT] 1 real, 0 padding */
-    int32_t *ids, *type_ids; /* [BT] the ids the last forward looked up (out-of-range ones replaced) */
+    int32_t *ids, *type_ids; /* host [BT]: the ids the last forward looked up (out-of-range ones replaced) */
+    int32_t *d_ids, *d_type_ids; /* the same in the backend's memory (== ids, type_ids on the CPU) */
+    bd_backend *be;            /* whose memory mem and bytes are */
     uint8_t *emb_keep, *pooled_keep;
     bd_adapter_cache *cache;   /* [n_layers * BD_N_MODS] for adapted modules */
     uint8_t **ad_keep;         /* [n_layers * BD_N_MODS] adapter dropout masks */
@@ -117,6 +132,8 @@ typedef struct bd_bert_acts {
     size_t mem_bytes;          /* the two allocations' sizes */
 } bd_bert_acts;
 
+/* Every float and byte pointer above is backend memory (m->be's); a->logits is read on
+ * the host with be->download. */
 /* Allocate activations for up to B rows of T tokens (T at most the model's
  * max_position_embeddings). training = 1 adds the dropout masks, adapter
  * caches and backward scratch (m's adapters, if any, must be attached first). */
@@ -134,6 +151,8 @@ void bd_bert_acts_free(bd_bert_acts *a);
  * Logits land in a->logits [B, num_labels]. */
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
                      const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng);
+/* ids, type_ids, mask are host arrays (uploaded per batch). A backend failure is sticky:
+ * bd_be_check(m->be, e) after it. */
 
 /* Gradient destinations, with bd_bert's layout; NULL = frozen (not computed). */
 typedef struct bd_bert_grads {

@@ -5,20 +5,25 @@
 #define BD_OPTIM_H
 
 #include <stddef.h>
+#include "backend.h"
 #include "err.h"
 
 typedef enum bd_optim_kind { BD_OPT_ADAMW = 0, BD_OPT_SGD = 1 } bd_optim_kind;
 
 typedef struct bd_optim {
+    bd_backend *be;      /* where the moments live and the step runs */
     bd_optim_kind kind;
     float beta1, beta2, eps, weight_decay;
     long t;              /* steps taken */
     size_t n;
-    float *m1, *m2;      /* AdamW moments [n] (one allocation) */
+    float *m1, *m2;      /* AdamW moments [n] (one allocation of be's memory, zeroed) */
 } bd_optim;
 
+/* On the CPU backend; bd_optim_init_on: on be (w and g given to the step are be's memory). */
 int bd_optim_init(bd_optim *o, bd_optim_kind kind, size_t n, float beta1, float beta2, float eps,
                   float weight_decay, bd_err *e);
+int bd_optim_init_on(bd_optim *o, bd_backend *be, bd_optim_kind kind, size_t n, float beta1, float beta2,
+                     float eps, float weight_decay, bd_err *e);
 void bd_optim_free(bd_optim *o);
 
 /* One step on w[n] with gradient g[n] at learning rate lr.

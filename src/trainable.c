@@ -52,7 +52,7 @@ static void module_weights(bd_bert *m, int l, int k, float **w, float **b) {
 /* Gradient pointers with the model's layout over a buffer of m->total floats. */
 static void bind_full_grads(bd_trainable *t, const bd_bert *m, float *g) {
     bd_bert_grads *G = &t->grads;
-#define AT(p) (g + ((p) - m->data))
+#define AT(p) (g + ((p) - m->dev))
     G->word = AT(m->word); G->pos = AT(m->pos); G->type = AT(m->type);
     G->emb_ln_g = AT(m->emb_ln_g); G->emb_ln_b = AT(m->emb_ln_b);
     for (int l = 0; l < m->cfg.n_layers; l++) {
@@ -69,17 +69,44 @@ static void bind_full_grads(bd_trainable *t, const bd_bert *m, float *g) {
 #undef AT
 }
 
+/* n floats of backend memory (zeroed) and, when the backend's memory is not the host's,
+ * a host copy; on the CPU the copy is the same pointer. */
+static float *group_alloc(bd_backend *be, size_t n, float **host, const char *what) {
+    float *d = bd_be_allocf(be, n ? n : 1, what);
+    if (!d) return NULL;
+    be->zero(be, d, sizeof(float) * (n ? n : 1));
+    if (host) *host = be->host_memory ? d : calloc(n ? n : 1, sizeof(float));
+    if (host && !*host) {
+        bd_be_free(be, d);
+        if (!be->failed) { be->failed = 1; bd_errf(&be->err, "out of memory for the host copy of %s", what); }
+        return NULL;
+    }
+    return d;
+}
+
+static void host_free(bd_backend *be, float *host, float *dev) {
+    if (host && host != dev) free(host);
+    if (be) bd_be_free(be, dev);
+}
+
 int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uint64_t seed, bd_err *e) {
     memset(t, 0, sizeof *t);
     t->o = *o;
+    bd_backend *be = t->be = m->be;
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, L = c->num_labels;
     if (o->method == BD_METHOD_FULL) {
-        t->full.w = m->data;
+        t->full.w = m->dev;
+        t->full.h = m->data;
         t->full.n = m->total;
-        t->full.g = calloc(m->total, sizeof(float));
+        t->full.g = group_alloc(be, m->total, NULL, "the gradients");
         t->grad_layers = calloc((size_t)c->n_layers, sizeof *t->grad_layers);
-        if (!t->full.g || !t->grad_layers) { bd_trainable_free(t, m); return bd_errf(e, "out of memory for gradients (%zu parameters)", m->total); }
+        if (!t->full.g || !t->grad_layers) {
+            bd_be_check(be, e);
+            be->failed = 0;
+            bd_trainable_free(t, m);
+            return bd_errf(e, "out of memory for gradients (%zu parameters)", m->total);
+        }
         bind_full_grads(t, m, t->full.g);
         return 0;
     }
@@ -111,20 +138,22 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
     n_dir += (size_t)L * H + L;
     t->dir.n = n_dir;
     t->mag.n = n_mag;
-    t->dir.w = calloc(n_dir, sizeof(float));
-    t->dir.g = calloc(n_dir, sizeof(float));
-    t->mag.w = calloc(n_mag ? n_mag : 1, sizeof(float));
-    t->mag.g = calloc(n_mag ? n_mag : 1, sizeof(float));
-    t->sqnorms = calloc(n_sq, sizeof(float));
+    t->n_sq = n_sq;
     t->ads = calloc((size_t)t->n_ad, sizeof *t->ads);
     t->ad_layer = calloc((size_t)t->n_ad, sizeof(int));
     t->ad_mod = calloc((size_t)t->n_ad, sizeof(int));
     m->ad = calloc((size_t)c->n_layers * BD_N_MODS, sizeof *m->ad);
-    if (!t->dir.w || !t->dir.g || !t->mag.w || !t->mag.g || !t->sqnorms || !t->ads || !t->ad_layer ||
-        !t->ad_mod || !m->ad) {
+    if (!t->ads || !t->ad_layer || !t->ad_mod || !m->ad ||
+        !(t->dir.w = group_alloc(be, n_dir, &t->dir.h, "the direction parameters")) ||
+        !(t->dir.g = group_alloc(be, n_dir, NULL, "the direction gradients")) ||
+        !(t->mag.w = group_alloc(be, n_mag, &t->mag.h, "the magnitudes")) ||
+        !(t->mag.g = group_alloc(be, n_mag, NULL, "the magnitude gradients")) ||
+        !(t->sqnorms = group_alloc(be, n_sq, &t->sqnorms_h, "the weight row norms"))) {
+        bd_be_check(be, e);
+        be->failed = 0;
         bd_trainable_free(t, m);
-        return bd_errf(e, "out of memory allocating %d adapters (%zu direction and %zu magnitude values)",
-                       t->n_ad, n_dir, n_mag);
+        return bd_err_prefix(e, "allocating %d adapters (%zu direction and %zu magnitude values)", t->n_ad,
+                             n_dir, n_mag);
     }
     const float s = o->rslora ? o->alpha / sqrtf((float)o->rank) : o->alpha / (float)o->rank;
     bd_rng rng;
@@ -139,57 +168,96 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
             module_dims(c, k, &in, &out);
             float *w, *b;
             module_weights(m, l, k, &w, &b);
+            al->be = be;
             al->kind = dora ? BD_ADAPTER_DORA : BD_ADAPTER_LORA;
             al->in = in; al->out = out; al->r = o->rank; al->s = s;
             al->p_drop = o->dropout;
             al->exact_norm_grad = o->exact_norm_grad;
             al->w0 = w; al->b = b;
+            float *hA = t->dir.h + od;
             al->A = t->dir.w + od; al->dA = t->dir.g + od; od += (size_t)o->rank * in;
             al->B = t->dir.w + od; al->dB = t->dir.g + od; od += (size_t)out * o->rank;
-            if (dora) { al->m = t->mag.w + om; al->dm = t->mag.g + om; om += (size_t)out; }
+            float *hm = NULL;
+            if (dora) { hm = t->mag.h + om; al->m = t->mag.w + om; al->dm = t->mag.g + om; om += (size_t)out; }
+            float *hsq = t->sqnorms_h + osq;
             al->w0_sqnorm = t->sqnorms + osq; osq += (size_t)out;
             bd_adapter_init_norms(al);
+            be->download(be, hsq, al->w0_sqnorm, sizeof(float) * (size_t)out);
             /* PEFT: kaiming_uniform_(a=sqrt(5)) on A: bound 1/sqrt(in); B = 0; m = ||W0_j|| */
             float bound = 1.0f / sqrtf((float)in);
-            for (size_t j = 0; j < (size_t)o->rank * in; j++) al->A[j] = (float)(2.0 * bd_rng_uniform(&rng) - 1.0) * bound;
-            if (dora) for (int j = 0; j < out; j++) al->m[j] = sqrtf(al->w0_sqnorm[j]);
+            for (size_t j = 0; j < (size_t)o->rank * in; j++) hA[j] = (float)(2.0 * bd_rng_uniform(&rng) - 1.0) * bound;
+            if (dora) for (int j = 0; j < out; j++) hm[j] = sqrtf(hsq[j]);
             t->ad_layer[i] = l;
             t->ad_mod[i] = k;
             m->ad[l * BD_N_MODS + k] = al;
             i++;
         }
-    /* the head joins the direction group */
-    float *hw = t->dir.w + t->head_off, *hb = hw + (size_t)L * H;
-    memcpy(hw, m->cls_w, sizeof(float) * (size_t)L * H);
-    memcpy(hb, m->cls_b, sizeof(float) * (size_t)L);
-    m->cls_w = hw;
-    m->cls_b = hb;
+    /* the head joins the direction group (from the model's host copy: what was loaded) */
+    float *hw = t->dir.h + t->head_off, *hb = hw + (size_t)L * H;
+    memcpy(hw, bd_bert_host(m, m->cls_w), sizeof(float) * (size_t)L * H);
+    memcpy(hb, bd_bert_host(m, m->cls_b), sizeof(float) * (size_t)L);
+    m->cls_w = t->dir.w + t->head_off;
+    m->cls_b = m->cls_w + (size_t)L * H;
     t->grads.cls_w = t->dir.g + t->head_off;
     t->grads.cls_b = t->grads.cls_w + (size_t)L * H;
+    bd_trainable_upload(t, m);
+    if (bd_be_check(be, e)) { bd_trainable_free(t, m); return -1; }
     return 0;
 }
 
 void bd_trainable_free(bd_trainable *t, bd_bert *m) {
+    bd_backend *be = t->be;
     if (m && m->data && t->dir.w && m->cls_w == t->dir.w + t->head_off) {
-        /* give the model its head back */
+        /* give the model its head back (device and host copies) */
         const bd_param *pw = bd_bert_find_param(m, "classifier.weight");
         const bd_param *pb = bd_bert_find_param(m, "classifier.bias");
-        memcpy(m->data + pw->offset, m->cls_w, sizeof(float) * pw->numel);
-        memcpy(m->data + pb->offset, m->cls_b, sizeof(float) * pb->numel);
-        m->cls_w = m->data + pw->offset;
-        m->cls_b = m->data + pb->offset;
+        be->copy(be, m->dev + pw->offset, m->cls_w, sizeof(float) * pw->numel);
+        be->copy(be, m->dev + pb->offset, m->cls_b, sizeof(float) * pb->numel);
+        be->download(be, m->data + pw->offset, m->cls_w, sizeof(float) * pw->numel);
+        be->download(be, m->data + pb->offset, m->cls_b, sizeof(float) * pb->numel);
+        m->cls_w = m->dev + pw->offset;
+        m->cls_b = m->dev + pb->offset;
     }
     if (m) { free(m->ad); m->ad = NULL; }
-    if (t->full.g) free(t->full.g);
-    free(t->dir.w); free(t->dir.g); free(t->mag.w); free(t->mag.g);
-    free(t->sqnorms); free(t->ads); free(t->ad_layer); free(t->ad_mod); free(t->grad_layers);
+    if (t->full.g) bd_be_free(be, t->full.g);
+    host_free(be, t->dir.h, t->dir.w);
+    host_free(be, NULL, t->dir.g);
+    host_free(be, t->mag.h, t->mag.w);
+    host_free(be, NULL, t->mag.g);
+    host_free(be, t->sqnorms_h, t->sqnorms);
+    free(t->ads); free(t->ad_layer); free(t->ad_mod); free(t->grad_layers);
     memset(t, 0, sizeof *t);
 }
 
 void bd_trainable_zero_grad(bd_trainable *t) {
-    if (t->full.g) memset(t->full.g, 0, sizeof(float) * t->full.n);
-    if (t->dir.g) memset(t->dir.g, 0, sizeof(float) * t->dir.n);
-    if (t->mag.g) memset(t->mag.g, 0, sizeof(float) * t->mag.n);
+    bd_backend *be = t->be;
+    if (t->full.g) be->zero(be, t->full.g, sizeof(float) * t->full.n);
+    if (t->dir.g) be->zero(be, t->dir.g, sizeof(float) * t->dir.n);
+    if (t->mag.g) be->zero(be, t->mag.g, sizeof(float) * t->mag.n);
+}
+
+void bd_trainable_download(const bd_trainable *t, const bd_bert *m) {
+    bd_backend *be = t->be;
+    if (!be) return;
+    if (t->full.n) bd_bert_download(m);
+    if (t->dir.n) be->download(be, t->dir.h, t->dir.w, sizeof(float) * t->dir.n);
+    if (t->mag.n) be->download(be, t->mag.h, t->mag.w, sizeof(float) * t->mag.n);
+}
+
+void bd_trainable_upload(const bd_trainable *t, const bd_bert *m) {
+    bd_backend *be = t->be;
+    if (!be) return;
+    if (t->full.n) be->upload(be, m->dev, m->data, sizeof(float) * m->total);
+    if (t->dir.n) be->upload(be, t->dir.w, t->dir.h, sizeof(float) * t->dir.n);
+    if (t->mag.n) be->upload(be, t->mag.w, t->mag.h, sizeof(float) * t->mag.n);
+}
+
+float *bd_trainable_host(const bd_trainable *t, const float *p) {
+    if (t->dir.w && p >= t->dir.w && p < t->dir.w + t->dir.n) return t->dir.h + (p - t->dir.w);
+    if (t->mag.w && p >= t->mag.w && p < t->mag.w + t->mag.n) return t->mag.h + (p - t->mag.w);
+    if (t->sqnorms && p >= t->sqnorms && p < t->sqnorms + t->n_sq)
+        return t->sqnorms_h + (p - t->sqnorms);
+    return NULL;
 }
 
 /* ---- PEFT format ---- */
@@ -240,19 +308,21 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
         return bd_errf(e, "%s: out of memory for %d tensor entries", dir, n);
     }
     int k = 0;
+    bd_trainable_download(t, m);
     for (int i = 0; i < t->n_ad; i++) {
         const bd_adapted_linear *al = &t->ads[i];
         bd_peft_name(t, i, "lora_A.weight", names[k], sizeof names[k]);
-        outs[k] = (bd_st_out){names[k], al->A, 2, {al->r, al->in}}; k++;
+        outs[k] = (bd_st_out){names[k], bd_trainable_host(t, al->A), 2, {al->r, al->in}}; k++;
         bd_peft_name(t, i, "lora_B.weight", names[k], sizeof names[k]);
-        outs[k] = (bd_st_out){names[k], al->B, 2, {al->out, al->r}}; k++;
+        outs[k] = (bd_st_out){names[k], bd_trainable_host(t, al->B), 2, {al->out, al->r}}; k++;
         if (dora) {
             bd_peft_name(t, i, "lora_magnitude_vector", names[k], sizeof names[k]);
-            outs[k] = (bd_st_out){names[k], al->m, 1, {al->out}}; k++;
+            outs[k] = (bd_st_out){names[k], bd_trainable_host(t, al->m), 1, {al->out}}; k++;
         }
     }
-    outs[k++] = (bd_st_out){"base_model.model.classifier.weight", m->cls_w, 2, {m->cfg.num_labels, m->cfg.hidden}};
-    outs[k++] = (bd_st_out){"base_model.model.classifier.bias", m->cls_b, 1, {m->cfg.num_labels}};
+    outs[k++] = (bd_st_out){"base_model.model.classifier.weight", bd_trainable_host(t, m->cls_w), 2,
+                            {m->cfg.num_labels, m->cfg.hidden}};
+    outs[k++] = (bd_st_out){"base_model.model.classifier.bias", bd_trainable_host(t, m->cls_b), 1, {m->cfg.num_labels}};
     char path[4200];
     snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     const char *meta[] = {"format", "pt"};
@@ -386,25 +456,31 @@ int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e) {
     bd_st st = {0};
     if (bd_st_open(&st, path, e)) return -1;
     int rc = -1;
+    bd_trainable_download(t, m); /* what the file does not hold stays as it is */
     for (int i = 0; i < t->n_ad; i++) {
         bd_adapted_linear *al = &t->ads[i];
         char name[200];
         bd_peft_name(t, i, "lora_A.weight", name, sizeof name);
-        if (read_into(&st, path, name, al->A, 2, al->r, al->in, e)) goto out;
+        if (read_into(&st, path, name, bd_trainable_host(t, al->A), 2, al->r, al->in, e)) goto out;
         bd_peft_name(t, i, "lora_B.weight", name, sizeof name);
-        if (read_into(&st, path, name, al->B, 2, al->out, al->r, e)) goto out;
+        if (read_into(&st, path, name, bd_trainable_host(t, al->B), 2, al->out, al->r, e)) goto out;
         if (dora) {
             bd_peft_name(t, i, "lora_magnitude_vector", name, sizeof name);
-            if (read_into(&st, path, name, al->m, 1, al->out, 0, e)) goto out;
+            if (read_into(&st, path, name, bd_trainable_host(t, al->m), 1, al->out, 0, e)) goto out;
         }
     }
     if (bd_st_find(&st, "base_model.model.classifier.weight")) {
-        if (read_into(&st, path, "base_model.model.classifier.weight", m->cls_w, 2, m->cfg.num_labels, m->cfg.hidden, e) ||
-            read_into(&st, path, "base_model.model.classifier.bias", m->cls_b, 1, m->cfg.num_labels, 0, e))
+        if (read_into(&st, path, "base_model.model.classifier.weight", bd_trainable_host(t, m->cls_w), 2,
+                      m->cfg.num_labels, m->cfg.hidden, e) ||
+            read_into(&st, path, "base_model.model.classifier.bias", bd_trainable_host(t, m->cls_b), 1,
+                      m->cfg.num_labels, 0, e))
             goto out;
     }
     rc = 0;
 out:
+    /* the host copies hold what was read (all of it, or a part before a failure: the
+     * run does not go on from a failed load) */
+    bd_trainable_upload(t, m);
     bd_st_close(&st);
     return rc;
 }

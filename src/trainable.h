@@ -26,9 +26,12 @@ typedef struct bd_adapter_opts {
     int exact_norm_grad;     /* dora_norm_grad: 1 exact, 0 detached */
 } bd_adapter_opts;
 
-/* A group of parameters: values, gradients, in one allocation each. */
+/* A group of parameters: values, gradients, in one allocation each of the model's
+ * backend memory; h is the values' host copy (== w on the CPU), current after
+ * bd_trainable_download and read by checkpoints, PEFT export and the metrics. */
 typedef struct bd_group {
     float *w, *g;
+    float *h;
     size_t n;
 } bd_group;
 
@@ -38,7 +41,10 @@ typedef struct bd_trainable {
     bd_adapted_linear *ads;  /* [n_ad] */
     int *ad_layer, *ad_mod;  /* where each adapter sits */
     bd_group dir, mag, full; /* full: whole model (method full) */
-    float *sqnorms;          /* ||W0_j||^2 of every adapted matrix */
+    bd_backend *be;          /* the model's */
+    float *sqnorms;          /* ||W0_j||^2 of every adapted matrix (backend memory) */
+    float *sqnorms_h;        /* their host copy (== sqnorms on the CPU) */
+    size_t n_sq;
     bd_bert_grads grads;     /* gradient destinations for bd_bert_backward */
     bd_bert_layer *grad_layers;
     size_t head_off;         /* offset of the head inside dir */
@@ -52,6 +58,13 @@ void bd_trainable_free(bd_trainable *t, bd_bert *m);
 
 /* Zero every gradient. */
 void bd_trainable_zero_grad(bd_trainable *t);
+
+/* The groups' values to their host copies (dir, mag; full: the model's m->data) and back
+ * (after a checkpoint or adapter was read into the host copies). No-ops on the CPU. */
+void bd_trainable_download(const bd_trainable *t, const bd_bert *m);
+void bd_trainable_upload(const bd_trainable *t, const bd_bert *m);
+/* The host copy of a pointer into dir.w, mag.w or sqnorms (after bd_trainable_download). */
+float *bd_trainable_host(const bd_trainable *t, const float *dev_ptr);
 
 /* Parse target_modules ("query,value" or "all") into a mask; error names the bad entry. */
 int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e);

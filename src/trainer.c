@@ -240,11 +240,12 @@ static uint64_t mask_seed(const bd_trainer *t, int which) {
 
 /* Clip the groups' gradients to max_grad_norm together; returns the norm. */
 static double clip(bd_trainer *t, bd_group *const *gs, int n) {
+    bd_backend *be = t->be;
     double ss = 0.0;
-    for (int i = 0; i < n; i++) ss += bd_sumsq(gs[i]->g, gs[i]->n);
+    for (int i = 0; i < n; i++) ss += be->sumsq(be, gs[i]->g, gs[i]->n);
     double norm = sqrt(ss);
     if (t->c.max_grad_norm > 0 && norm > t->c.max_grad_norm)
-        for (int i = 0; i < n; i++) bd_scale(gs[i]->g, gs[i]->n, (float)(t->c.max_grad_norm / (norm + 1e-6)));
+        for (int i = 0; i < n; i++) be->scale(be, gs[i]->g, gs[i]->n, (float)(t->c.max_grad_norm / (norm + 1e-6)));
     return norm;
 }
 
@@ -273,7 +274,7 @@ static int upper_step(bd_trainer *t, const bd_batch *lower, bd_err *e) {
     if (bd_hypergrad(&t->bl, &hyper, &val, h, &vloss, e)) return -1;
     bd_tr_metric(t, "val/loss", vloss);
     const size_t nm = t->t.mag.n;
-    bd_tr_metric(t, "upper/hypergrad_norm", sqrt(bd_sumsq(h, nm)));
+    bd_tr_metric(t, "upper/hypergrad_norm", sqrt(t->be->sumsq(t->be, h, nm)));
     bd_group *gm = &t->t.mag;
     clip(t, &gm, 1);
     double lr = lr_now(t, c->upper_lr);
@@ -331,6 +332,8 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
     s.mem_bytes = sizeof(float) * (t->m.total + t->t.dir.n * 2 + t->t.mag.n * 2 + t->t.full.n +
                                    t->opt_dir.n * 2 + t->opt_mag.n * 2 + t->opt_full.n * 2) +
                   t->a.mem_bytes;
+    if (t->be && !t->be->host_memory) s.mem_bytes = t->be->live_bytes; /* device memory in use */
+    snprintf(s.device, sizeof s.device, "%s", t->be ? t->be->device : "");
     snprintf(s.run_dir, sizeof s.run_dir, "%s", t->dir);
     if (msg) snprintf(s.message, sizeof s.message, "%s", msg);
     bd_channel_status(t->ch, &s);
@@ -518,7 +521,6 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->last_eval = -1;
     int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
-    if (c->backend == 2) { bd_errf(e, "backend = cuda: this build has no CUDA backend (use cpu or auto)"); goto fail; }
     /* the directory first: a second writer is turned away before any loading */
     if (claim_dir(t, resume_dir, e)) goto fail;
     if (!(t->tok = bd_tok_load(c->model, e))) goto fail;
@@ -543,6 +545,11 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     if (load_data(t, e)) goto fail;
     int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
     if (bd_bert_load(&t->m, c->model, L, (uint64_t)c->seed, e)) goto fail;
+    {
+        static const char *const names[] = {"auto", "cpu", "cuda"};
+        if (!(t->be = bd_backend_open(names[c->backend], c->tf32, t->be_note, sizeof t->be_note, e))) goto fail;
+        if (bd_bert_to_backend(&t->m, t->be, e)) goto fail;
+    }
     unsigned mask;
     if (bd_parse_target_modules(c->target_modules, &mask, e)) goto fail;
     bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
@@ -555,21 +562,23 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     const bd_optim_kind ok = (bd_optim_kind)c->optimizer;
     const float b1 = (float)c->adam_beta1, b2 = (float)c->adam_beta2, eps = (float)c->adam_eps;
     if (c->method == BD_METHOD_FULL) {
-        if (bd_optim_init(&t->opt_full, ok, t->t.full.n, b1, b2, eps, (float)c->weight_decay, e)) goto fail;
+        if (bd_optim_init_on(&t->opt_full, t->be, ok, t->t.full.n, b1, b2, eps, (float)c->weight_decay, e)) goto fail;
         const int H = t->m.cfg.hidden;
         t->full_w0 = malloc(sizeof(float) * (size_t)t->m.cfg.n_layers * 2 * H * H);
         if (!t->full_w0) { bd_errf(e, "out of memory"); goto fail; }
         for (int l = 0; l < t->m.cfg.n_layers; l++) {
-            memcpy(t->full_w0 + ((size_t)l * 2) * H * H, t->m.layers[l].q_w, sizeof(float) * (size_t)H * H);
-            memcpy(t->full_w0 + ((size_t)l * 2 + 1) * H * H, t->m.layers[l].v_w, sizeof(float) * (size_t)H * H);
+            memcpy(t->full_w0 + ((size_t)l * 2) * H * H, bd_bert_host(&t->m, t->m.layers[l].q_w), sizeof(float) * (size_t)H * H);
+            memcpy(t->full_w0 + ((size_t)l * 2 + 1) * H * H, bd_bert_host(&t->m, t->m.layers[l].v_w), sizeof(float) * (size_t)H * H);
         }
     } else {
         float mag_wd = (float)(c->method == BD_METHOD_BIDORA ? c->upper_weight_decay : c->weight_decay);
-        if (bd_optim_init(&t->opt_dir, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
-            bd_optim_init(&t->opt_mag, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) goto fail;
-        t->init_dir = malloc(sizeof(float) * t->t.dir.n);
-        if (!t->init_dir) { bd_errf(e, "out of memory"); goto fail; }
-        memcpy(t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
+        if (bd_optim_init_on(&t->opt_dir, t->be, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
+            bd_optim_init_on(&t->opt_mag, t->be, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) goto fail;
+        if (!(t->init_dir = bd_be_allocf(t->be, t->t.dir.n, "the direction's starting values"))) {
+            bd_be_check(t->be, e);
+            goto fail;
+        }
+        t->be->copy(t->be, t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
     }
     const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
     if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
@@ -632,6 +641,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
           bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
           resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
+    bd_tr_log(t, "training on %s%s%s", t->be->device, t->be_note[0] ? "; " : "", t->be_note);
     for (int i = 0; i < 3; i++)
         if (t->ds[i].warning[0]) bd_tr_log(t, "warning: %s", t->ds[i].warning);
     *out = t;
@@ -655,8 +665,8 @@ fail:
 /* Phase 2: M frozen; V back to its phase-1 start; train on D_tr + D_val. */
 static void enter_phase2(bd_trainer *t) {
     t->phase = 2;
-    memcpy(t->t.dir.w, t->init_dir, sizeof(float) * t->t.dir.n);
-    memset(t->opt_dir.m1, 0, sizeof(float) * 2 * t->opt_dir.n);
+    t->be->copy(t->be, t->t.dir.w, t->init_dir, sizeof(float) * t->t.dir.n);
+    if (t->opt_dir.m1) t->be->zero(t->be, t->opt_dir.m1, sizeof(float) * 2 * t->opt_dir.n);
     t->opt_dir.t = 0;
     memcpy(t->fit + t->n_tr, t->va, sizeof(int) * (size_t)t->n_va);
     t->n_fit = t->n_tr + t->n_va;
@@ -710,6 +720,7 @@ static int train_step(bd_trainer *t, bd_err *e) {
         bd_optim_step(&t->opt_dir, t->t.dir.w, t->t.dir.g, (float)lr);
     }
     if (bidora && t->phase == 1 && t->step % c->upper_every == 0 && upper_step(t, &lower, e)) return -1;
+    if (bd_be_check(t->be, e)) return -1;
     double ms = (now_s() - t0) * 1e3;
     bd_tr_metric(t, "time/step_ms", ms);
     t->step++;
@@ -807,9 +818,10 @@ int bd_trainer_step(bd_trainer *t, bd_err *e) {
 }
 
 void bd_trainer_params(const bd_trainer *t, const float **v, size_t *nv, const float **m, size_t *nm) {
-    *v = t->t.full.n ? t->t.full.w : t->t.dir.w;
+    bd_trainable_download(&t->t, &t->m);
+    *v = t->t.full.n ? t->t.full.h : t->t.dir.h;
     *nv = t->t.full.n ? t->t.full.n : t->t.dir.n;
-    *m = t->t.mag.w;
+    *m = t->t.mag.h;
     *nm = t->t.mag.n;
 }
 
@@ -836,11 +848,12 @@ void bd_trainer_close(bd_trainer *t) {
     bd_encoded_free(&t->enc);
     free(t->label_of); free(t->target_of); free(t->tr); free(t->va); free(t->ev); free(t->fit);
     bd_bilevel_free(&t->bl);
-    free(t->init_dir);
+    if (t->be) bd_be_free(t->be, t->init_dir);
     free(t->full_w0);
     for (int k = 0; k < BD_N_MODS; k++) { free(t->wd_x[k]); free(t->wd_y[k]); }
     free(t->order); free(t->val_order);
     free(t->ids); free(t->tids); free(t->lab); free(t->mask); free(t->tg);
     free(t->vids); free(t->vtids); free(t->vlab); free(t->vmask); free(t->vtg); free(t->rows);
+    bd_backend_close(t->be);
     free(t);
 }

@@ -27,6 +27,7 @@ int bd_tr_save_model_dir(bd_trainer *t, const char *sub, bd_err *e) {
     /* full fine-tuning: a complete model directory */
     bd_st_out *outs = calloc((size_t)t->m.n_params, sizeof *outs);
     if (!outs) return bd_errf(e, "out of memory");
+    bd_bert_download(&t->m);
     for (int i = 0; i < t->m.n_params; i++) {
         const bd_param *p = &t->m.params[i];
         outs[i] = (bd_st_out){p->name, t->m.data + p->offset, p->ndim, {p->shape[0], p->shape[1]}};
@@ -104,9 +105,20 @@ static void put_floats(FILE *f, const float *p, size_t n) {
     put_i64(f, (int64_t)n);
     if (n) put(f, p, sizeof(float) * n);
 }
-static void put_optim(FILE *f, const bd_optim *o) {
+/* n floats of backend memory: through a host copy when the backend's memory is not the
+ * host's. 0, or -1 when the copy cannot be allocated. */
+static int put_dev(FILE *f, bd_backend *be, const float *p, size_t n) {
+    if (!n || !p || be->host_memory) { put_floats(f, p, n); return 0; }
+    float *h = malloc(sizeof(float) * n);
+    if (!h) return -1;
+    be->download(be, h, p, sizeof(float) * n);
+    put_floats(f, h, n);
+    free(h);
+    return 0;
+}
+static int put_optim(FILE *f, bd_backend *be, const bd_optim *o) {
     put_i64(f, o->t);
-    put_floats(f, o->m1, o->m1 ? 2 * o->n : 0);
+    return put_dev(f, be, o->m1, o->m1 ? 2 * o->n : 0);
 }
 
 int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
@@ -124,13 +136,20 @@ int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
     put_i64(f, t->n_va);
     put(f, t->order, sizeof(int) * (size_t)t->n_fit);
     put(f, t->val_order, sizeof(int) * (size_t)t->n_va);
-    put_floats(f, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
-    put_floats(f, t->t.dir.w, t->t.dir.n);
-    put_floats(f, t->t.mag.w, t->t.mag.n);
-    put_floats(f, t->init_dir, t->init_dir ? t->t.dir.n : 0);
-    put_optim(f, &t->opt_full);
-    put_optim(f, &t->opt_dir);
-    put_optim(f, &t->opt_mag);
+    bd_backend *be = t->be;
+    if (put_dev(f, be, t->t.full.n ? t->t.full.w : NULL, t->t.full.n) ||
+        put_dev(f, be, t->t.dir.w, t->t.dir.n) || put_dev(f, be, t->t.mag.w, t->t.mag.n) ||
+        put_dev(f, be, t->init_dir, t->init_dir ? t->t.dir.n : 0) || put_optim(f, be, &t->opt_full) ||
+        put_optim(f, be, &t->opt_dir) || put_optim(f, be, &t->opt_mag)) {
+        fclose(f);
+        free(buf);
+        return bd_errf(e, "out of memory for the host copy of a checkpoint");
+    }
+    if (bd_be_check(be, e)) {
+        fclose(f);
+        free(buf);
+        return -1;
+    }
     int64_t tail[3] = {t->metrics_off, t->last_eval, t->done};
     put(f, tail, sizeof tail);
     put_i64(f, (int64_t)t->mlen);
@@ -179,11 +198,21 @@ static void get_floats(reader *r, float *dst, size_t want) {
     if (n) get(r, dst, sizeof(float) * want);
 }
 
-static void get_optim(reader *r, bd_optim *o) {
+/* want floats into backend memory (through a host copy off the CPU) */
+static void get_dev(reader *r, bd_backend *be, float *dst, size_t want) {
+    if (!want || !dst || be->host_memory) { get_floats(r, dst, want); return; }
+    float *h = malloc(sizeof(float) * want);
+    if (!h) { r->bad = 3; return; }
+    get_floats(r, h, want);
+    if (!r->bad) be->upload(be, dst, h, sizeof(float) * want);
+    free(h);
+}
+
+static void get_optim(reader *r, bd_backend *be, bd_optim *o) {
     int64_t tt;
     get(r, &tt, sizeof tt);
     o->t = tt;
-    get_floats(r, o->m1, o->m1 ? 2 * o->n : 0);
+    get_dev(r, be, o->m1, o->m1 ? 2 * o->n : 0);
 }
 
 /* version 2's tail: metrics.csv's state and the slope's points */
@@ -260,17 +289,20 @@ int bd_tr_load_checkpoint(bd_trainer *t, bd_err *e) {
     t->wall_offset = dd[1];
     get(&r, t->order, sizeof(int) * (size_t)t->n_fit);
     get(&r, t->val_order, sizeof(int) * (size_t)t->n_va);
-    get_floats(&r, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
-    get_floats(&r, t->t.dir.w, t->t.dir.n);
-    get_floats(&r, t->t.mag.w, t->t.mag.n);
-    get_floats(&r, t->init_dir, t->init_dir ? t->t.dir.n : 0);
-    get_optim(&r, &t->opt_full);
-    get_optim(&r, &t->opt_dir);
-    get_optim(&r, &t->opt_mag);
+    bd_backend *be = t->be;
+    get_dev(&r, be, t->t.full.n ? t->t.full.w : NULL, t->t.full.n);
+    get_dev(&r, be, t->t.dir.w, t->t.dir.n);
+    get_dev(&r, be, t->t.mag.w, t->t.mag.n);
+    get_dev(&r, be, t->init_dir, t->init_dir ? t->t.dir.n : 0);
+    get_optim(&r, be, &t->opt_full);
+    get_optim(&r, be, &t->opt_dir);
+    get_optim(&r, be, &t->opt_mag);
     if (r.bad) {
         free(buf);
-        return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" : "truncated");
+        return bd_errf(e, "%s: %s", path, r.bad == 2 ? "parameter sizes differ from this run's (config changed?)" :
+                                          r.bad == 3 ? "out of memory for the host copy" : "truncated");
     }
+    if (bd_be_check(be, e)) { free(buf); return -1; }
     int rc = 0;
     if (v2) rc = get_tail(&r, t, e);
     else t->last_eval = -1; /* version 1: a resume at the last step evaluates again */

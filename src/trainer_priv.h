@@ -38,6 +38,8 @@ struct bd_trainer {
     int pad_id;
     /* model */
     bd_bert m;
+    bd_backend *be;            /* where the run computes (m.be) */
+    char be_note[BD_ERR_MAX + 64]; /* why backend auto chose the CPU, or "" */
     bd_trainable t;
     bd_bert_acts a;
     bd_optim opt_dir, opt_mag, opt_full;

@@ -60,9 +60,10 @@ void bd_tr_weight_decomposition(bd_trainer *t) {
     if (t->c.method == BD_METHOD_FULL) {
         /* query and value of each layer against their starting weights */
         const int H = t->m.cfg.hidden;
+        bd_bert_download(&t->m);
         for (int l = 0; l < t->m.cfg.n_layers; l++)
             for (int q = 0; q < 2; q++) {
-                const float *W = q ? t->m.layers[l].v_w : t->m.layers[l].q_w;
+                const float *W = bd_bert_host(&t->m, q ? t->m.layers[l].v_w : t->m.layers[l].q_w);
                 const float *W0 = t->full_w0 + ((size_t)l * 2 + q) * H * H;
                 double dM = 0, dD = 0;
                 for (int j = 0; j < H; j++) {
@@ -79,22 +80,27 @@ void bd_tr_weight_decomposition(bd_trainer *t) {
         wd_slopes(t);
         return;
     }
+    bd_trainable_download(&t->t, &t->m);
     for (int i = 0; i < t->t.n_ad; i++) {
         const bd_adapted_linear *al = &t->t.ads[i];
         const int in = al->in, out = al->out, r = al->r;
+        /* the host copies (the parameters live in the backend's memory) */
+        const float *A = bd_trainable_host(&t->t, al->A), *B = bd_trainable_host(&t->t, al->B);
+        const float *M = al->m ? bd_trainable_host(&t->t, al->m) : NULL;
+        const float *W0 = bd_bert_host(&t->m, al->w0), *sq = bd_trainable_host(&t->t, al->w0_sqnorm);
         double dM = 0, dD = 0;
         for (int j = 0; j < out; j++) {
             /* row j of W_t = W0 + s B A and its cosine with W0 */
-            const float *w0 = al->w0 + (size_t)j * in, *Bj = al->B + (size_t)j * r;
+            const float *w0 = W0 + (size_t)j * in, *Bj = B + (size_t)j * r;
             double nw = 0, dot = 0;
             for (int c2 = 0; c2 < in; c2++) {
                 double w = w0[c2];
-                for (int a = 0; a < r; a++) w += (double)al->s * Bj[a] * al->A[(size_t)a * in + c2];
+                for (int a = 0; a < r; a++) w += (double)al->s * Bj[a] * A[(size_t)a * in + c2];
                 nw += w * w;
                 dot += w * w0[c2];
             }
-            double n0 = sqrt(al->w0_sqnorm[j]);
-            double mj = al->m ? al->m[j] : sqrt(nw);
+            double n0 = sqrt(sq[j]);
+            double mj = M ? M[j] : sqrt(nw);
             dM += fabs(mj - n0);
             dD += 1.0 - dot / (sqrt(nw) * n0);
         }
@@ -115,17 +121,30 @@ void bd_tr_publish_magnitudes(bd_trainer *t) {
         if (t->t.ad_layer[i] == want_l && t->t.ad_mod[i] == want_k) idx = i;
     const bd_adapted_linear *al = &t->t.ads[idx];
     bd_mag_snapshot *s = &ch->mag[back]; /* the viewer reads only mag[front] */
+    bd_backend *be = t->be;
+    const float *sq = bd_trainable_host(&t->t, al->w0_sqnorm), *W0 = bd_bert_host(&t->m, al->w0);
+    const float *M = NULL, *A = NULL, *B = NULL;
+    if (al->m) {
+        /* this adapter's magnitudes only */
+        M = bd_trainable_host(&t->t, al->m);
+        be->download(be, (float *)M, al->m, sizeof(float) * (size_t)al->out);
+    } else {
+        A = bd_trainable_host(&t->t, al->A);
+        B = bd_trainable_host(&t->t, al->B);
+        be->download(be, (float *)A, al->A, sizeof(float) * (size_t)al->r * al->in);
+        be->download(be, (float *)B, al->B, sizeof(float) * (size_t)al->out * al->r);
+    }
     s->step = t->step;
     s->layer = t->t.ad_layer[idx];
     snprintf(s->module, sizeof s->module, "%s", bd_mod_names[t->t.ad_mod[idx]]);
     s->n = al->out < BD_CH_MAG ? al->out : BD_CH_MAG;
     for (int j = 0; j < s->n; j++) {
-        s->m0[j] = sqrtf(al->w0_sqnorm[j]);
-        if (al->m) { s->m[j] = al->m[j]; continue; }
+        s->m0[j] = sqrtf(sq[j]);
+        if (M) { s->m[j] = M[j]; continue; }
         double nw = 0;
         for (int c2 = 0; c2 < al->in; c2++) {
-            double w = al->w0[(size_t)j * al->in + c2];
-            for (int a = 0; a < al->r; a++) w += (double)al->s * al->B[(size_t)j * al->r + a] * al->A[(size_t)a * al->in + c2];
+            double w = W0[(size_t)j * al->in + c2];
+            for (int a = 0; a < al->r; a++) w += (double)al->s * B[(size_t)j * al->r + a] * A[(size_t)a * al->in + c2];
             nw += w * w;
         }
         s->m[j] = (float)sqrt(nw);

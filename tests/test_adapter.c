@@ -108,7 +108,7 @@ static void run_case_z(int dora, int exact, int dropout, int keep_z) {
     to_f(w0, f.w0, OUT * IN); to_f(b, f.b, OUT); to_f(A, f.A, R * IN); to_f(B, f.B, OUT * R);
     to_f(m, f.m, OUT); to_f(x, f.x, N * IN); to_f(dy, f.Rw, N * OUT);
     bd_adapted_linear al = {dora ? BD_ADAPTER_DORA : BD_ADAPTER_LORA, IN, OUT, R, (float)s, (float)p, exact,
-                            w0, b, A, B, m, dA, dB, dm, sq, 0};
+                            w0, b, A, B, m, dA, dB, dm, sq, 0, NULL};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
     bd_adapter_cache c = {0, xt, NULL, xa, keep_z ? z : NULL, xtw0, w0a, aat, n, NULL, NULL};
@@ -171,7 +171,7 @@ static void test_merged(void **st) {
     float w0[OUT * IN], b[OUT], A[R * IN], B[OUT * R], m[OUT], x[N * IN], y[N * OUT], y2[N * OUT], w[OUT * IN], sq[OUT];
     to_f(w0, f.w0, OUT * IN); to_f(b, f.b, OUT); to_f(A, f.A, R * IN); to_f(B, f.B, OUT * R);
     to_f(m, f.m, OUT); to_f(x, f.x, N * IN);
-    bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq, 0};
+    bd_adapted_linear al = {BD_ADAPTER_DORA, IN, OUT, R, 0.5f, 0, 1, w0, b, A, B, m, NULL, NULL, NULL, sq, 0, NULL};
     bd_adapter_init_norms(&al);
     float xt[N * IN], xa[N * R], z[N * OUT], xtw0[N * OUT], w0a[OUT * R], aat[R * R], n[OUT];
     bd_adapter_cache c = {0, xt, NULL, xa, z, xtw0, w0a, aat, n, NULL, NULL};

@@ -62,7 +62,7 @@ static void test_orth(void **state) {
         for (int i = 0; i < R * IN; i++) f.A[a][i] = A[a][i];
         for (int i = 0; i < OUT * R; i++) f.B[a][i] = B[a][i];
         ads[a] = (bd_adapted_linear){BD_ADAPTER_DORA, IN, OUT, R, (float)f.s, 0, 1, w0[a], NULL, A[a], B[a], NULL,
-                                     dA[a], dB[a], NULL, NULL, 0};
+                                     dA[a], dB[a], NULL, NULL, 0, NULL};
     }
     bd_err e;
     double Rv;
@@ -101,7 +101,7 @@ static void test_orth(void **state) {
 static void test_orthonormal(void **state) {
     (void)state;
     float w0[3 * 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, A[3] = {0, 0, 0}, B[3] = {0, 0, 0}, dA[3] = {0}, dB[3] = {0};
-    bd_adapted_linear al = {BD_ADAPTER_LORA, 3, 3, 1, 1.0f, 0, 1, w0, NULL, A, B, NULL, dA, dB, NULL, NULL, 0};
+    bd_adapted_linear al = {BD_ADAPTER_LORA, 3, 3, 1, 1.0f, 0, 1, w0, NULL, A, B, NULL, dA, dB, NULL, NULL, 0, NULL};
     bd_err e;
     double Rv;
     assert_int_equal(bd_orth_reg(&al, 1, 1.0f, &Rv, &e), 0);
