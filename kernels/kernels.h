@@ -3,8 +3,8 @@
  * Each wrapper returns 0, or -1 with e naming the failed call or launch (file:line and
  * cudaGetErrorString). The contracts are src/ops.h's and src/optim.c's, op by op:
  * same shapes, row-major float32, backward ACCUMULATES (+=) into its gradients and a
- * NULL gradient is skipped. tests/test_simt_ops.cpp and tests/test_simt_ops2.cpp check each
- * against the CPU op. */
+ * NULL gradient is skipped. tests/test_simt_ops.cpp, tests/test_simt_ops2.cpp and
+ * tests/test_simt_ops3.cpp check each against the CPU op (ops3: src/backend_cpu.c's table). */
 #ifndef BD_KERNELS_H
 #define BD_KERNELS_H
 
@@ -112,6 +112,53 @@ int bd_cu_dora_row_norms(float *n, const float *w0_sqnorm, const float *B, const
  * y += c z - lin. */
 int bd_cu_dora_scale(float *y, const float *z, const float *m, const float *n, const float *b,
                      const float *lin, int N, int out, void *stream, bd_err *e);
+
+/* z[N,out] recovered from the output y = c z + b of bd_adapted_fwd (cpu_dora_z_recover):
+ * z = (y - b) (n_j / m_j) where m_j != 0 (b may be NULL); for m_j == 0 the dot products
+ * x_t . (W0_j + s B_j A) in double, the CPU's loops in its order. x[N,in], w0[out,in],
+ * A[r,in], B[out,r]. Bit for bit the CPU's. */
+int bd_cu_dora_z_recover(float *z, const float *y, const float *b, const float *m, const float *n,
+                         const float *x, const float *w0, const float *A, const float *B, float s,
+                         int N, int in, int out, int r, void *stream, bd_err *e);
+/* cpu_dora_bwd_mag: G[out] = sum over the rows in order of dy z (float; G is written, not
+ * accumulated); dl[N,out] = dy (m_j / n_j); dm[j] += G[j] / n_j (dm may be NULL). z may
+ * alias dl. One thread per column; N == 0 still zeroes G (and adds 0 / n_j to dm), as the
+ * CPU. Bit for bit. */
+int bd_cu_dora_bwd_mag(float *G, float *dl, float *dm, const float *dy, const float *z, const float *m,
+                       const float *n, int N, int out, void *stream, bd_err *e);
+/* cpu_dora_u_rows: u_j = ((-m_j) G_j) / ((n_j n_j) n_j); dst[j, :r] = (accumulate ? dst : 0)
+ * + (alpha u_j) src[j, :r] (dst is not read when accumulate is 0). Bit for bit. */
+int bd_cu_dora_u_rows(float *dst, const float *src, const float *G, const float *m, const float *n,
+                      float alpha, int accumulate, int out, int r, void *stream, bd_err *e);
+
+/* Vectors (backend.h; kernels/vec.cu), bit for bit the CPU's. copy_rows: rows x cols floats
+ * from src (row stride src_ld floats) to dst (row stride dst_ld). */
+int bd_cu_copy_rows(float *dst, size_t dst_ld, const float *src, size_t src_ld, int rows, int cols,
+                    void *stream, bd_err *e);
+/* out = x + a y (the product rounded, then the sum; out may be x or y). */
+int bd_cu_add_scaled(float *out, const float *x, float a, const float *y, size_t n, void *stream,
+                     bd_err *e);
+/* BiDoRA's hypergradient: h = (float)(gd - k ((double)gp - gm)), in double. */
+int bd_cu_hyper_combine(float *h, const float *gd, const float *gp, const float *gm, double k,
+                        size_t n, void *stream, bd_err *e);
+/* Every row of out[N, OUT] = b: what bd_linear_fwd's memcpy does before its GEMM with
+ * beta 1. */
+int bd_cu_bias_rows(float *out, const float *b, int N, int OUT, void *stream, bd_err *e);
+/* bd_linear_bwd's bias gradient: db[o] += dout[n, o] for n in order (float), one thread
+ * per column. */
+int bd_cu_bias_grad(float *db, const float *dout, int N, int OUT, void *stream, bd_err *e);
+
+/* The orthogonality regularizer's row steps (backend.h; kernels/orth.cu), bit for bit the
+ * CPU's (the row sums sequential in double, one warp per row). rows_normalize: norms[j] =
+ * ||W_j|| (the sum of squares in double, then sqrt, as float), W_j *= 1 / norms[j] (0 for
+ * a row of norm 0); cols == 0 sets every norm to 0. */
+int bd_cu_rows_normalize(float *W, float *norms, int rows, int cols, void *stream, bd_err *e);
+/* G[i, i] -= 1 on the full G[rows, rows] (after cuBLAS's W W^T: G = W W^T - I). */
+int bd_cu_sub_identity(float *G, int rows, void *stream, bd_err *e);
+/* rows_project: dW_j = (dW_j - (float)(dW_j . U_j) U_j) * (1 / norms[j]) (0 where norms[j]
+ * is 0), the dot in double. */
+int bd_cu_rows_project(float *dW, const float *U, const float *norms, int rows, int cols,
+                       void *stream, bd_err *e);
 
 #ifdef __cplusplus
 }
