@@ -114,7 +114,7 @@ ifneq ($(SAN),)
 SIMT_CXXFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 SIMT_KOBJ := $(KERNEL_SRC:%.cu=$(BUILD)/simt/%.o)
-SIMT_OBJ  := $(BUILD)/tests/simt/simt.o
+SIMT_OBJ  := $(BUILD)/tests/simt/simt.o $(BUILD)/tests/simt/cublas_sim.o
 SIMT_TEST_SRC := $(wildcard tests/test_simt_*.cpp)
 SIMT_TEST_BIN := $(SIMT_TEST_SRC:tests/%.cpp=$(BUILD)/tests/%)
 # The deliberately racy reduction and its fixed twin, always under ThreadSanitizer.

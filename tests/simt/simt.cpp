@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -200,6 +202,27 @@ std::mutex alloc_m;
 std::map<uintptr_t, size_t> allocs; /* start -> bytes */
 size_t allocated = 0;
 const size_t simt_total = (size_t)16 << 30; /* a pretend 16 GiB device */
+size_t limit = 0;                           /* set_memory_limit; 0: none (guarded by alloc_m) */
+std::once_flag limit_env_once;
+
+/* BD_SIMT_MEMORY_LIMIT, once, before the limit is first read or set. */
+void read_limit_env() {
+    std::call_once(limit_env_once, [] {
+        const char *v = std::getenv("BD_SIMT_MEMORY_LIMIT");
+        if (!v || !*v) return;
+        char *end = nullptr;
+        unsigned long long b = std::strtoull(v, &end, 10);
+        if (*end || v[0] == '-') {
+            std::fprintf(stderr, "simt: BD_SIMT_MEMORY_LIMIT=%s is not a number of bytes\n", v);
+            std::abort();
+        }
+        std::lock_guard<std::mutex> l(alloc_m);
+        limit = (size_t)b;
+    });
+}
+
+/* The device's size: the limit when one is set. Caller holds alloc_m. */
+size_t total_locked() { return limit ? limit : simt_total; }
 
 /* Whether [p, p + n) lies inside one live allocation. */
 bool on_device(const void *p, size_t n) {
@@ -223,16 +246,40 @@ size_t simt::bytes_allocated() {
     return allocated;
 }
 
+bool simt::device_range_ok(const void *p, size_t bytes) { return on_device(p, bytes); }
+
+void simt::set_memory_limit(size_t bytes) {
+    read_limit_env();
+    std::lock_guard<std::mutex> l(alloc_m);
+    limit = bytes;
+}
+
+size_t simt::memory_limit() {
+    read_limit_env();
+    std::lock_guard<std::mutex> l(alloc_m);
+    return limit;
+}
+
 cudaError_t cudaMalloc(void **p, size_t bytes) {
     if (!p) return ret(cudaErrorInvalidValue);
     *p = nullptr;
-    if (bytes > simt_total - simt::bytes_allocated()) return ret(cudaErrorMemoryAllocation);
+    read_limit_env();
+    {
+        /* reserve the bytes first, so two threads cannot both pass the check */
+        std::lock_guard<std::mutex> l(alloc_m);
+        const size_t total = total_locked();
+        if (allocated > total || bytes > total - allocated) return ret(cudaErrorMemoryAllocation);
+        allocated += bytes;
+    }
     void *q = aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-    if (!q) return ret(cudaErrorMemoryAllocation);
+    if (!q) {
+        std::lock_guard<std::mutex> l(alloc_m);
+        allocated -= bytes;
+        return ret(cudaErrorMemoryAllocation);
+    }
     std::memset(q, 0xff, bytes); /* device memory starts as garbage, not zeros */
     std::lock_guard<std::mutex> l(alloc_m);
     allocs[(uintptr_t)q] = bytes;
-    allocated += bytes;
     *p = q;
     return cudaSuccess;
 }
@@ -278,9 +325,11 @@ cudaError_t cudaMemset(void *p, int value, size_t bytes) {
 cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
 
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
-    size_t a = simt::bytes_allocated();
-    if (free_bytes) *free_bytes = simt_total - a;
-    if (total_bytes) *total_bytes = simt_total;
+    read_limit_env();
+    std::lock_guard<std::mutex> l(alloc_m);
+    const size_t total = total_locked();
+    if (free_bytes) *free_bytes = allocated < total ? total - allocated : 0;
+    if (total_bytes) *total_bytes = total;
     return cudaSuccess;
 }
 
@@ -290,6 +339,45 @@ cudaError_t cudaGetDeviceCount(int *n) {
     return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : ret(cudaErrorInvalidValue); }
+cudaError_t cudaGetDevice(int *dev) {
+    if (!dev) return ret(cudaErrorInvalidValue);
+    *dev = 0; /* the only device */
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int dev) {
+    if (!prop) return ret(cudaErrorInvalidValue);
+    if (dev != 0) return ret(cudaErrorInvalidDevice);
+    std::memset(prop, 0, sizeof *prop);
+    std::snprintf(prop->name, sizeof prop->name, "%s", "SIMT simulator (CPU)");
+    size_t total = 0;
+    cudaMemGetInfo(nullptr, &total);
+    prop->totalGlobalMem = total;
+    prop->sharedMemPerBlock = 48 * 1024; /* what run_grid checks the dynamic buffer against */
+    prop->sharedMemPerBlockOptin = 48 * 1024;
+    prop->sharedMemPerMultiprocessor = 48 * 1024;
+    prop->totalConstMem = 64 * 1024;
+    prop->regsPerBlock = 65536;
+    prop->warpSize = warpSize;
+    prop->maxThreadsPerBlock = 1024;
+    prop->maxThreadsDim[0] = 1024;
+    prop->maxThreadsDim[1] = 1024;
+    prop->maxThreadsDim[2] = 64;
+    prop->maxGridSize[0] = INT_MAX;
+    prop->maxGridSize[1] = 65535;
+    prop->maxGridSize[2] = 65535;
+    prop->major = 9;
+    prop->minor = 0;
+    /* a small count: grid-stride loops sized by it run their blocks one after another here */
+    prop->multiProcessorCount = 16;
+    prop->maxThreadsPerMultiProcessor = 2048;
+    prop->l2CacheSize = 4 << 20;
+    prop->memoryBusWidth = 256;
+    prop->unifiedAddressing = 1;
+    prop->concurrentKernels = 1;
+    prop->asyncEngineCount = 1;
+    return cudaSuccess;
+}
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 cudaError_t cudaStreamCreate(cudaStream_t *s) {
     if (!s) return ret(cudaErrorInvalidValue);
@@ -298,6 +386,67 @@ cudaError_t cudaStreamCreate(cudaStream_t *s) {
 }
 cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
+/* Events: a live set (a destroyed or never-created event is an invalid handle). */
+struct CUevent_st {
+    unsigned flags;
+    bool recorded;
+    std::chrono::steady_clock::time_point t;
+};
+namespace {
+std::mutex event_m;
+std::set<cudaEvent_t> events;
+
+/* The event when it is live, under event_m held by the caller. */
+bool event_live_locked(cudaEvent_t ev) { return ev && events.count(ev) != 0; }
+} // namespace
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *ev, unsigned flags) {
+    if (!ev) return ret(cudaErrorInvalidValue);
+    if (flags & ~(unsigned)(cudaEventBlockingSync | cudaEventDisableTiming)) return ret(cudaErrorInvalidValue);
+    cudaEvent_t e = new CUevent_st{flags, false, {}};
+    std::lock_guard<std::mutex> l(event_m);
+    events.insert(e);
+    *ev = e;
+    return cudaSuccess;
+}
+cudaError_t cudaEventCreate(cudaEvent_t *ev) { return cudaEventCreateWithFlags(ev, cudaEventDefault); }
+
+cudaError_t cudaEventDestroy(cudaEvent_t ev) {
+    std::lock_guard<std::mutex> l(event_m);
+    if (!event_live_locked(ev)) return ret(cudaErrorInvalidResourceHandle);
+    events.erase(ev);
+    delete ev;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t ev, cudaStream_t) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> l(event_m);
+    if (!event_live_locked(ev)) return ret(cudaErrorInvalidResourceHandle);
+    ev->recorded = true;
+    ev->t = now;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t ev) {
+    std::lock_guard<std::mutex> l(event_m);
+    return event_live_locked(ev) ? cudaSuccess : ret(cudaErrorInvalidResourceHandle);
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t ev) { return cudaEventQuery(ev); }
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t ev, unsigned) { return cudaEventQuery(ev); }
+
+/* As CUDA: either event never recorded, or created with cudaEventDisableTiming, is an
+ * invalid handle here. */
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end) {
+    if (!ms) return ret(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> l(event_m);
+    if (!event_live_locked(start) || !event_live_locked(end)) return ret(cudaErrorInvalidResourceHandle);
+    if (!start->recorded || !end->recorded || ((start->flags | end->flags) & cudaEventDisableTiming))
+        return ret(cudaErrorInvalidResourceHandle);
+    *ms = std::chrono::duration<float, std::milli>(end->t - start->t).count();
+    return cudaSuccess;
+}
 
 cudaError_t cudaGetLastError(void) {
     cudaError_t e = simt::last_error;
@@ -314,6 +463,9 @@ const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
     case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNotReady: return "device not ready";
     }
     return "unrecognized error code";
 }

@@ -15,7 +15,9 @@
  * - atomics are __atomic builtins, so ThreadSanitizer sees them as atomic and a missing
  *   __syncthreads() as the data race it is;
  * - a launch with an invalid configuration sets cudaErrorInvalidConfiguration, returned
- *   by cudaGetLastError(), and runs nothing; streams are synchronous no-ops.
+ *   by cudaGetLastError(), and runs nothing; streams are synchronous no-ops; events
+ *   record the host's wall clock; cudaMalloc can be made to fail (set_memory_limit);
+ * - cuBLAS: tests/simt/cublas_v2.h and cublas_sim.cpp (OpenBLAS underneath).
  * Not modelled: timing and coalescing, the static __shared__ size (only the dynamic
  * buffer is checked against 48 KiB), __syncthreads() in divergent code (threads that
  * returned simply leave the barrier), kernels launched from two host threads at once
@@ -155,6 +157,9 @@ typedef enum cudaError {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevicePointer = 17,
     cudaErrorInvalidMemcpyDirection = 21,
+    cudaErrorInvalidDevice = 101,
+    cudaErrorInvalidResourceHandle = 400,
+    cudaErrorNotReady = 600,
 } cudaError_t;
 enum cudaMemcpyKind {
     cudaMemcpyHostToHost = 0,
@@ -164,6 +169,35 @@ enum cudaMemcpyKind {
     cudaMemcpyDefault = 4
 };
 typedef struct CUstream_st *cudaStream_t;
+typedef struct CUevent_st *cudaEvent_t;
+#define cudaEventDefault 0x00
+#define cudaEventBlockingSync 0x01
+#define cudaEventDisableTiming 0x02
+
+/* The simulated device's properties: the fields of the real struct that a host file is
+ * likely to read (same names and types), filled by cudaGetDeviceProperties. */
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;     /* the memory limit when set, else 16 GiB (cudaMemGetInfo's total) */
+    size_t sharedMemPerBlock;  /* 48 KiB: what a launch's dynamic buffer is checked against */
+    size_t sharedMemPerBlockOptin;
+    size_t sharedMemPerMultiprocessor;
+    size_t totalConstMem;
+    int regsPerBlock;
+    int warpSize;
+    int maxThreadsPerBlock;
+    int maxThreadsDim[3];
+    int maxGridSize[3];
+    int major, minor;          /* 9.0 */
+    int multiProcessorCount;
+    int maxThreadsPerMultiProcessor;
+    int l2CacheSize;
+    int memoryBusWidth;
+    int unifiedAddressing;
+    int concurrentKernels;
+    int asyncEngineCount;
+    int pciBusID, pciDeviceID, pciDomainID;
+};
 
 cudaError_t cudaMalloc(void **p, size_t bytes);
 template <typename T> static inline cudaError_t cudaMalloc(T **p, size_t bytes) {
@@ -184,12 +218,33 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s);
 cudaError_t cudaGetLastError(void);
 cudaError_t cudaPeekAtLastError(void);
 const char *cudaGetErrorString(cudaError_t e);
+cudaError_t cudaGetDevice(int *dev);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int dev);
+/* Events: timing is the host's wall clock (steady_clock) at cudaEventRecord, which here
+ * is also when the work before it finished (the simulator is synchronous). */
+cudaError_t cudaEventCreate(cudaEvent_t *ev);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *ev, unsigned flags);
+cudaError_t cudaEventDestroy(cudaEvent_t ev);
+cudaError_t cudaEventRecord(cudaEvent_t ev, cudaStream_t s = 0);
+cudaError_t cudaEventQuery(cudaEvent_t ev);
+cudaError_t cudaEventSynchronize(cudaEvent_t ev);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t ev, unsigned flags = 0);
 
 namespace simt {
 /* Runs body on every thread of every block; an invalid configuration sets the
  * last error instead. Returns the number of blocks run (for the self-tests). */
 long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &body);
 size_t bytes_allocated(); /* live cudaMalloc bytes */
+/* Whether [p, p + bytes) lies inside one live cudaMalloc allocation (bytes 0: p itself). */
+bool device_range_ok(const void *p, size_t bytes);
+/* A simulated device of `bytes` (0: unlimited, the default): a cudaMalloc that would take
+ * the live bytes beyond it fails with cudaErrorMemoryAllocation, and cudaMemGetInfo and
+ * cudaGetDeviceProperties report it as the total. The environment variable
+ * BD_SIMT_MEMORY_LIMIT (bytes), read at the first allocation or query, sets the same
+ * limit for a whole program; a later set_memory_limit replaces it. */
+void set_memory_limit(size_t bytes);
+size_t memory_limit();
 
 template <typename... P, typename... A>
 void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cudaStream_t stream, A &&...args) {
