@@ -22,7 +22,7 @@ else
 BUILD   ?= build
 endif
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
+LIB_SRC  := $(filter-out src/main.c src/cuda_none.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -46,18 +46,44 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libbidora.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(BUILD)/libbidora.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+# Where bd_backend_cuda comes from (src/backend.h): the CUDA backend compiled by nvcc with
+# the real runtime and cuBLAS when nvcc exists, else src/cuda_none.c (CPU only). The C tests
+# link the SIMT simulator's build of the same CUDA backend (tests/simt/), so they can run
+# both backends side by side; so does $(BUILD)/bidora-simt (make simt).
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+KERNEL_SRC := $(wildcard kernels/*.cu)
+CUDA_OBJ := $(KERNEL_SRC:%.cu=$(BUILD)/%.o)
+ifneq ($(NVCC),)
+CUDA_LIBDIR = $(firstword $(wildcard $(dir $(NVCC))../lib64 $(dir $(NVCC))../lib))
+BACKEND_OBJ = $(CUDA_OBJ)
+BACKEND_LIBS = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++
+LINK = $(CXX)
+else
+BACKEND_OBJ = $(BUILD)/src/cuda_none.o
+BACKEND_LIBS =
+LINK = $(CC)
+endif
+SIMT_KOBJ := $(KERNEL_SRC:%.cu=$(BUILD)/simt/%.o)
+SIMT_OBJ  := $(BUILD)/tests/simt/simt.o $(BUILD)/tests/simt/cublas_sim.o
+
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libbidora.a $(BACKEND_OBJ)
+	$(LINK) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(BACKEND_LIBS)
+
+# The whole program with the CUDA backend in the SIMT simulator (slow; for tests).
+$(BUILD)/bidora-simt: $(BUILD)/src/main.o $(BUILD)/libbidora.a $(SIMT_KOBJ) $(SIMT_OBJ)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+simt: $(BUILD)/bidora-simt
+	@mkdir -p build-simt && cp $< build-simt/bidora && echo "build-simt/bidora: the CUDA backend in the SIMT simulator"
 
 # (a static pattern: only the C tests; the simulator's C++ tests have their own rule below)
-$(TEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BUILD)/libbidora.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+$(TEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BUILD)/libbidora.a $(SIMT_KOBJ) $(SIMT_OBJ)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a $(BACKEND_OBJ)
+	$(LINK) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(BACKEND_LIBS)
 
 # Every test: the cmocka unit programs, then the command-line tests (shell).
-test: $(BIN) $(TEST_BIN)
+test: $(BIN) $(TEST_BIN) $(BUILD)/bidora-simt
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The sanitizer runs the README asks for (ASan+UBSan, then TSan).
@@ -107,21 +133,18 @@ help:
 # The same kernel sources compile with g++ over tests/simt/simt.h (the simulator, for
 # make test) and with nvcc for sm_80 and sm_90 + PTX (cuda-objs, when nvcc exists).
 CXX       ?= g++
-KERNEL_SRC := $(wildcard kernels/*.cu)
 SIMT_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow $(CFLAGS) $(PKG_CFLAGS) \
                 -Isrc -Ikernels -Itests/simt -Itests/support -MMD -MP
 ifneq ($(SAN),)
 SIMT_CXXFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-SIMT_KOBJ := $(KERNEL_SRC:%.cu=$(BUILD)/simt/%.o)
-SIMT_OBJ  := $(BUILD)/tests/simt/simt.o $(BUILD)/tests/simt/cublas_sim.o
 SIMT_TEST_SRC := $(wildcard tests/test_simt_*.cpp)
 SIMT_TEST_BIN := $(SIMT_TEST_SRC:tests/%.cpp=$(BUILD)/tests/%)
 # The deliberately racy reduction and its fixed twin, always under ThreadSanitizer.
 SIMT_RACE := $(BUILD)/tests/simt/race_bad $(BUILD)/tests/simt/race_good
 SIMT_TSAN := -std=c++17 -Wall -Wextra -Werror -O1 -g -fsanitize=thread -Ikernels -Itests/simt
 
-$(BUILD)/simt/kernels/%.o: kernels/%.cu tests/simt/simt.h
+$(BUILD)/simt/kernels/%.o: kernels/%.cu tests/simt/simt.h tests/simt/cublas_v2.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(SIMT_CXXFLAGS) -x c++ -include tests/simt/simt.h -c $< -o $@
 $(BUILD)/tests/simt/%.o: tests/simt/%.cpp
@@ -142,12 +165,9 @@ $(BUILD)/tests/simt/race_good: tests/simt/race.cu tests/simt/simt.cpp tests/simt
 simt-tests: $(SIMT_TEST_BIN) $(SIMT_RACE)
 test: $(SIMT_TEST_BIN) $(SIMT_RACE) cuda-objs
 
-NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 NVCC_FLAGS := -std=c++17 -O3 -Isrc -Ikernels -Werror all-warnings -Xcompiler -Wall,-Wextra \
               -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
-CUDA_OBJ := $(KERNEL_SRC:%.cu=$(BUILD)/%.o)
-
-$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/erf.h
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/erf.h src/backend.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
@@ -159,9 +179,9 @@ $(BUILD)/kernels/cuda_smoke: tests/simt/cuda_smoke.c src/err.c $(CUDA_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -Ikernels -I$(CUDA_INC) -c $< -o $@.o
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -c src/err.c -o $@.err.o
-	$(NVCC) $@.o $@.err.o $(CUDA_OBJ) -o $@
+	$(NVCC) $@.o $@.err.o $(CUDA_OBJ) -o $@ -lcublas
 
-.PHONY: cuda-objs simt-tests
+.PHONY: cuda-objs simt-tests simt
 ifneq ($(NVCC),)
 cuda-objs: $(CUDA_OBJ) $(BUILD)/kernels/cuda_smoke
 	@$(BUILD)/kernels/cuda_smoke

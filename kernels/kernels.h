@@ -131,6 +131,10 @@ int bd_cu_dora_bwd_mag(float *G, float *dl, float *dm, const float *dy, const fl
 int bd_cu_dora_u_rows(float *dst, const float *src, const float *G, const float *m, const float *n,
                       float alpha, int accumulate, int out, int r, void *stream, bd_err *e);
 
+/* y[N, C] += alpha b[C] row by row (kernels/rows.cu; backend.h's add_rows), bit for bit the
+ * CPU's: alpha == -1 subtracts (PEFT's bias subtraction in DoRA's forward). */
+int bd_cu_add_rows(float *y, const float *b, int N, int C, float alpha, void *stream, bd_err *e);
+
 /* Vectors (backend.h; kernels/vec.cu), bit for bit the CPU's. copy_rows: rows x cols floats
  * from src (row stride src_ld floats) to dst (row stride dst_ld). */
 int bd_cu_copy_rows(float *dst, size_t dst_ld, const float *src, size_t src_ld, int rows, int cols,

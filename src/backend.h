@@ -157,10 +157,15 @@ struct bd_backend {
 /* The CPU backend (a process-wide value: it has no state). */
 bd_backend *bd_backend_cpu(void);
 
-/* The CUDA backend on device 0, or NULL with e saying why ("no CUDA device: ...");
- * simulated: the SIMT simulator's. Defined only in builds with CUDA (BD_HAVE_CUDA). */
+/* The CUDA backend on device 0, or NULL with e saying why ("no CUDA device: ..."). Defined
+ * by kernels/backend_cuda.cu (the GPU, or the SIMT simulator's device in the tests and
+ * `make simt`), or by src/cuda_none.c in a build without nvcc. A new backend each call;
+ * bd_backend_close frees it. */
 bd_backend *bd_backend_cuda(int tf32, bd_err *e);
 int bd_backend_have_cuda(void); /* 1 when this binary has the CUDA backend */
+/* 1 when backend = cuda can train here: desc gets the device's name; else 0 and desc says
+ * why ("not in this build", "no CUDA device: ..."). Asks the runtime once per process. */
+int bd_backend_cuda_probe(char *desc, size_t n);
 
 /* Open the backend a config names: "cpu", "cuda" (an error when there is none),
  * "auto" (cuda when a device is usable, else cpu; why is logged into note). */

@@ -412,30 +412,17 @@ int bd_be_check(bd_backend *be, bd_err *e) {
     return -1;
 }
 
-#ifndef BD_HAVE_CUDA
-int bd_backend_have_cuda(void) { return 0; }
-#endif
-
 bd_backend *bd_backend_open(const char *name, int tf32, char *note, size_t note_n, bd_err *e) {
     if (note && note_n) note[0] = '\0';
     if (!strcmp(name, "cpu")) return bd_backend_cpu();
-    if (!strcmp(name, "cuda") || !strcmp(name, "auto")) {
-#ifdef BD_HAVE_CUDA
+    if (!strcmp(name, "cuda")) return bd_backend_cuda(tf32, e);
+    if (!strcmp(name, "auto")) {
+        if (!bd_backend_have_cuda()) return bd_backend_cpu(); /* a CPU-only build: nothing to say */
         bd_err ce;
         bd_backend *be = bd_backend_cuda(tf32, &ce);
         if (be) return be;
-        if (!strcmp(name, "cuda")) { *e = ce; return NULL; }
-        if (note) snprintf(note, note_n, "backend auto: %s; training on the CPU", ce.msg);
+        if (note) snprintf(note, note_n, "backend auto chose the CPU: %s", ce.msg);
         return bd_backend_cpu();
-#else
-        (void)tf32;
-        if (!strcmp(name, "cuda")) {
-            bd_errf(e, "backend cuda: this bidora was built without CUDA (no nvcc at build time); "
-                       "use backend = cpu or auto");
-            return NULL;
-        }
-        return bd_backend_cpu(); /* auto in a CPU-only build: nothing to say */
-#endif
     }
     bd_errf(e, "backend \"%s\" is not one of cpu, cuda, auto", name);
     return NULL;

@@ -346,7 +346,8 @@ static void test_invariants(void **state) {
     assert_non_null(mkdtemp(dir));
     if (bd_config_load(&c, "configs/tiny.ini", &e) || bd_config_set(&c, "out_dir", dir, &e) ||
         bd_config_set(&c, "upper_every", "2", &e) || bd_config_set(&c, "max_steps", "4", &e) ||
-        bd_config_set(&c, "retrain_steps", "3", &e) || bd_config_finish(&c, &e)) fail_msg("%s", e.msg);
+        bd_config_set(&c, "retrain_steps", "3", &e) || bd_config_set(&c, "backend", "cpu", &e) ||
+        bd_config_finish(&c, &e)) fail_msg("%s", e.msg);
     bd_channel ch;
     assert_int_equal(bd_channel_init(&ch), 0);
     bd_trainer *t;

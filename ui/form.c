@@ -30,8 +30,10 @@ int bd_form_check(const bd_config *c, const char *key, const char *text, char *e
     if (bd_config_set(scratch, key, text, &e)) {
         bd_fmt(err, n, "%s", e.msg);
         rc = -1;
-    } else if (!strcmp(key, "backend") && scratch->backend == 2) {
-        bd_fmt(err, n, "backend = cuda: not available in this build (CPU only); use cpu or auto");
+    } else if (!strcmp(key, "backend") && scratch->backend == 2 && !bd_backend_cuda_probe(NULL, 0)) {
+        char why[160];
+        bd_backend_cuda_probe(why, sizeof why);
+        bd_fmt(err, n, "backend = cuda: %s; use cpu or auto", why);
         rc = -1;
     } else if (err && n) {
         err[0] = '\0';
@@ -79,7 +81,11 @@ int bd_form_cycle(bd_config *c, const char *key, int dir, char *err, size_t n) {
 static int ready(bd_config *sc, char *err, size_t n) {
     bd_err e = {{0}};
     if (bd_config_finish(sc, &e)) { bd_fmt(err, n, "%s", e.msg); return -1; }
-    if (sc->backend == 2) { bd_fmt(err, n, "backend = cuda: not available in this build"); return -1; }
+    char why[160];
+    if (sc->backend == 2 && !bd_backend_cuda_probe(why, sizeof why)) {
+        bd_fmt(err, n, "backend = cuda: %s", why);
+        return -1;
+    }
     char path[BD_STR + 32];
     bd_fmt(path, sizeof path, "%s/config.json", sc->model);
     bd_bert_config bc;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "dataset.h"
 #include "draw.h"
 #include "text.h"
@@ -41,9 +42,13 @@ static void draw_form(bd_app *a, WINDOW *w) {
         } else {
             attr_t va = sel ? at : bd_attr(&a->term, bad ? BD_C_ERROR : BD_C_NORMAL);
             int used = bd_put(w, 1 + r, 2 + name_w, W - name_w - 2, va, val[0] ? val : "(none)");
-            if (!strcmp(k.name, "backend"))
-                bd_put(w, 1 + r, 3 + name_w + used, W - name_w - used - 3, sel ? at : bd_attr(&a->term, BD_C_DIM),
-                       "(cpu; cuda: not in this build)");
+            if (!strcmp(k.name, "backend")) {
+                char dev[160], hint[200];
+                if (bd_backend_cuda_probe(dev, sizeof dev)) bd_fmt(hint, sizeof hint, "(cuda: %s)", dev);
+                else if (!bd_backend_have_cuda()) bd_fmt(hint, sizeof hint, "(cpu; cuda: not in this build)");
+                else bd_fmt(hint, sizeof hint, "(cpu; cuda: no device)");
+                bd_put(w, 1 + r, 3 + name_w + used, W - name_w - used - 3, sel ? at : bd_attr(&a->term, BD_C_DIM), hint);
+            }
         }
     }
     wnoutrefresh(w);
