@@ -83,8 +83,12 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a $(BACKEND_OBJ)
 	$(LINK) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(BACKEND_LIBS)
 
 # Every test: the cmocka unit programs, then the command-line tests (shell).
-test: $(BIN) $(TEST_BIN) $(BUILD)/bidora-simt
+test: $(BIN) $(TEST_BIN) $(BUILD)/bidora-simt $(BUILD)/tests/tools/cmp_runs
 	@BUILD=$(BUILD) sh tests/run.sh
+
+# tests/cli/cuda_parity.sh's comparison of two run directories
+$(BUILD)/tests/tools/cmp_runs: $(BUILD)/tests/tools/cmp_runs.o $(BUILD)/libbidora.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The sanitizer runs the README asks for (ASan+UBSan, then TSan).
 test-san:
@@ -128,6 +132,9 @@ help:
 	@echo "make cuda-objs  compile kernels/*.cu with nvcc for sm_80/sm_90 (part of make test when nvcc exists)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# make gpu-check (the self-contained bundle for a GPU machine)
+-include mk/gpu-check.mk
 
 # ---- CUDA kernels (kernels/*.cu): the SIMT simulator's tests, and the nvcc check ----
 # The same kernel sources compile with g++ over tests/simt/simt.h (the simulator, for

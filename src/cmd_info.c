@@ -80,6 +80,12 @@ int bd_cmd_info(int argc, char **argv) {
         }
     }
     if (unused) printf("\n");
+    {
+        char dev[160];
+        int usable = bd_backend_cuda_probe(dev, sizeof dev);
+        printf("backends     cpu: %s; cuda: %s%s\n", bd_backend_cpu()->device, dev,
+               usable ? " (backend = auto trains there)" : "");
+    }
     if (tok) {
         printf("tokenizer    WordPiece, %d tokens\n", bd_tok_vocab_size(tok));
         bd_tok_free(tok);

@@ -343,7 +343,7 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
 
 /* The keys a resume may change (cmd_train refuses the others), as the one
  * list that both the check and the messages read. */
-static const char resumable[] = "max_steps, epochs, retrain_steps, eval_every, checkpoint_every";
+static const char resumable[] = "max_steps, epochs, retrain_steps, eval_every, checkpoint_every, backend, tf32";
 
 int bd_trainer_key_resumable(const char *key) {
     size_t n = strlen(key);

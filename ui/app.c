@@ -148,7 +148,9 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
     a->paused = a->stopping = 0;
     a->run_result[0] = '\0';
     bd_fmt(a->run_method, sizeof a->run_method, "%s", bd_method_names[c->method & 3]);
-    bd_fmt(a->run_backend, sizeof a->run_backend, "cpu"); /* the only backend of this build */
+    /* what the config asks for, until the trainer says which device it opened */
+    static const char *const backends[] = {"auto", "cpu", "cuda"};
+    bd_fmt(a->run_backend, sizeof a->run_backend, "%s", backends[c->backend % 3]);
     bd_live_select_mag(a->ch, a->layer, a->module);
     int rc = bd_worker_start(&a->w, c, resume_dir, a->ch, &e);
     if (rc) bd_app_message(a, 1, "%s", e.msg);

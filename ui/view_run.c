@@ -249,7 +249,8 @@ void bd_status_draw(bd_app *a) {
         const char *dir = st->run_dir[0] ? st->run_dir : "(creating run directory)";
         bd_fmt(line, sizeof line, " %s%sstep %ld/%ld%s%s%sphase %d%s%.1f steps/s%sETA %s%s%s%smem %.1f MB%s%s",
                state_name(a), sep, st->step, st->total, sep, a->run_method, sep, st->phase ? st->phase : 1, sep,
-               st->steps_per_s, sep, eta, sep, a->run_backend, sep, st->mem_bytes / 1048576.0, sep, dir);
+               st->steps_per_s, sep, eta, sep, st->device[0] ? st->device : a->run_backend, sep,
+               st->mem_bytes / 1048576.0, sep, dir);
     }
     werase(w);
     attr_t at = bd_attr(&a->term, BD_C_STATUS);
