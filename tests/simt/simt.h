@@ -5,10 +5,16 @@
  * code calls, over host memory.
  *
  * Semantics (tests/simt/simt.cpp):
- * - a launch runs every thread of a block as its own OS thread; blocks of the grid run
- *   one after another (valid CUDA: blocks are independent), so a kernel's __shared__
- *   statics are one copy per block; the dynamic shared buffer is one per launch, filled
- *   with NaN bytes before each block (CUDA leaves it uninitialised);
+ * - blocks of the grid run one after another (valid CUDA: blocks are independent), so a
+ *   kernel's __shared__ statics are one copy per block; the dynamic shared buffer is one
+ *   per launch, filled with NaN bytes before each block (CUDA leaves it uninitialised);
+ * - the threads of a block run on one of two executors (set_executor, BD_SIMT_EXECUTOR):
+ *   fibers (the default), user-level contexts on the launching OS thread that switch at
+ *   the barriers, round robin in thread-id order, deterministic; a kernel whose threads
+ *   all wait at barriers that cannot release aborts with "simt: deadlock in kernel ...";
+ *   or threads, one OS thread per thread of the block (the default under ThreadSanitizer,
+ *   so that it sees the threads of a block as threads); launches from several host
+ *   threads take turns;
  * - __syncthreads() is a barrier of the block's threads that have not returned (as on
  *   the hardware); warp shuffles and votes exchange through a per-warp slot array between
  *   two warp barriers; lanes are consecutive linear thread ids, 32 to a warp;
@@ -20,8 +26,9 @@
  * - cuBLAS: tests/simt/cublas_v2.h and cublas_sim.cpp (OpenBLAS underneath).
  * Not modelled: timing and coalescing, the static __shared__ size (only the dynamic
  * buffer is checked against 48 KiB), __syncthreads() in divergent code (threads that
- * returned simply leave the barrier), kernels launched from two host threads at once
- * (__shared__ statics would be shared), streams and events as ordering. */
+ * returned simply leave the barrier; a split that can never meet is a deadlock, found by
+ * the fibers, a hang with threads), concurrent kernels, streams and events as ordering,
+ * launches from inside a kernel (abort). */
 #ifndef BD_SIMT_H
 #define BD_SIMT_H
 
@@ -233,8 +240,19 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t ev, unsigned flags =
 
 namespace simt {
 /* Runs body on every thread of every block; an invalid configuration sets the
- * last error instead. Returns the number of blocks run (for the self-tests). */
-long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &body);
+ * last error instead. Returns the number of blocks run (for the self-tests).
+ * name (the kernel's, may be null) is for messages. */
+long run_grid(dim3 grid, dim3 block, size_t shmem, const std::function<void()> &body, const char *name = nullptr);
+
+/* How the threads of a block run: fibers (user-level contexts on the launching OS thread;
+ * the default) or threads (an OS thread each; the default under ThreadSanitizer). The
+ * environment variable BD_SIMT_EXECUTOR=fibers|threads, read at the first launch or
+ * call here, sets it for a whole program; set_executor (tests) replaces it for the
+ * launches that follow, from every host thread. Under ThreadSanitizer the fibers are
+ * TSan fibers ordered only by the barriers, so it still sees a missing __syncthreads(). */
+enum class Executor { fibers, threads };
+void set_executor(Executor e);
+Executor executor();
 size_t bytes_allocated(); /* live cudaMalloc bytes */
 /* Whether [p, p + bytes) lies inside one live cudaMalloc allocation (bytes 0: p itself). */
 bool device_range_ok(const void *p, size_t bytes);
@@ -247,15 +265,20 @@ void set_memory_limit(size_t bytes);
 size_t memory_limit();
 
 template <typename... P, typename... A>
-void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cudaStream_t stream, A &&...args) {
+void launch_named(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cudaStream_t stream,
+                  A &&...args) {
     (void)stream;
     const std::tuple<P...> params(std::forward<A>(args)...); /* converted once, as CUDA does */
-    run_grid(grid, block, shmem, [&] { std::apply(kernel, params); });
+    run_grid(grid, block, shmem, [&] { std::apply(kernel, params); }, name);
+}
+template <typename... P, typename... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cudaStream_t stream, A &&...args) {
+    launch_named(nullptr, kernel, grid, block, shmem, stream, std::forward<A>(args)...);
 }
 } // namespace simt
 
 #define BD_LAUNCH(kernel, grid, block, shmem, stream, ...) \
-    simt::launch(kernel, dim3(grid), dim3(block), (size_t)(shmem), (stream), __VA_ARGS__)
+    simt::launch_named(#kernel, kernel, dim3(grid), dim3(block), (size_t)(shmem), (stream), __VA_ARGS__)
 #define BD_DYNAMIC_SHARED(T, name) T *name = reinterpret_cast<T *>(simt::dynamic_shared())
 
 #endif
