@@ -102,10 +102,11 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
         t->full.g = group_alloc(be, m->total, NULL, "the gradients");
         t->grad_layers = calloc((size_t)c->n_layers, sizeof *t->grad_layers);
         if (!t->full.g || !t->grad_layers) {
-            bd_be_check(be, e);
+            if (!t->full.g) bd_be_check(be, e); /* the backend's message names the bytes */
+            else bd_errf(e, "out of memory for gradients (%zu parameters)", m->total);
             be->failed = 0;
             bd_trainable_free(t, m);
-            return bd_errf(e, "out of memory for gradients (%zu parameters)", m->total);
+            return -1;
         }
         bind_full_grads(t, m, t->full.g);
         return 0;

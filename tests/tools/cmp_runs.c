@@ -6,7 +6,17 @@
  *
  * A metric matches when |a - b| <= TOL * max(|a|, |b|) + 1e-7 (the floor for values
  * that are 0 on one side: an MCC of 0, a gradient of an untouched row); a tensor when
- * max |a - b| <= TOL * max |b| (relative to the tensor's scale). The two files must
+ * max |a - b| <= TOL * max |b| (relative to the tensor's scale). Two exceptions, both
+ * amplifiers of rounding rather than results:
+ * - the slope k of the weight decomposition (wd/MODULE/k) is a least-squares fit over a
+ *   few (dD, dM) points whose dD differ by ~1e-4 of their size: it amplifies its inputs'
+ *   relative differences by their mean over their spread, so it is held to 100 x TOL
+ *   (its inputs, the dD and dM rows, are held to TOL);
+ * - the key projection's bias (attention.self.key.bias, full fine-tuning): its gradient is
+ *   zero in exact arithmetic (it adds q . b to every score of a query row, and the softmax
+ *   ignores a constant per row), so both backends' gradients are rounding noise, which
+ *   AdamW's normalisation turns into steps of about lr either way: it is reported, not
+ *   compared. The two files must
  * hold the same (step, phase, name) rows in the same order. FROM_STEP skips earlier
  * rows. Prints the largest errors; exit 0 when all match, 1 when not, 2 on bad input. */
 #include <math.h>
@@ -70,7 +80,7 @@ int main(int argc, char **argv) {
     if (load_metrics(argv[1], from, &a, &na) || load_metrics(argv[2], from, &b, &nb)) return 2;
     int bad = 0;
     if (na != nb) { printf("metrics: %d rows against %d\n", na, nb); bad = 1; }
-    double worst = 0;
+    double worst = 0, kworst = 0;
     int wi = -1;
     for (int i = 0; i < na && i < nb; i++) {
         if (a[i].step != b[i].step || strcmp(a[i].phase, b[i].phase) || strcmp(a[i].name, b[i].name)) {
@@ -80,16 +90,24 @@ int main(int argc, char **argv) {
             break;
         }
         double d = fabs(a[i].value - b[i].value), s = fmax(fabs(a[i].value), fabs(b[i].value));
-        double rel = d / (s + 1e-7 / tol);
-        if (rel > worst) { worst = rel; wi = i; }
-        if (d > tol * s + 1e-7) {
+        size_t nl = strlen(a[i].name);
+        const int slope = !strncmp(a[i].name, "wd/", 3) && nl > 2 && !strcmp(a[i].name + nl - 2, "/k");
+        const double t = slope ? 100 * tol : tol;
+        double rel = d / (s + 1e-7 / t);
+        if (slope) {
+            if (rel > kworst) kworst = rel;
+        } else if (rel > worst) {
+            worst = rel;
+            wi = i;
+        }
+        if (d > t * s + 1e-7) {
             if (bad < 6) printf("metrics: step %ld %s: %.9g against %.9g\n", a[i].step, a[i].name, a[i].value, b[i].value);
             bad++;
         }
     }
     printf("metrics: %d rows, largest relative difference %.2g", na, worst);
     if (wi >= 0) printf(" (step %ld %s: %.9g against %.9g)", a[wi].step, a[wi].name, a[wi].value, b[wi].value);
-    printf("\n");
+    printf(", slopes k %.2g\n", kworst);
     free(a);
     free(b);
 
@@ -97,7 +115,7 @@ int main(int argc, char **argv) {
     char pa[4300], pb[4300];
     if (open_weights(argv[1], &sa, pa, sizeof pa)) return 2;
     if (open_weights(argv[2], &sb, pb, sizeof pb)) { bd_st_close(&sa); return 2; }
-    double tworst = 0;
+    double tworst = 0, kbias = -1;
     const char *tw = "";
     for (int i = 0; i < sa.n_tensors; i++) {
         const bd_st_tensor *ta = &sa.tensors[i], *tb = bd_st_find(&sb, ta->name);
@@ -115,12 +133,18 @@ int main(int argc, char **argv) {
             smax = fmax(smax, fabs((double)y[j]));
         }
         double rel = smax > 0 ? dmax / smax : dmax;
-        if (rel > tworst) { tworst = rel; tw = ta->name; }
-        if (rel > tol) { printf("weights: %s differs by %.2g of its scale %.3g\n", ta->name, rel, smax); bad = 1; }
+        if (strstr(ta->name, "attention.self.key.bias")) {
+            if (rel > kbias) kbias = rel;
+        } else {
+            if (rel > tworst) { tworst = rel; tw = ta->name; }
+            if (rel > tol) { printf("weights: %s differs by %.2g of its scale %.3g\n", ta->name, rel, smax); bad = 1; }
+        }
         free(x);
         free(y);
     }
-    printf("weights: %d tensors, largest relative difference %.2g (%s)\n", sa.n_tensors, tworst, tw);
+    printf("weights: %d tensors, largest relative difference %.2g (%s)", sa.n_tensors, tworst, tw);
+    if (kbias >= 0) printf("; key biases (zero gradient, not compared) %.2g", kbias);
+    printf("\n");
     if (sa.n_tensors != sb.n_tensors) { printf("weights: %d tensors against %d\n", sa.n_tensors, sb.n_tensors); bad = 1; }
     bd_st_close(&sa);
     bd_st_close(&sb);
