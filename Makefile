@@ -10,7 +10,12 @@ PKG_LIBS   := $(shell pkg-config --libs jansson libutf8proc openblas ncursesw 2>
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Iui -Itests/support -MMD -MP
+# src/ by layer: io (files, formats, errors), backend (the op table, CPU ops), model (BERT,
+# adapters), train (trainer, BiDoRA step, optimizers, channel), cli (commands); headers are
+# included by name, so every layer's folder is on the include path.
+SRC_DIRS := src/io src/backend src/model src/train src/cli
+SRC_INC  := $(addprefix -I,$(SRC_DIRS))
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(SRC_INC) -Iui -Itests/support -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lcsv -lpthread -lm
 
 comma := ,
@@ -22,7 +27,7 @@ else
 BUILD   ?= build
 endif
 
-LIB_SRC  := $(filter-out src/main.c src/cuda_none.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
+LIB_SRC  := $(filter-out src/cli/main.c src/backend/cuda_none.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS)))) $(wildcard ui/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -46,8 +51,8 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libbidora.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-# Where bd_backend_cuda comes from (src/backend.h): the CUDA backend compiled by nvcc with
-# the real runtime and cuBLAS when nvcc exists, else src/cuda_none.c (CPU only). The C tests
+# Where bd_backend_cuda comes from (src/backend/backend.h): the CUDA backend compiled by nvcc with
+# the real runtime and cuBLAS when nvcc exists, else src/backend/cuda_none.c (CPU only). The C tests
 # link the SIMT simulator's build of the same CUDA backend (tests/simt/), so they can run
 # both backends side by side; so does $(BUILD)/bidora-simt (make simt).
 NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
@@ -59,18 +64,18 @@ BACKEND_OBJ = $(CUDA_OBJ)
 BACKEND_LIBS = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++
 LINK = $(CXX)
 else
-BACKEND_OBJ = $(BUILD)/src/cuda_none.o
+BACKEND_OBJ = $(BUILD)/src/backend/cuda_none.o
 BACKEND_LIBS =
 LINK = $(CC)
 endif
 SIMT_KOBJ := $(KERNEL_SRC:%.cu=$(BUILD)/simt/%.o)
 SIMT_OBJ  := $(BUILD)/tests/simt/simt.o $(BUILD)/tests/simt/cublas_sim.o
 
-$(BIN): $(BUILD)/src/main.o $(BUILD)/libbidora.a $(BACKEND_OBJ)
+$(BIN): $(BUILD)/src/cli/main.o $(BUILD)/libbidora.a $(BACKEND_OBJ)
 	$(LINK) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(BACKEND_LIBS)
 
 # The whole program with the CUDA backend in the SIMT simulator (slow; for tests).
-$(BUILD)/bidora-simt: $(BUILD)/src/main.o $(BUILD)/libbidora.a $(SIMT_KOBJ) $(SIMT_OBJ)
+$(BUILD)/bidora-simt: $(BUILD)/src/cli/main.o $(BUILD)/libbidora.a $(SIMT_KOBJ) $(SIMT_OBJ)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 simt: $(BUILD)/bidora-simt
 	@mkdir -p build-simt && cp $< build-simt/bidora && echo "build-simt/bidora: the CUDA backend in the SIMT simulator"
@@ -141,7 +146,7 @@ help:
 # make test) and with nvcc for sm_80 and sm_90 + PTX (cuda-objs, when nvcc exists).
 CXX       ?= g++
 SIMT_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow $(CFLAGS) $(PKG_CFLAGS) \
-                -Isrc -Ikernels -Itests/simt -Itests/support -MMD -MP
+                $(SRC_INC) -Ikernels -Itests/simt -Itests/support -MMD -MP
 ifneq ($(SAN),)
 SIMT_CXXFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
@@ -172,9 +177,9 @@ $(BUILD)/tests/simt/race_good: tests/simt/race.cu tests/simt/simt.cpp tests/simt
 simt-tests: $(SIMT_TEST_BIN) $(SIMT_RACE)
 test: $(SIMT_TEST_BIN) $(SIMT_RACE) cuda-objs
 
-NVCC_FLAGS := -std=c++17 -O3 -Isrc -Ikernels -Werror all-warnings -Xcompiler -Wall,-Wextra \
+NVCC_FLAGS := -std=c++17 -O3 $(SRC_INC) -Ikernels -Werror all-warnings -Xcompiler -Wall,-Wextra \
               -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
-$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/erf.h src/backend.h
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/backend/erf.h src/backend/backend.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
@@ -182,10 +187,10 @@ $(BUILD)/kernels/%.o: kernels/%.cu kernels/bd_cuda.h kernels/kernels.h src/erf.h
 # device: ..." without a GPU, a small sum-of-squares check with one.
 CUDA_INC = $(dir $(NVCC))../include
 # (err.c compiled again without the SAN= flags, which nvcc's link does not take)
-$(BUILD)/kernels/cuda_smoke: tests/simt/cuda_smoke.c src/err.c $(CUDA_OBJ)
+$(BUILD)/kernels/cuda_smoke: tests/simt/cuda_smoke.c src/io/err.c $(CUDA_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -Ikernels -I$(CUDA_INC) -c $< -o $@.o
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Isrc -c src/err.c -o $@.err.o
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(SRC_INC) -Ikernels -I$(CUDA_INC) -c $< -o $@.o
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(SRC_INC) -c src/io/err.c -o $@.err.o
 	$(NVCC) $@.o $@.err.o $(CUDA_OBJ) -o $@ -lcublas
 
 .PHONY: cuda-objs simt-tests simt

@@ -7,13 +7,13 @@
 set -e
 SECS=${FUZZ_SECONDS:-120}
 ONLY=${FUZZ_ONLY:-}
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags jansson libutf8proc openblas)"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/io -Isrc/backend -Isrc/model -Isrc/train -Isrc/cli $(pkg-config --cflags jansson libutf8proc openblas)"
 LIBS="$(pkg-config --libs jansson libutf8proc openblas) -lcsv -lpthread -lm"
 mkdir -p build/fuzz
 for h in fuzz/fuzz_*.c; do
     name=$(basename "$h" .c | sed 's/^fuzz_//')
     [ -z "$ONLY" ] || [ "$ONLY" = "$name" ] || continue
-    srcs=$(ls src/*.c | grep -v src/main.c)
+    srcs=$(ls src/*/*.c | grep -v src/cli/main.c)
     clang $CFLAGS "$h" $srcs -o "build/fuzz/$name" $LIBS
     mkdir -p "fuzz/corpus-$name"
     [ -d "fuzz/seeds/$name" ] && cp -n fuzz/seeds/"$name"/* "fuzz/corpus-$name/" 2>/dev/null || true

@@ -1,5 +1,5 @@
 /* act.cu: GELU (erf and tanh forms), ReLU and tanh, forward and backward
- * (src/ops.h's bd_act_fwd/bwd, bd_tanh_fwd/bwd), elementwise grid-stride loops. */
+ * (src/backend/ops.h's bd_act_fwd/bwd, bd_tanh_fwd/bwd), elementwise grid-stride loops. */
 #include "bd_cuda.h"
 #include "kernels.h"
 #include "erf.h" /* the CPU's erf, the same constants */

@@ -1,4 +1,4 @@
-/* backend_cuda.cu: the CUDA backend, the host side: src/backend.h's table over the kernels
+/* backend_cuda.cu: the CUDA backend, the host side: src/backend/backend.h's table over the kernels
  * of kernels/ (kernels.h) and cuBLAS for every matrix product. Compiled by nvcc for the GPU
  * and by g++ over the SIMT simulator (tests/simt/: its cuda_runtime.h and cublas_v2.h) for
  * the tests, so the launch geometry, transposes, leading dimensions, strides and pool

@@ -1,6 +1,6 @@
 /* dora.cu: DoRA's row norms ||W0_j + s B_j A|| and the magnitude scaling of the
- * adapted output (src/adapter.c's bd_adapter_init_norms, bd_dora_row_norms and the
- * last step of bd_adapted_fwd), and the backward's pieces of src/backend_cpu.c: z
+ * adapted output (src/model/adapter.c's bd_adapter_init_norms, bd_dora_row_norms and the
+ * last step of bd_adapted_fwd), and the backward's pieces of src/backend/backend_cpu.c: z
  * recovered from the output, the magnitude gradient, the u_j rows. The products
  * (W0 A^T, A A^T, ...) are cuBLAS's; these kernels take them as inputs. */
 #include "bd_cuda.h"

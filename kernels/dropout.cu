@@ -1,5 +1,5 @@
-/* dropout.cu: the keep mask of src/model.c drawn per element from (seed, i), and
- * inverted dropout forward and backward (src/ops.h's bd_dropout_fwd/bwd). */
+/* dropout.cu: the keep mask of src/model/model.c drawn per element from (seed, i), and
+ * inverted dropout forward and backward (src/backend/ops.h's bd_dropout_fwd/bwd). */
 #include "bd_cuda.h"
 #include "kernels.h"
 

@@ -1,4 +1,4 @@
-/* embed.cu: the embeddings sum (src/ops.h's bd_embed_fwd) and its scatter-add backward
+/* embed.cu: the embeddings sum (src/backend/ops.h's bd_embed_fwd) and its scatter-add backward
  * (bd_embed_bwd), deterministic and in the CPU's order, so both are bit for bit equal
  * to the CPU op: the backward uses no atomics. */
 #include "bd_cuda.h"

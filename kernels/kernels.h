@@ -1,10 +1,10 @@
 /* kernels.h: host-side launch wrappers of the CUDA kernels (kernels/NAME.cu), C linkage.
  * Every pointer is device memory; stream is a cudaStream_t (NULL: the default stream).
  * Each wrapper returns 0, or -1 with e naming the failed call or launch (file:line and
- * cudaGetErrorString). The contracts are src/ops.h's and src/optim.c's, op by op:
+ * cudaGetErrorString). The contracts are src/backend/ops.h's and src/train/optim.c's, op by op:
  * same shapes, row-major float32, backward ACCUMULATES (+=) into its gradients and a
  * NULL gradient is skipped. tests/test_simt_ops.cpp, tests/test_simt_ops2.cpp and
- * tests/test_simt_ops3.cpp check each against the CPU op (ops3: src/backend_cpu.c's table). */
+ * tests/test_simt_ops3.cpp check each against the CPU op (ops3: src/backend/backend_cpu.c's table). */
 #ifndef BD_KERNELS_H
 #define BD_KERNELS_H
 
@@ -42,7 +42,7 @@ int bd_cu_softmax_fwd(float *P, const float *mask, int B, int NH, int T, void *s
 int bd_cu_softmax_bwd(float *dS, const float *P, long rows, int T, float scale, void *stream,
                       bd_err *e);
 
-/* The dropout keep mask of src/model.c (draw_keep): keep[i] = 1 when the top 32 bits
+/* The dropout keep mask of src/model/model.c (draw_keep): keep[i] = 1 when the top 32 bits
  * of splitmix64's finaliser of seed + i * 0x9E3779B97F4A7C15 are >= p * 2^32, so a
  * mask depends only on (seed, i). seed is the one draw the CPU takes from its rng. */
 int bd_cu_dropout_mask(uint8_t *keep, size_t n, uint64_t seed, float p, void *stream, bd_err *e);
@@ -98,7 +98,7 @@ int bd_cu_mse_fwd(float *loss, const float *pred, const float *target, int B, vo
 int bd_cu_mse_bwd(float *dpred, const float *pred, const float *target, int B, float scale,
                   void *stream, bd_err *e);
 
-/* DoRA (src/adapter.c). bd_adapter_init_norms: w0_sqnorm[out] = ||W0_j||^2 of w0[out, in]
+/* DoRA (src/model/adapter.c). bd_adapter_init_norms: w0_sqnorm[out] = ||W0_j||^2 of w0[out, in]
  * (double sums, stored as float). */
 int bd_cu_dora_init_norms(float *w0_sqnorm, const float *w0, int out, int in, void *stream,
                           bd_err *e);

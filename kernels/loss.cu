@@ -1,4 +1,4 @@
-/* loss.cu: mean cross-entropy (src/ops.h's bd_xent_fwd/bwd) and mean squared error
+/* loss.cu: mean cross-entropy (src/backend/ops.h's bd_xent_fwd/bwd) and mean squared error
  * (bd_mse_fwd/bwd). The forwards reduce in double as the CPU does (per-row losses,
  * then one block adds them in a fixed order: deterministic) and leave the mean loss,
  * a float, in device memory. */

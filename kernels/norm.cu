@@ -1,4 +1,4 @@
-/* norm.cu: LayerNorm forward and backward (src/ops.h's bd_layernorm_fwd/bwd). */
+/* norm.cu: LayerNorm forward and backward (src/backend/ops.h's bd_layernorm_fwd/bwd). */
 #include "bd_cuda.h"
 #include "kernels.h"
 

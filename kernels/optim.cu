@@ -1,4 +1,4 @@
-/* optim.cu: one fused AdamW or SGD launch over a parameter group (src/optim.c's
+/* optim.cu: one fused AdamW or SGD launch over a parameter group (src/train/optim.c's
  * bd_optim_step), sum of squares (bd_sumsq), scale and axpy. */
 #include "bd_cuda.h"
 #include "kernels.h"

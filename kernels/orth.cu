@@ -1,5 +1,5 @@
-/* orth.cu: the row steps of the orthogonality regularizer (src/orth.c, the backend's
- * rows_normalize / gram_minus_identity / rows_project of src/backend_cpu.c): normalise
+/* orth.cu: the row steps of the orthogonality regularizer (src/model/orth.c, the backend's
+ * rows_normalize / gram_minus_identity / rows_project of src/backend/backend_cpu.c): normalise
  * the rows of W' = W0 + s B A, subtract I from the Gram matrix cuBLAS computed, and
  * project the gradient through the normalisation.
  *

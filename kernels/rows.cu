@@ -1,5 +1,5 @@
 /* rows.cu: y[N, C] += alpha b[C] row by row (the bias subtraction in PEFT's DoRA order,
- * src/adapter.c). Bit for bit src/backend_cpu.c's cpu_add_rows: one product, one sum. */
+ * src/model/adapter.c). Bit for bit src/backend/backend_cpu.c's cpu_add_rows: one product, one sum. */
 #include "bd_cuda.h"
 
 extern "C" {

@@ -1,7 +1,7 @@
-/* vec.cu: the vector ops of the backend table (src/backend.h) that are neither BLAS nor
+/* vec.cu: the vector ops of the backend table (src/backend/backend.h) that are neither BLAS nor
  * a model op: strided row copies, out = x + a y, BiDoRA's hypergradient combination, and
  * the bias of a linear layer (the rows a GEMM with beta 1 starts from, and its gradient).
- * Each follows src/backend_cpu.c (bias_grad: src/ops_cpu_bwd.c's bd_linear_bwd) operation
+ * Each follows src/backend/backend_cpu.c (bias_grad: src/backend/ops_cpu_bwd.c's bd_linear_bwd) operation
  * by operation with round-to-nearest intrinsics, so the results are the CPU's bit for bit. */
 #include "bd_cuda.h"
 #include "kernels.h"

@@ -21,7 +21,7 @@ ifneq ($(NVCC),)
 gpu-check: $(GPU_CHECK_BIN)/bidora $(GPU_CHECK_BIN)/bench_train $(GPU_CHECK_BIN)/cmp_runs
 	@BUILD=$(BUILD) sh scripts/gpu_check_bundle.sh
 
-$(GPU_CHECK_BIN)/bidora: $(BUILD)/src/main.o $(BUILD)/libbidora.a $(CUDA_OBJ)
+$(GPU_CHECK_BIN)/bidora: $(BUILD)/src/cli/main.o $(BUILD)/libbidora.a $(CUDA_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(GPU_CHECK_CUDA_LIBS) $(GPU_CHECK_RPATH)
 $(GPU_CHECK_BIN)/bench_train: $(BUILD)/bench/bench_train.o $(BUILD)/libbidora.a $(CUDA_OBJ)

@@ -96,9 +96,9 @@ else
 fi
 
 # ---- relinking on the GPU machine, if needed ----
-cp "$BUILD/src/main.o" "$BUILD/bench/bench_train.o" "$BUILD/libbidora.a" "$D/rebuild/"
+cp "$BUILD/src/cli/main.o" "$BUILD/bench/bench_train.o" "$BUILD/libbidora.a" "$D/rebuild/"
 cp kernels/*.cu kernels/*.h "$D/rebuild/kernels/"
-cp src/*.h "$D/rebuild/src/"
+cp src/*/*.h "$D/rebuild/src/" # flat: the kernels include them by name
 
 # ---- data, scripts ----
 cp configs/tiny.ini "$D/configs/"

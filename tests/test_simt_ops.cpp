@@ -1,5 +1,5 @@
 /* test_simt_ops.cpp: every kernel of kernels/ in the SIMT simulator against the CPU op
- * it ports (src/ops.h, src/optim.c, src/model.c's dropout masks), on random inputs.
+ * it ports (src/backend/ops.h, src/train/optim.c, src/model/model.c's dropout masks), on random inputs.
  * Each comparison prints its largest error; the bounds (the documented tolerances):
  *   elementwise GELU/ReLU/tanh, dropout, scale, axpy: |d| <= 1e-6 * max(1, |ref|)
  *   LayerNorm forward/backward, softmax and its backward (through the whole attention

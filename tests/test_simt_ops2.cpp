@@ -1,5 +1,5 @@
 /* test_simt_ops2.cpp: the embeddings and loss kernels of kernels/ (embed.cu, loss.cu) in
- * the SIMT simulator against the CPU ops they port (src/ops.h), on random inputs.
+ * the SIMT simulator against the CPU ops they port (src/backend/ops.h), on random inputs.
  * Each comparison prints its largest error; the bounds (the documented tolerances):
  *   embeddings forward and backward (the scatter-add, repeated ids, types and positions):
  *     bit for bit (max err 0): the same float additions in the CPU's order

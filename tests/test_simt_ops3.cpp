@@ -1,6 +1,6 @@
 /* test_simt_ops3.cpp: the kernels of the backend ops that had none (kernels/vec.cu, the
  * DoRA backward pieces of kernels/dora.cu, kernels/orth.cu) in the SIMT simulator against
- * the CPU backend's functions (bd_backend_cpu()->NAME, src/backend_cpu.c; the bias
+ * the CPU backend's functions (bd_backend_cpu()->NAME, src/backend/backend_cpu.c; the bias
  * gradient against its linear_bwd), on random inputs of several shapes.
  * Every kernel here claims bit for bit: each comparison is a memcmp per element (a NaN, a
  * -0.0 against +0.0, any differing bit fails) and prints its largest relative error:

@@ -29,7 +29,7 @@ typedef struct shared {
 static double value_of(long step, int k) { return (double)step * 10 + k; }
 
 /* The trainer's magnitude publication: fill the back buffer outside the
- * lock, flip mag_front under it (as src/trainer.c publish_magnitudes). */
+ * lock, flip mag_front under it (as src/train/trainer.c publish_magnitudes). */
 static void publish_mag(bd_channel *ch, long step) {
     pthread_mutex_lock(&ch->mu);
     int want = ch->want_mag_layer, back = 1 - ch->mag_front;

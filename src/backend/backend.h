@@ -24,7 +24,7 @@
  * ops after it. bd_be_check() hands it over as a bd_err at the points that can fail
  * (after a forward, a backward, a step); the CPU backend never fails.
  *
- * The contracts are src/ops.h's, op by op: row-major float32, shapes in comments,
+ * The contracts are src/backend/ops.h's, op by op: row-major float32, shapes in comments,
  * backward ops ACCUMULATE (+=) into their gradients and skip a NULL gradient. */
 #ifndef BD_BACKEND_H
 #define BD_BACKEND_H
@@ -159,7 +159,7 @@ bd_backend *bd_backend_cpu(void);
 
 /* The CUDA backend on device 0, or NULL with e saying why ("no CUDA device: ..."). Defined
  * by kernels/backend_cuda.cu (the GPU, or the SIMT simulator's device in the tests and
- * `make simt`), or by src/cuda_none.c in a build without nvcc. A new backend each call;
+ * `make simt`), or by src/backend/cuda_none.c in a build without nvcc. A new backend each call;
  * bd_backend_close frees it. */
 bd_backend *bd_backend_cuda(int tf32, bd_err *e);
 int bd_backend_have_cuda(void); /* 1 when this binary has the CUDA backend */

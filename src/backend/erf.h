@@ -1,4 +1,4 @@
-/* erf.h: bd_erf, shared by the CPU ops (src/ops.h) and the CUDA kernels
+/* erf.h: bd_erf, shared by the CPU ops (src/backend/ops.h) and the CUDA kernels
  * (kernels/act.cu), so that GELU computes the same function on both. */
 #ifndef BD_ERF_H
 #define BD_ERF_H
