@@ -5,6 +5,10 @@
 BUILD=${BUILD:-build}
 export BUILD
 export BIDORA="$PWD/$BUILD/bidora"
+# Under ThreadSanitizer the simulator runs a block's threads as TSan fibers, ordered only by
+# its barriers (its default there is one OS thread each: 100x slower); test_simt_race and
+# test_simt_self still check that a missing __syncthreads() is reported either way.
+case "$BUILD" in build-san-thread*) export BD_SIMT_EXECUTOR=${BD_SIMT_EXECUTOR:-fibers};; esac
 pass=0; fail=0; failed=""
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
