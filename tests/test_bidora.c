@@ -6,7 +6,8 @@
  * convergence as darts_alpha shrinks; the dL/dM-only backward of the +-eps
  * passes against the full one. Then the trainer's invariants: M moves
  * only in upper steps, V only in lower steps, phase 2 leaves M alone and
- * restarts V from its initial values. */
+ * restarts V from its initial values, on the CPU and on the CUDA backend (in the
+ * SIMT simulator). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,10 +336,11 @@ static void test_sub_batch(void **state) {
     teardown(&f);
 }
 
-/* The trainer: M moves only in upper steps, V only in lower ones; phase 2
- * freezes M and restarts V from its initial values. */
-static void test_invariants(void **state) {
-    (void)state;
+/* The trainer on a backend ("cpu", or "cuda": the CUDA backend in the SIMT simulator):
+ * M moves only in upper steps, V only in lower ones; phase 2 freezes M and restarts V
+ * from its initial values. bd_trainer_params downloads the host copies (on the CPU they
+ * are the values themselves), so it is asked again after every step. */
+static void run_invariants(const char *backend) {
     bd_err e = {{0}};
     bd_config c;
     bd_config_defaults(&c);
@@ -346,27 +348,32 @@ static void test_invariants(void **state) {
     assert_non_null(mkdtemp(dir));
     if (bd_config_load(&c, "configs/tiny.ini", &e) || bd_config_set(&c, "out_dir", dir, &e) ||
         bd_config_set(&c, "upper_every", "2", &e) || bd_config_set(&c, "max_steps", "4", &e) ||
-        bd_config_set(&c, "retrain_steps", "3", &e) || bd_config_set(&c, "backend", "cpu", &e) ||
+        bd_config_set(&c, "retrain_steps", "3", &e) || bd_config_set(&c, "backend", backend, &e) ||
         bd_config_finish(&c, &e)) fail_msg("%s", e.msg);
     bd_channel ch;
     assert_int_equal(bd_channel_init(&ch), 0);
     bd_trainer *t;
-    if (bd_trainer_open(&t, &c, NULL, &ch, &e)) fail_msg("%s", e.msg);
+    if (bd_trainer_open(&t, &c, NULL, &ch, &e)) fail_msg("%s: %s", backend, e.msg);
     long p1, total = bd_trainer_steps(t, &p1);
     assert_int_equal(p1, 4);
     assert_int_equal(total, 7);
     const float *v, *m;
     size_t nv, nm;
     bd_trainer_params(t, &v, &nv, &m, &nm);
+    assert_true(nv > 0 && nm > 0);
     float *v0 = malloc(sizeof(float) * nv), *vb = malloc(sizeof(float) * nv), *mb = malloc(sizeof(float) * nm);
     memcpy(v0, v, sizeof(float) * nv);
     for (long s = 0; s < total; s++) {
         memcpy(vb, v, sizeof(float) * nv);
         memcpy(mb, m, sizeof(float) * nm);
-        if (bd_trainer_step(t, &e)) fail_msg("%s", e.msg);
+        if (bd_trainer_step(t, &e)) fail_msg("%s: %s", backend, e.msg);
+        size_t nv2, nm2;
+        bd_trainer_params(t, &v, &nv2, &m, &nm2);
+        assert_int_equal(nv2, nv);
+        assert_int_equal(nm2, nm);
         int v_moved = memcmp(vb, v, sizeof(float) * nv) != 0, m_moved = memcmp(mb, m, sizeof(float) * nm) != 0;
         int upper = s < p1 && s % 2 == 0;
-        printf("step %ld (%s%s): V %s, M %s\n", s, s < p1 ? "phase 1" : "phase 2", upper ? ", upper" : "",
+        printf("%s step %ld (%s%s): V %s, M %s\n", backend, s, s < p1 ? "phase 1" : "phase 2", upper ? ", upper" : "",
                v_moved ? "moved" : "kept", m_moved ? "moved" : "kept");
         assert_true(v_moved);
         assert_int_equal(m_moved, upper);
@@ -378,12 +385,23 @@ static void test_invariants(void **state) {
         }
     }
     free(v0); free(vb); free(mb);
+    /* the run trained where it was asked to (log.txt names the device) */
+    char log[4200];
+    snprintf(log, sizeof log, "%s/log.txt", bd_trainer_dir(t));
     bd_trainer_close(t);
+    char *text = bd_read_file(log, NULL, &e);
+    if (!text) fail_msg("%s", e.msg);
+    const char *want = strcmp(backend, "cuda") ? "training on CPU" : "training on SIMT simulator";
+    if (!strstr(text, want)) fail_msg("%s lacks \"%s\"", log, want);
+    free(text);
     bd_channel_destroy(&ch);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }
+
+static void test_invariants(void **state) { (void)state; run_invariants("cpu"); }
+static void test_invariants_cuda(void **state) { (void)state; run_invariants("cuda"); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -392,6 +410,7 @@ int main(void) {
         cmocka_unit_test(test_mag_only),
         cmocka_unit_test(test_sub_batch),
         cmocka_unit_test(test_invariants),
+        cmocka_unit_test(test_invariants_cuda),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
