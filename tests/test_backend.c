@@ -1112,32 +1112,6 @@ static void test_optim(void **state) {
 
 /* ---- the whole model ---- */
 
-/* Max over elements of |a-b| / max(|b|, floor): test_model.c's measure against transformers. */
-static double ref_err(const float *a, const float *b, size_t n, double floor_) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor_));
-    return worst;
-}
-
-static int read_logits(const char *path, float *out, int max_rows, int L) {
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[4096];
-    assert_non_null(fgets(line, sizeof line, f));
-    int n = 0;
-    while (n < max_rows && fgets(line, sizeof line, f)) {
-        char *p = line;
-        for (int skip = 0; skip < 2; skip++) { p = strchr(p, ','); assert_non_null(p); p++; }
-        for (int l = 0; l < L; l++) {
-            out[n * L + l] = strtof(p, &p);
-            if (*p == ',') p++;
-        }
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
 /* Eval logits of model_dir on tiny.csv on backend be (bd_evaluate: batches of 8, max_length 64). */
 static float *eval_logits(bd_backend *be, const char *model_dir, const char *pair_col, int *rows_out) {
     bd_err e = {{0}};
@@ -1182,11 +1156,11 @@ static void logits_case(const char *model_dir, const char *expected, const char 
     assert_int_equal(nc, ng);
     assert_int_equal(CU->live_bytes, live0); /* the model's and the eval's device memory given back */
     float *want = xmalloc(sizeof(float) * (size_t)nc * 3);
-    assert_int_equal(read_logits(expected, want, nc, 3), nc);
+    assert_int_equal(tiny_read_logits(expected, want, nc, 3), nc);
     char what[128];
     snprintf(what, sizeof what, "%s%s: %d rows", model_dir + strlen(REF), pair_col ? " pair" : "", nc);
     compare("model eval", what, lg, lc, (size_t)nc * 3, MAXREL, TOL_MODEL);
-    double ec = ref_err(lc, want, (size_t)nc * 3, 1e-2), eg = ref_err(lg, want, (size_t)nc * 3, 1e-2);
+    double ec = tiny_max_rel_err(lc, want, (size_t)nc * 3, 1e-2), eg = tiny_max_rel_err(lg, want, (size_t)nc * 3, 1e-2);
     printf("  %-16s %-44s vs transformers: cpu %.3g, cuda %.3g (tol %.0e)\n", "model eval", what, ec, eg, TOL_REF);
     record("model vs transformers", MAXREL, TOL_REF, fmax(ec, eg));
     assert_true(ec < TOL_REF);

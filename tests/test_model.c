@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tiny.h"
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
@@ -20,36 +21,6 @@
 #include "tokenizer.h"
 
 #define REF "tests/ref/"
-
-/* Read expected logits: header row,label,logit_0..; returns rows read. */
-static int read_logits(const char *path, float *out, int max_rows, int L) {
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[4096];
-    assert_non_null(fgets(line, sizeof line, f));
-    int n = 0;
-    while (n < max_rows && fgets(line, sizeof line, f)) {
-        char *p = line;
-        for (int skip = 0; skip < 2; skip++) { p = strchr(p, ','); assert_non_null(p); p++; }
-        for (int l = 0; l < L; l++) {
-            out[n * L + l] = strtof(p, &p);
-            if (*p == ',') p++;
-        }
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
-/* Max over elements of |a-b| / max(|b|, floor). */
-static double max_rel_err(const float *a, const float *b, size_t n, double floor_) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor_);
-        if (d > worst) worst = d;
-    }
-    return worst;
-}
 
 static void run_logits_case(const char *model_dir, const char *expected, const char *pair_col) {
     bd_err e = {{0}};
@@ -74,9 +45,9 @@ static void run_logits_case(const char *model_dir, const char *expected, const c
     if (bd_evaluate(&m, &enc, rows, ds.n_rows, ds.label, NULL, BD_TASK_CLASSIFICATION, 8,
                     bd_tok_pad_id(tok), &r, &e)) fail_msg("%s", e.msg);
     float *want = malloc(sizeof(float) * (size_t)ds.n_rows * 3);
-    int n = read_logits(expected, want, ds.n_rows, 3);
+    int n = tiny_read_logits(expected, want, ds.n_rows, 3);
     assert_int_equal(n, ds.n_rows);
-    double err = max_rel_err(r.logits, want, (size_t)n * 3, 1e-2);
+    double err = tiny_max_rel_err(r.logits, want, (size_t)n * 3, 1e-2);
     printf("%-28s %s: %d rows, max rel err %.3g\n", model_dir + strlen(REF), pair_col ? "pair" : "single", n, err);
     assert_true(err < 1e-4);
     free(want);

@@ -4,6 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "dataset.h"
 #include "encode.h"
@@ -27,4 +31,32 @@ int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, i
     bd_tok_free(tok);
     bd_dataset_free(&ds);
     return T;
+}
+
+int tiny_read_logits(const char *path, float *out, int max_rows, int L) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    assert_non_null(fgets(line, sizeof line, f));
+    int n = 0;
+    while (n < max_rows && fgets(line, sizeof line, f)) {
+        char *p = line;
+        for (int skip = 0; skip < 2; skip++) { p = strchr(p, ','); assert_non_null(p); p++; }
+        for (int l = 0; l < L; l++) {
+            out[n * L + l] = strtof(p, &p);
+            if (*p == ',') p++;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor_);
+        if (d > worst) worst = d;
+    }
+    return worst;
 }

@@ -4,6 +4,7 @@
 #ifndef BD_TEST_TINY_H
 #define BD_TEST_TINY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TINY_REF "tests/ref/"
@@ -13,5 +14,12 @@
  * ids, type_ids, mask [n * max_length] and labels [n]; returns T. */
 int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, int32_t *type_ids,
                float *mask, int32_t *labels);
+
+/* Expected logits of a transformers reference file (header row, then text,label,logit_0..
+ * logit_{L-1} per row) into out[max_rows * L]; returns the rows read. */
+int tiny_read_logits(const char *path, float *out, int max_rows, int L);
+
+/* Max over elements of |a - b| / max(|b|, floor): the measure against transformers. */
+double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_);
 
 #endif
