@@ -1,13 +1,26 @@
-/* app.c: `bidora tui`: the main loop, the terminal's life, run control.
- * The loop waits at most 100 ms for a key (the poll period), drains the
- * channel, and redraws at most ~10 times a second with one doupdate() a
- * frame. Signals only set a flag here; SIGINT, SIGTERM and SIGHUP stop the
- * run (the trainer checkpoints), the worker is joined, then the terminal
- * is restored. The training thread never touches curses. */
+/* app.c: `bidora tui` and `bidora attach`: the main loop, the terminal's
+ * life, run control. The loop waits at most 100 ms for a key (the poll
+ * period), drains the channel, and redraws at most ~10 times a second with
+ * one doupdate() a frame. Signals only set a flag here. SIGINT and SIGTERM
+ * stop the run (the trainer checkpoints), the worker is joined, then the
+ * terminal is restored. SIGHUP (the terminal went away) detaches instead
+ * when on_hangup = detach: the run trains on headless in the same thread,
+ * and the loop only waits for it. The training thread never touches curses.
+ *
+ * Detaching must give the shell its prompt back, but the shell waits for
+ * the process it started, and the trainer is a thread of ours. So the
+ * workbench forks once at start, before any thread exists: the parent (the
+ * keeper) is what the shell waits for; it forwards SIGINT, SIGTERM and
+ * SIGHUP to the workbench and exits with its status, or at once with 0 when
+ * the workbench writes "detached" into their pipe. */
 #include "app.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +29,62 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "control.h"
 #include "dataset.h"
 #include "model.h"
+#include "runlock.h"
 #include "text.h"
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
+
+/* ---- the keeper ---- */
+
+static int keeper_fd = -1;            /* the workbench's end of the keeper's pipe */
+static volatile sig_atomic_t keeper_child;
+static void keeper_forward(int sig) {
+    if (keeper_child > 0) kill((pid_t)keeper_child, sig);
+}
+
+/* Returns in the workbench (the child), or -1 when there is no keeper (the
+ * fork failed: detaching then keeps the shell waiting). Never returns in
+ * the keeper. */
+static int fork_keeper(void) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) { close(p[0]); close(p[1]); return -1; }
+    if (pid == 0) {
+        close(p[0]);
+        keeper_fd = p[1];
+        /* the keeper killed outright is a hang-up too */
+        prctl(PR_SET_PDEATHSIG, SIGHUP);
+        if (getppid() != parent) raise(SIGHUP);
+        return 0;
+    }
+    close(p[1]);
+    keeper_child = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = keeper_forward;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGWINCH, SIG_IGN);
+    char c;
+    ssize_t r;
+    do r = read(p[0], &c, 1); while (r < 0 && errno == EINTR);
+    if (r == 1) _exit(0); /* detached: it trains on without us */
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    if (WIFSIGNALED(st)) {
+        signal(WTERMSIG(st), SIG_DFL);
+        raise(WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+}
 
 static const char *const tui_usage =
     "usage: bidora [tui] [-c FILE] [--ascii] [--block] [--mono] [key=value ...]\n"
@@ -117,6 +180,18 @@ void bd_app_refresh_data(bd_app *a) {
 
 /* ---- run control ---- */
 
+static void fresh_channel(bd_app *a) {
+    if (a->channel_used) { /* counters and commands from zero */
+        bd_channel_destroy(a->ch);
+        bd_channel_init(a->ch);
+    }
+    a->channel_used = 1;
+    bd_live_reset(a->live);
+    a->show_opened = 0;
+    a->paused = a->stopping = 0;
+    a->run_result[0] = '\0';
+}
+
 int bd_app_start_run(bd_app *a, const char *resume_dir) {
     if (a->run_active) {
         bd_app_message(a, 1, "a run is active (Space pauses it, F8 stops it)");
@@ -138,15 +213,8 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
         *c = a->cfg;
         bd_config_finish(c, &e);
     }
-    if (a->channel_used) { /* a fresh channel: counters and commands from zero */
-        bd_channel_destroy(a->ch);
-        bd_channel_init(a->ch);
-    }
-    a->channel_used = 1;
-    bd_live_reset(a->live);
-    a->show_opened = 0;
-    a->paused = a->stopping = 0;
-    a->run_result[0] = '\0';
+    fresh_channel(a);
+    a->attached = 0;
     bd_fmt(a->run_method, sizeof a->run_method, "%s", bd_method_names[c->method & 3]);
     /* what the config asks for, until the trainer says which device it opened */
     static const char *const backends[] = {"auto", "cpu", "cuda"};
@@ -163,14 +231,76 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
     return 0;
 }
 
+int bd_app_attach(bd_app *a, const char *run_dir) {
+    if (a->run_active) {
+        bd_app_message(a, 1, "a run is active here; attach to %s from another terminal (bidora attach)", run_dir);
+        return -1;
+    }
+    fresh_channel(a);
+    a->attached = 1;
+    bd_fmt(a->run_method, sizeof a->run_method, "?");
+    bd_fmt(a->run_backend, sizeof a->run_backend, "?");
+    bd_config *c = malloc(sizeof *c);
+    bd_err ce;
+    if (c && bd_run_config(c, run_dir, &ce) == 0) {
+        bd_fmt(a->run_method, sizeof a->run_method, "%s", bd_method_names[c->method & 3]);
+        static const char *const backends[] = {"auto", "cpu", "cuda"};
+        bd_fmt(a->run_backend, sizeof a->run_backend, "%s", backends[c->backend % 3]);
+    }
+    free(c);
+    bd_live_select_mag(a->ch, a->layer, a->module);
+    bd_err e = {{0}};
+    if (bd_worker_attach(&a->w, run_dir, a->ch, &e)) {
+        a->attached = 0;
+        bd_app_message(a, 1, "%s", e.msg);
+        return -1;
+    }
+    a->run_active = 1;
+    bd_app_message(a, 0, "attached to %s: Space pauses it, F7 checkpoints, F8 stops it; q leaves it running", run_dir);
+    bd_app_set_view(a, BD_VIEW_RUN);
+    return 0;
+}
+
+void bd_app_detach(bd_app *a, int have_terminal, const char *why) {
+    if (a->detached || !a->run_active || a->attached) return;
+    bd_live_poll(a->live, a->ch);
+    const char *dir = a->live->st.run_dir[0] ? a->live->st.run_dir : a->w.c.out_dir;
+    if (have_terminal && !a->term_gone) {
+        bd_app_free_windows(a);
+        bd_term_close(&a->term);
+        printf("bidora: detached: pid %ld trains %s on without a screen\n"
+               "  follow it: bidora attach %s    list runs: bidora ps    stop it: bidora stop %s\n",
+               (long)getpid(), dir, dir, dir);
+        fflush(stdout);
+    }
+    a->term_gone = 1;
+    bd_run_detach_output(dir); /* no more hang-ups or Ctrl-C from the terminal */
+    signal(SIGHUP, SIG_IGN);
+    prctl(PR_SET_PDEATHSIG, 0);
+    char line[BD_CH_LOGLEN];
+    bd_fmt(line, sizeof line, "detached (%s): pid %ld trains on headless; bidora attach %s", why, (long)getpid(), dir);
+    bd_channel_log(a->ch, "%s", line);
+    if (a->live->st.run_dir[0]) bd_run_log_line(dir, "workbench", line);
+    if (keeper_fd >= 0) { /* the keeper exits: the shell has its prompt back */
+        if (write(keeper_fd, "d", 1) != 1) { /* it is gone already */ }
+        close(keeper_fd);
+        keeper_fd = -1;
+    }
+    a->detached = 1;
+}
+
 /* The worker is done: drain the last records, join it, say how it ended. */
 static void reap_worker(bd_app *a) {
     bd_live_poll(a->live, a->ch);
     bd_err e = {{0}};
     int r = bd_worker_join(&a->w, &e);
-    a->run_active = a->paused = a->stopping = 0;
+    int attached = a->attached;
+    a->run_active = a->paused = a->stopping = a->attached = 0;
     const bd_status *st = &a->live->st;
-    if (r == 0) bd_app_message(a, 0, "run finished: %ld steps; adapter in %s/adapter", st->step, st->run_dir);
+    if (attached && r == 3) bd_app_message(a, 0, "left %s; it trains on (pid %ld)", st->run_dir, st->pid);
+    else if (attached && r == -1) bd_app_message(a, 1, "cannot attach: %s", e.msg);
+    else if (attached && r == -2 && st->state != BD_RUN_FAILED) bd_app_message(a, 1, "lost the run: %s", e.msg);
+    else if (r == 0) bd_app_message(a, 0, "run finished: %ld steps; adapter in %s/adapter", st->step, st->run_dir);
     else if (r == 2) bd_app_message(a, 0, "%s", e.msg);
     else if (r == 1)
         bd_app_message(a, 0, "run stopped at step %ld; checkpoint in %s/checkpoint (continue: bidora train --resume %s, "
@@ -259,20 +389,41 @@ static int read_key(void) {
     return (int)wc;
 }
 
+/* A signal: 0 go on, 1 leave the loop now. */
+static int on_got_signal(bd_app *a, int sig) {
+    if (sig == SIGHUP) a->term_gone = 1; /* whatever follows, the terminal is not there to restore */
+    if (a->exit_code) return 0;          /* already on the way out */
+    if (a->attached && a->run_active) {
+        /* a viewer's signal ends the viewer, never the other process's run */
+        bd_channel_detach(a->ch);
+        a->exit_code = 128 + sig;
+        a->quit_after_stop = 1;
+        return 0;
+    }
+    if (sig == SIGHUP && a->detached) return 0;
+    if (sig == SIGHUP && a->run_active && !a->stopping && a->w.c.on_hangup == 0) {
+        bd_app_detach(a, 0, "the terminal went away (SIGHUP)");
+        return 0;
+    }
+    /* SIGINT / SIGTERM, or SIGHUP with on_hangup = stop: checkpoint the run,
+     * then leave (also when it is already stopping after F8 or q) */
+    a->exit_code = 128 + sig;
+    a->quit_after_stop = 1;
+    if (!a->run_active) return 1;
+    if (!a->stopping) bd_channel_stop(a->ch);
+    a->stopping = 1;
+    bd_app_message(a, 0, "signal %d: checkpointing the run and quitting", sig);
+    return 0;
+}
+
 static void main_loop(bd_app *a) {
     double last_draw = 0;
-    int dirty = 1, hangup = 0;
+    int dirty = 1;
     while (!a->quit) {
-        if (got_signal && !a->exit_code) {
-            /* SIGINT / SIGTERM / SIGHUP: checkpoint the run, then leave
-             * (also when it is already stopping after F8 or q) */
-            hangup = got_signal == SIGHUP;
-            a->exit_code = 128 + got_signal;
-            a->quit_after_stop = 1;
-            if (!a->run_active) break;
-            if (!a->stopping) bd_channel_stop(a->ch);
-            a->stopping = 1;
-            bd_app_message(a, 0, "signal %d: checkpointing the run and quitting", (int)got_signal);
+        int sig = got_signal;
+        if (sig) {
+            got_signal = 0;
+            if (on_got_signal(a, sig)) break;
             dirty = 1;
         }
         if (a->run_active) {
@@ -284,8 +435,9 @@ static void main_loop(bd_app *a) {
             }
         }
         if (a->quit) break;
-        if (hangup) { /* no terminal left: wait for the checkpoint without drawing */
-            struct timespec ts = {0, 20 * 1000 * 1000};
+        if (a->term_gone) { /* no terminal: train on (detached) or wait for the checkpoint, without drawing */
+            if (a->detached && !a->run_active) break;
+            struct timespec ts = {0, (a->detached ? 100 : 20) * 1000 * 1000};
             nanosleep(&ts, NULL);
             continue;
         }
@@ -349,7 +501,8 @@ static int parse_args(bd_app *a, bd_term_opts *o, int argc, char **argv) {
     return -1;
 }
 
-int bd_cmd_tui(int argc, char **argv) {
+/* The workbench on argv's config; on the live run attach_dir when it is set. */
+static int app_main(int argc, char **argv, const char *attach_dir) {
     setlocale(LC_ALL, "");
     bd_app *a = calloc(1, sizeof *a);
     bd_channel *ch = calloc(1, sizeof *ch);
@@ -359,10 +512,13 @@ int bd_cmd_tui(int argc, char **argv) {
     bd_term_opts o = {0};
     if ((rc = parse_args(a, &o, argc, argv)) >= 0) goto out;
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        bd_report("the workbench needs a terminal (use bidora train for headless runs)");
+        bd_report(attach_dir ? "bidora attach needs a terminal (bidora ps and bidora stop work without one)"
+                             : "the workbench needs a terminal (use bidora train for headless runs)");
         rc = 1;
         goto out;
     }
+    /* before any thread: only a single-threaded process forks cleanly */
+    if (!attach_dir) fork_keeper();
     if (bd_channel_init(ch)) { bd_report("cannot create the channel"); rc = 2; goto out; }
     a->ch = ch;
     bd_live_init(lv);
@@ -379,6 +535,7 @@ int bd_cmd_tui(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed socket or terminal is an error return, not a death */
     if (bd_term_open(&a->term, &o, NULL, stdout, stdin)) {
         bd_report("cannot open the terminal (is TERM set to a known type?)");
         rc = 2;
@@ -395,14 +552,31 @@ int bd_cmd_tui(int argc, char **argv) {
         bd_app_message(a, 1, "%s", !a->model.ok ? a->model.err : a->data.err);
     else
         bd_app_message(a, 0, "%s loaded: F5 starts the run, F1 lists the keys", a->cfg_path);
+    if (attach_dir) {
+        /* the run's own configuration: its model (layers), its modules */
+        bd_config *rc_cfg = malloc(sizeof *rc_cfg);
+        bd_err ce;
+        if (rc_cfg && bd_run_config(rc_cfg, attach_dir, &ce) == 0) {
+            a->cfg = *rc_cfg;
+            bd_fmt(a->cfg_path, sizeof a->cfg_path, "%s/config.ini", attach_dir);
+            bd_app_refresh_model(a);
+            bd_app_refresh_data(a);
+        }
+        free(rc_cfg);
+        a->quit_after_stop = 1; /* the viewer ends with the run it shows */
+        if (bd_app_attach(a, attach_dir)) { bd_term_close(&a->term); bd_report(a->msg); rc = 1; goto out; }
+    }
     a->rebuild = 1;
     main_loop(a);
     if (a->run_active) { /* only on a path that left the loop early */
-        bd_channel_stop(a->ch);
+        if (a->attached) bd_channel_detach(a->ch);
+        else bd_channel_stop(a->ch);
         reap_worker(a);
     }
-    bd_app_free_windows(a);
-    bd_term_close(&a->term);
+    if (!a->term_gone) {
+        bd_app_free_windows(a);
+        bd_term_close(&a->term);
+    }
     rc = a->exit_code;
     if (a->run_result[0]) fprintf(stderr, "bidora: %s\n", a->run_result);
 out:
@@ -417,4 +591,44 @@ out:
     free(ch);
     free(a);
     return rc;
+}
+
+int bd_cmd_tui(int argc, char **argv) { return app_main(argc, argv, NULL); }
+
+static const char *const attach_usage =
+    "usage: bidora attach [RUN] [--ascii] [--block] [--mono]\n"
+    "The workbench on a live run of another process (a detached workbench, a headless bidora train):\n"
+    "its whole history from metrics.csv, then live. Space pauses / resumes it, F7 checkpoints it,\n"
+    "F8 stops it (with a checkpoint); q leaves the viewer and the run goes on.\n"
+    "RUN: a run directory or a run's name in out_dir; default: the newest live run (bidora ps lists them).\n";
+
+int bd_cmd_attach(int argc, char **argv) {
+    const char *run = NULL;
+    char tui[] = "tui";
+    char *args[8] = {tui};
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(attach_usage, stdout); return 0; }
+        if (!strcmp(argv[i], "--ascii") || !strcmp(argv[i], "--block") || !strcmp(argv[i], "--mono")) {
+            if (n < 7) args[n++] = argv[i];
+        } else if (argv[i][0] != '-' && !run) {
+            run = argv[i];
+        } else {
+            fprintf(stderr, "bidora: attach: unexpected argument \"%s\"\n%s", argv[i], attach_usage);
+            return 1;
+        }
+    }
+    bd_err e = {{0}};
+    char dir[4200];
+    char od[BD_STR];
+    bd_default_out_dir(od, sizeof od);
+    if (run ? bd_find_run(run, dir, sizeof dir, &e) : bd_newest_live_run(od, dir, sizeof dir, &e)) {
+        bd_report(e.msg);
+        return 1;
+    }
+    /* reachable? say so before the screen opens */
+    bd_ctl_conn c;
+    if (bd_ctl_connect(&c, dir, &e)) { bd_report(e.msg); return 1; }
+    bd_ctl_close(&c);
+    return app_main(n, args, dir);
 }

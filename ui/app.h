@@ -79,6 +79,9 @@ struct bd_app {
     bd_live *live;
     char run_result[BD_ERR_MAX];
     char run_method[16], run_backend[16];
+    int attached;            /* the live run is another process's (bidora attach; the worker is its proxy) */
+    int detached;            /* the screen is gone: the run trains on headless in this process */
+    int term_gone;           /* the terminal hung up: nothing more is written to it */
 
     /* what the run view shows: the live run, or a run opened from the browser */
     int show_opened;
@@ -124,6 +127,12 @@ struct bd_app {
 /* app.c: run control */
 void bd_app_message(bd_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int bd_app_start_run(bd_app *a, const char *resume_dir);
+/* Show the live run of another process (run_dir/control.sock) as if it were
+ * ours: Space, F7, F8 act on it; q leaves it running. */
+int bd_app_attach(bd_app *a, const char *run_dir);
+/* Leave the screen, keep training: the terminal is restored (when it is
+ * still there) and closed, the shell gets its prompt back, why is logged. */
+void bd_app_detach(bd_app *a, int have_terminal, const char *why);
 void bd_app_set_view(bd_app *a, bd_view v);
 /* Windows from the layout (after a resize or a view change), and one
  * frame: every window drawn, then one doupdate(). */

@@ -48,9 +48,19 @@ static int k_start(bd_app *a, int key) { (void)key; bd_app_start_run(a, NULL); r
 static int k_pause(bd_app *a, int key) {
     (void)key;
     if (!a->run_active || a->stopping) { bd_app_message(a, 1, "no run is active (F5 starts one)"); return R; }
-    a->paused = !a->paused;
+    /* the flag, not a copy of it: a viewer on the control socket (bidora
+     * pause, an attached workbench) may have changed it */
+    a->paused = !bd_channel_pause_requested(a->ch);
     bd_channel_pause(a->ch, a->paused); /* the trainer checks before every step */
     bd_app_message(a, 0, a->paused ? "paused (Space resumes)" : "resumed");
+    return R;
+}
+
+static int k_checkpoint(bd_app *a, int key) {
+    (void)key;
+    if (!a->run_active || a->stopping) { bd_app_message(a, 1, "no run is active"); return R; }
+    bd_channel_save(a->ch); /* before the next step, or at once when paused */
+    bd_app_message(a, 0, "checkpoint asked: the log says when it is written");
     return R;
 }
 
@@ -96,6 +106,12 @@ static int k_logy(bd_app *a, int key) {
 
 static int k_quit(bd_app *a, int key) {
     (void)key;
+    if (a->run_active && a->attached) { /* the viewer leaves; the run is another process's */
+        bd_channel_detach(a->ch);
+        a->quit_after_stop = 1;
+        bd_app_message(a, 0, "leaving the run; it trains on");
+        return R;
+    }
     if (a->run_active) {
         if (a->stopping) { a->quit_after_stop = 1; return R; }
         a->confirm_quit = 1;
@@ -119,12 +135,14 @@ const bd_binding bd_keys_global[] = {
     {{BD_FN(KEY_F(4)), 'v'}, "F4 v", "Run", "run view of the live run (an opened run when none ran yet)", k_run_view},
     {{BD_FN(KEY_F(5))}, "F5", "Start", "start a run of the current config (in the background)", k_start},
     {{' '}, "Space", "Pause", "pause / resume the run (within one step)", k_pause},
+    {{BD_FN(KEY_F(7))}, "F7", "Ckpt", "write a checkpoint of the run now (also while paused)", k_checkpoint},
     {{BD_FN(KEY_F(8)), 'x'}, "F8 x", "Stop", "stop the run (it checkpoints; resume from the runs browser)", k_stop},
     {{BD_TAB}, "Tab", "Panel", "next panel (set-up: next key)", k_next_panel},
     {{'+', '=', '-'}, "+ -", NULL, "more / less EMA smoothing of the curves", k_smooth},
     {{'l'}, "l", NULL, "log-y on the focused chart (set-up: move right)", k_logy},
     {{BD_ESC}, "Esc", NULL, "back: leave help, unzoom, cancel a prompt", k_back},
-    {{BD_FN(KEY_F(10)), 'q'}, "F10 q", "Quit", "quit (with a run active: y confirms; the run is checkpointed)", k_quit},
+    {{BD_FN(KEY_F(10)), 'q'}, "F10 q", "Quit",
+     "quit; with a run active: d detaches (it trains on), s stops it (checkpoint); attached: leave it running", k_quit},
     {{0}, NULL, NULL, NULL, NULL},
 };
 
@@ -214,10 +232,14 @@ static const bd_binding keys_help[] = {
 
 /* ---- prompts ---- */
 
+/* q with a run active: d detach, s (or y) stop and quit, anything else cancels. */
 static int confirm(bd_app *a, int key) {
+    int stop = key == 's' || key == 'S' || key == 'y' || key == 'Y', detach = key == 'd' || key == 'D';
     a->confirm_quit = 0;
-    if ((key == 'y' || key == 'Y') && !a->run_active) return BD_KEY_HANDLED | BD_KEY_QUIT; /* it ended meanwhile */
-    if (key == 'y' || key == 'Y') {
+    if ((stop || detach) && !a->run_active) return BD_KEY_HANDLED | BD_KEY_QUIT; /* it ended meanwhile */
+    if (detach) {
+        bd_app_detach(a, 1, "q, then d");
+    } else if (stop) {
         bd_channel_stop(a->ch);
         a->stopping = 1;
         a->quit_after_stop = 1;

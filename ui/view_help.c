@@ -100,7 +100,7 @@ void bd_message_draw(bd_app *a) {
     int W = getmaxx(w);
     if (a->confirm_quit) {
         bd_put(w, 0, 0, W, bd_attr(&a->term, BD_C_WARN),
-               "A run is active. Quit? It is checkpointed and stopped first. [y/N]");
+               "A run is active. d: detach (it trains on; bidora attach) s: stop it (checkpoint) and quit  Esc: cancel");
     } else if (a->prompt_save) {
         int used = bd_put(w, 0, 0, W, bd_attr(&a->term, BD_C_WARN), "Save config as (Enter saves, Esc cancels): ");
         used += bd_put(w, 0, used, W - used, bd_attr(&a->term, BD_C_NORMAL) | A_UNDERLINE, a->edit.buf);

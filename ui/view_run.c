@@ -223,7 +223,8 @@ static void fmt_time(char *buf, size_t n, double s) {
 
 static const char *state_name(const bd_app *a) {
     if (a->stopping) return "stopping";
-    if (a->run_active && a->paused) return a->live->st.state == BD_RUN_PAUSED ? "paused" : "pausing";
+    int paused = a->run_active && bd_channel_pause_requested(a->ch); /* also when a remote viewer paused it */
+    if (paused) return a->live->st.state == BD_RUN_PAUSED ? "paused" : "pausing";
     if (a->run_active && a->live->st.state == BD_RUN_PAUSED) return "resuming"; /* until the next step */
     static const char *const names[] = {"starting", "loading", "running", "paused", "done", "stopped", "failed"};
     int s = a->live->st.state;
@@ -247,8 +248,11 @@ void bd_status_draw(bd_app *a) {
         fmt_time(eta, sizeof eta, st->eta_s);
         fmt_time(el, sizeof el, st->elapsed_s);
         const char *dir = st->run_dir[0] ? st->run_dir : "(creating run directory)";
+        char state[64];
+        if (a->attached) bd_fmt(state, sizeof state, "%s (attached to pid %ld)", state_name(a), st->pid);
+        else bd_fmt(state, sizeof state, "%s", state_name(a));
         bd_fmt(line, sizeof line, " %s%sstep %ld/%ld%s%s%sphase %d%s%.1f steps/s%sETA %s%s%s%smem %.1f MB%s%s",
-               state_name(a), sep, st->step, st->total, sep, a->run_method, sep, st->phase ? st->phase : 1, sep,
+               state, sep, st->step, st->total, sep, st->method[0] ? st->method : a->run_method, sep, st->phase ? st->phase : 1, sep,
                st->steps_per_s, sep, eta, sep, st->device[0] ? st->device : a->run_backend, sep,
                st->mem_bytes / 1048576.0, sep, dir);
     }

@@ -1,7 +1,8 @@
 /* bidora train [-c FILE] [--resume RUN_DIR] [key=value ...]: headless
  * training. The trainer runs in its own thread (the same one the TUI
- * uses); this thread prints progress on stderr and turns SIGINT, SIGTERM
- * and SIGHUP into "checkpoint and stop". */
+ * uses); this thread prints progress on stderr and turns SIGINT and SIGTERM
+ * into "checkpoint and stop"; SIGHUP too with on_hangup = stop, else it
+ * detaches (progress and messages go to RUN/detached.log) and trains on. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "runlock.h"
 #include "commands.h"
 #include "config.h"
 #include "trainer.h"
@@ -22,7 +24,9 @@ static const char *const train_usage =
     "       bidora train --resume RUN_DIR [key=value ...]   (max_steps, epochs, retrain_steps, eval_every,\n"
     "                                                     checkpoint_every may change)\n"
     "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
-    "SIGINT/SIGTERM/SIGHUP checkpoint the run and stop it (exit status 130).\n"
+    "SIGINT/SIGTERM checkpoint the run and stop it (exit status 128 + the signal); SIGHUP (the terminal\n"
+    "went away) does too with on_hangup=stop, else the run trains on (on_hangup=detach, the default).\n"
+    "bidora ps lists it, bidora attach/pause/resume/stop control it (its RUN/control.sock).\n"
     "Keys (default, meaning [allowed]):\n";
 
 static void fmt_time(char *buf, size_t n, double s) {
@@ -89,7 +93,7 @@ int bd_cmd_train(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL);
     bd_worker w;
     if (bd_worker_start(&w, &c, resume, &ch, &e)) { bd_report(e.msg); bd_channel_destroy(&ch); return 2; }
-    const int tty = isatty(2);
+    int tty = isatty(2), detached = 0;
     long next_log = 0;
     double last_print = 0;
     int stop_sent = 0;
@@ -97,11 +101,27 @@ int bd_cmd_train(int argc, char **argv) {
     while (!bd_worker_finished(&w)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        if (got_signal && !stop_sent) {
-            if (tty) fputc('\n', stderr);
-            fprintf(stderr, "bidora: signal %d: checkpointing and stopping\n", (int)got_signal);
+        int sig = got_signal;
+        got_signal = 0;
+        if (sig == SIGHUP && c.on_hangup == 0 && !stop_sent) {
+            /* the terminal went away: train on headless (on_hangup = detach) */
+            if (!detached) {
+                bd_status st;
+                bd_channel_get_status(&ch, &st);
+                char line[BD_CH_LOGLEN];
+                snprintf(line, sizeof line, "detached (SIGHUP; on_hangup = detach): pid %ld trains on headless",
+                         (long)getpid());
+                if (st.run_dir[0]) bd_run_log_line(st.run_dir, "train", line);
+                bd_channel_log(&ch, "%s", line);
+                if (tty || isatty(1)) bd_run_detach_output(st.run_dir[0] ? st.run_dir : c.out_dir);
+                signal(SIGHUP, SIG_IGN);
+                detached = 1;
+            }
+        } else if (sig && !stop_sent) {
+            if (tty && !detached) fputc('\n', stderr);
+            fprintf(stderr, "bidora: signal %d: checkpointing and stopping\n", sig);
             bd_channel_stop(&ch);
-            stop_sent = 1;
+            stop_sent = sig;
         }
         int n = bd_channel_read_logs(&ch, &next_log, logs, 64);
         for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);
@@ -110,6 +130,7 @@ int bd_cmd_train(int argc, char **argv) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double tnow = now.tv_sec + now.tv_nsec * 1e-9;
+        if (detached) tty = 0; /* stderr is detached.log now: a line every 10 s */
         if (st.state == BD_RUN_RUNNING && st.step > 0 && (tty ? tnow - last_print > 0.2 : tnow - last_print > 10)) {
             char eta[32], el[32];
             fmt_time(eta, sizeof eta, st.eta_s);
@@ -126,6 +147,6 @@ int bd_cmd_train(int argc, char **argv) {
     bd_channel_destroy(&ch);
     if (r == 2) { fprintf(stderr, "bidora: %s\n", e.msg); return 0; } /* finished already: nothing to do */
     if (r < 0) { bd_report(e.msg); return r == -1 ? 1 : 2; }
-    if (r == 1) return 130;
+    if (r == 1) return stop_sent ? 128 + stop_sent : 130;
     return 0;
 }

@@ -4,11 +4,26 @@
 #ifndef BD_COMMANDS_H
 #define BD_COMMANDS_H
 
+#include <stddef.h>
+#include "err.h"
+
 int bd_cmd_info(int argc, char **argv);
 int bd_cmd_eval(int argc, char **argv);
 int bd_cmd_train(int argc, char **argv);
 /* The workbench (ui/app.c): `bidora` with no arguments, or `bidora tui`. */
 int bd_cmd_tui(int argc, char **argv);
+
+/* cmd_ctl.c: bidora ps, and stop / pause / resume / checkpoint of a live run */
+int bd_cmd_ps(int argc, char **argv);
+int bd_cmd_control(int argc, char **argv);
+/* The workbench on a live run of another process (ui/app.c). */
+int bd_cmd_attach(int argc, char **argv);
+/* configs/default.ini's out_dir, else "runs". */
+void bd_default_out_dir(char *buf, size_t n);
+/* RUN as a directory: itself, or a run of that name in the default out_dir. */
+int bd_find_run(const char *arg, char *out, size_t n, bd_err *e);
+/* The live run of out_dir its process opened last. */
+int bd_newest_live_run(const char *out_dir, char *out, size_t n, bd_err *e);
 
 /* Print "bidora: MSG" on stderr (the single error line). */
 void bd_report(const char *msg);

@@ -75,6 +75,7 @@ static const key keys[] = {
     {"init_adapter", K_STR, F(init_adapter), "", NULL, "start from a PEFT adapter directory"},
     {"backend", K_ENUM, F(backend), "auto", "auto|cpu|cuda", "where to train (auto: the GPU if there is one)"},
     {"tf32", K_ENUM, F(tf32), "off", "off|on", "CUDA: TF32 tensor cores for matrix products (off: fp32)"},
+    {"on_hangup", K_ENUM, F(on_hangup), "detach", "detach|stop", "the terminal goes away (SIGHUP): keep training headless, or checkpoint and stop"},
     {"out_dir", K_STR, F(out_dir), "runs", NULL, "where run directories go"},
     {"run_name", K_STR, F(run_name), "", NULL, "run directory name (default: method-date-time)"},
 };

@@ -43,6 +43,7 @@ typedef struct bd_config {
     char init_adapter[BD_STR];
     int backend;               /* 0 auto, 1 cpu, 2 cuda */
     int tf32;                  /* 0 off, 1 on (CUDA matrix products on TF32 tensor cores) */
+    int on_hangup;             /* 0 detach (train on headless), 1 stop (checkpoint and stop) */
     char out_dir[BD_STR], run_name[256];
 } bd_config;
 

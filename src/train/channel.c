@@ -43,7 +43,7 @@ void bd_channel_log(bd_channel *ch, const char *fmt, ...) {
 
 int bd_channel_wait_if_paused(bd_channel *ch) {
     pthread_mutex_lock(&ch->mu);
-    while (ch->cmd_pause && !ch->cmd_stop) pthread_cond_wait(&ch->cv, &ch->mu);
+    while (ch->cmd_pause && !ch->cmd_stop && !ch->cmd_save) pthread_cond_wait(&ch->cv, &ch->mu);
     int stop = ch->cmd_stop;
     pthread_mutex_unlock(&ch->mu);
     return stop;
@@ -115,5 +115,13 @@ void bd_channel_stop(bd_channel *ch) {
 void bd_channel_save(bd_channel *ch) {
     pthread_mutex_lock(&ch->mu);
     ch->cmd_save = 1;
+    pthread_cond_broadcast(&ch->cv); /* a paused trainer writes it at once */
+    pthread_mutex_unlock(&ch->mu);
+}
+
+void bd_channel_detach(bd_channel *ch) {
+    pthread_mutex_lock(&ch->mu);
+    ch->cmd_detach = 1;
+    pthread_cond_broadcast(&ch->cv);
     pthread_mutex_unlock(&ch->mu);
 }

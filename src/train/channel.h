@@ -26,6 +26,10 @@ typedef struct bd_status {
     double steps_per_s, eta_s, elapsed_s;
     size_t mem_bytes;        /* model + activations + optimizer state */
     char device[160];        /* what trains ("CPU (2 threads, OpenBLAS)", "NVIDIA H200 ...") */
+    char method[16];         /* bidora, dora, lora, full */
+    char backend[16];        /* cpu or cuda ("" while loading) */
+    long pid;                /* the process that trains */
+    long long started;       /* when this process opened the run (Unix time) */
     char run_dir[4096];
     char message[BD_CH_LOGLEN]; /* why it stopped or failed */
 } bd_status;
@@ -60,6 +64,7 @@ typedef struct bd_channel {
     int want_mag_layer, want_mag_module; /* viewer's selection */
     /* commands */
     int cmd_pause, cmd_stop, cmd_save;
+    int cmd_detach;          /* the viewer leaves (an attached viewer's proxy disconnects) */
 } bd_channel;
 
 int bd_channel_init(bd_channel *ch);
@@ -69,7 +74,7 @@ void bd_channel_destroy(bd_channel *ch);
 void bd_channel_status(bd_channel *ch, const bd_status *st);
 void bd_channel_metric(bd_channel *ch, const bd_metric *m);
 void bd_channel_log(bd_channel *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Blocks while paused (until resume or stop); returns 1 if a stop was asked. */
+/* Blocks while paused (until resume, stop or a save request); returns 1 if a stop was asked. */
 int bd_channel_wait_if_paused(bd_channel *ch);
 /* Take (and clear) a save request. */
 int bd_channel_take_save(bd_channel *ch);
@@ -85,5 +90,7 @@ int bd_channel_read_logs(bd_channel *ch, long *next, char (*out)[BD_CH_LOGLEN], 
 void bd_channel_pause(bd_channel *ch, int paused);
 void bd_channel_stop(bd_channel *ch);
 void bd_channel_save(bd_channel *ch);
+/* The viewer leaves (an attached viewer's proxy disconnects; a trainer ignores it). */
+void bd_channel_detach(bd_channel *ch);
 
 #endif

@@ -149,3 +149,28 @@ int bd_run_remove_temps(const char *run_dir) {
     }
     return removed;
 }
+
+void bd_run_log_line(const char *run_dir, const char *tag, const char *line) {
+    char path[4200], buf[1024];
+    if (snprintf(path, sizeof path, "%s/log.txt", run_dir) >= (int)sizeof path) return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return;
+    int n = snprintf(buf, sizeof buf, "[%s] %s\n", tag, line);
+    if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
+    if (write(fd, buf, (size_t)n) != n) { /* best effort: the channel carries the line too */ }
+    close(fd);
+}
+
+void bd_run_detach_output(const char *run_dir) {
+    char path[4200];
+    int out = -1;
+    if (snprintf(path, sizeof path, "%s/detached.log", run_dir) < (int)sizeof path)
+        out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (out < 0) out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    fflush(stdout);
+    fflush(stderr);
+    if (in >= 0) { dup2(in, 0); close(in); }
+    if (out >= 0) { dup2(out, 1); dup2(out, 2); close(out); }
+    setsid(); /* fails for a process-group leader: SIGHUP is ignored from now on anyway */
+}

@@ -32,4 +32,14 @@ long bd_runlock_holder(const char *run_dir);
  * for the lock holder. */
 int bd_run_remove_temps(const char *run_dir);
 
+/* A line "[TAG] LINE" appended to RUN/log.txt in one write (for those
+ * who are not the trainer: the workbench, the control socket). */
+void bd_run_log_line(const char *run_dir, const char *tag, const char *line);
+
+/* Detaching from the terminal: stdin from /dev/null, stdout and stderr
+ * appended to RUN/detached.log (what is printed after, how the run ended, a
+ * sanitizer's report, stays in the run directory), then out of the
+ * terminal's session (setsid, when this process may). */
+void bd_run_detach_output(const char *run_dir);
+
 #endif

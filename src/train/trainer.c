@@ -334,6 +334,10 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
                   t->a.mem_bytes;
     if (t->be && !t->be->host_memory) s.mem_bytes = t->be->live_bytes; /* device memory in use */
     snprintf(s.device, sizeof s.device, "%s", t->be ? t->be->device : "");
+    snprintf(s.method, sizeof s.method, "%s", bd_method_names[t->c.method & 3]);
+    snprintf(s.backend, sizeof s.backend, "%s", t->be ? t->be->name : "");
+    s.pid = (long)getpid();
+    s.started = t->started;
     snprintf(s.run_dir, sizeof s.run_dir, "%s", t->dir);
     if (msg) snprintf(s.message, sizeof s.message, "%s", msg);
     bd_channel_status(t->ch, &s);
@@ -343,7 +347,7 @@ static void publish(bd_trainer *t, bd_run_state st, const char *msg) {
 
 /* The keys a resume may change (cmd_train refuses the others), as the one
  * list that both the check and the messages read. */
-static const char resumable[] = "max_steps, epochs, retrain_steps, eval_every, checkpoint_every, backend, tf32";
+static const char resumable[] = "max_steps, epochs, retrain_steps, eval_every, checkpoint_every, backend, tf32, on_hangup";
 
 int bd_trainer_key_resumable(const char *key) {
     size_t n = strlen(key);
@@ -357,7 +361,8 @@ const char *bd_trainer_resumable_keys(void) { return resumable; }
 /* Is every entry of dir one a run killed before its first checkpoint can
  * leave (so a fresh start may take the directory over)? */
 static int only_leftovers(const char *dir) {
-    static const char *const ok[] = {"lock", "config.ini", "metrics.csv", "log.txt", "checkpoint", "best"};
+    static const char *const ok[] = {"lock", "config.ini", "metrics.csv", "log.txt", "checkpoint", "best", BD_CONTROL_SOCK,
+                                     "detached.log"};
     DIR *d = opendir(dir);
     if (!d) return 0;
     int only = 1;
@@ -442,6 +447,13 @@ static int claim_dir(bd_trainer *t, const char *resume_dir, bd_err *e) {
     }
     if (t->lock.stale_pid > 0)
         note(t, "took over the lock of pid %ld on %s, which is gone", t->lock.stale_pid, t->lock.stale_host);
+    /* the lock holder serves the run's control socket (bidora ps / attach / stop) */
+    char cnote[256];
+    bd_err ce;
+    if (bd_control_open(&t->ctl, t->dir, t->ch, cnote, sizeof cnote, &ce))
+        note(t, "no control socket, so bidora attach, ps and stop cannot reach this run: %s", ce.msg);
+    else if (cnote[0])
+        note(t, "%s", cnote);
     int n = bd_run_remove_temps(t->dir);
     if (n > 0) note(t, "removed %d temporary file%s left by a killed process", n, n > 1 ? "s" : "");
     return 0;
@@ -519,6 +531,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->best = -INFINITY;
     t->metrics_fd = t->log_fd = t->lock.fd = -1;
     t->last_eval = -1;
+    t->started = (long long)time(NULL);
     int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
     /* the directory first: a second writer is turned away before any loading */
@@ -649,6 +662,8 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     return 0;
 fail:
     publish(t, rc == 1 ? BD_RUN_DONE : BD_RUN_FAILED, e->msg);
+    bd_control_close(t->ctl); /* its viewers get the failure; the socket goes before the directory */
+    t->ctl = NULL;
     if (t->created_dir && t->lock.fd >= 0 && t->metrics_fd < 0) {
         /* nothing of the run was written: leave no directory behind (only while
          * holding the lock: a writer that won it keeps the directory) */
@@ -754,7 +769,11 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
         if (bd_channel_pause_requested(t->ch)) {
             publish(t, BD_RUN_PAUSED, "paused");
             bd_tr_log(t, "paused at step %ld", t->step);
-            if (bd_channel_wait_if_paused(t->ch)) break;
+            int stop;
+            /* a checkpoint asked for while paused is written at once */
+            while (!(stop = bd_channel_wait_if_paused(t->ch)) && bd_channel_take_save(t->ch))
+                if (bd_trainer_checkpoint(t, e)) goto fail; /* it logs "checkpoint at step N" */
+            if (stop) break;
             bd_tr_log(t, "resumed at step %ld", t->step);
             publish(t, BD_RUN_RUNNING, NULL);
         }
@@ -833,6 +852,7 @@ long bd_trainer_steps(const bd_trainer *t, long *phase1) {
 void bd_trainer_close(bd_trainer *t) {
     if (!t) return;
     if (t->metrics_fd >= 0) close(t->metrics_fd);
+    bd_control_close(t->ctl); /* before the lock: only its holder serves the socket */
     if (t->log_fd >= 0) close(t->log_fd);
     bd_runlock_release(&t->lock);
     free(t->mbuf);

@@ -9,6 +9,7 @@
 #include "bilevel.h"
 #include "channel.h"
 #include "config.h"
+#include "control.h"
 #include "dataset.h"
 #include "encode.h"
 #include "model.h"
@@ -59,6 +60,8 @@ struct bd_trainer {
     /* the run directory: its lock, its files (one write(2) per commit, so a
      * row is in metrics.csv whole or not at all) */
     bd_runlock lock;
+    bd_control *ctl;           /* RUN/control.sock while the lock is held (NULL if it could not be made) */
+    long long started;         /* Unix time this process opened the run */
     int created_dir;           /* this process made t->dir (removed again if set-up fails) */
     char open_note[512];       /* what opening the directory did (logged once log.txt is open) */
     int metrics_fd, log_fd;
