@@ -4,7 +4,9 @@
  * regrown, malformed rows named by file and line (and reported again until
  * the file changes), the header check, empty and missing files; the run
  * data on top of it (bd_run_data_follow clears and rereads on a restart;
- * bd_run_data_load_csv reads a last line without LF). */
+ * bd_run_data_load_csv reads a last line without LF); and the live view's
+ * file mode (a resumed run's history from metrics.csv, the channel's
+ * metric records dropped). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel.h"
+#include "live.h"
 #include "mfollow.h"
 #include "series.h"
 
@@ -391,6 +395,59 @@ static void test_run_data(void **state) {
     bd_run_data_free(&d);
 }
 
+/* A resumed run's live view: metrics from RUN/metrics.csv once the trainer
+ * is past loading (history before the checkpoint included), the channel's
+ * metric records drained and dropped; logs and status still from the channel. */
+static void test_live_file_mode(void **state) {
+    (void)state;
+    bd_channel *ch = calloc(1, sizeof *ch);
+    bd_live *lv = calloc(1, sizeof *lv);
+    assert_non_null(ch);
+    assert_non_null(lv);
+    assert_int_equal(bd_channel_init(ch), 0);
+    bd_live_init(lv);
+    bd_live_follow_file(lv);
+    put(path, HEADER "1,1,train,train/loss,1\n1,2,train,train/loss,0.9\n", "w");
+    bd_status st;
+    memset(&st, 0, sizeof st);
+    st.state = BD_RUN_LOADING;
+    snprintf(st.run_dir, sizeof st.run_dir, "%s", dir);
+    bd_channel_status(ch, &st);
+    bd_live_poll(lv, ch);
+    assert_null(bd_run_data_find(&lv->data, "train/loss")); /* loading: the file is about to be cut */
+    st.state = BD_RUN_RUNNING;
+    bd_channel_status(ch, &st);
+    bd_metric m = {1, 3, 1, "train/loss", 0.8};
+    bd_channel_metric(ch, &m); /* the same row reaches the channel and, committed, the file */
+    bd_metric other = {1, 3, 1, "channel/only", 5};
+    bd_channel_metric(ch, &other);
+    append("1,3,train,train/loss,0.8\n");
+    bd_channel_log(ch, "resumed");
+    assert_int_equal(bd_live_poll(lv, ch), 1);
+    const bd_series *s = bd_run_data_find(&lv->data, "train/loss");
+    assert_non_null(s);
+    assert_int_equal(s->n, 3); /* the history from step 1 */
+    assert_float_equal(s->x[0], 1, 0);
+    assert_null(bd_run_data_find(&lv->data, "channel/only")); /* channel records dropped */
+    assert_int_equal(lv->next_metric, 2);                      /* ... but drained */
+    assert_string_equal(bd_live_log(lv, 0), "resumed");
+    /* the file is cut and rewritten under us: cleared and reread */
+    put(path, HEADER "2,1,train,train/loss,3\n", "w");
+    bd_live_poll(lv, ch);
+    s = bd_run_data_find(&lv->data, "train/loss");
+    assert_int_equal(s->n, 1);
+    assert_float_equal(s->y[0], 3, 0);
+    /* a reset (a fresh run) leaves file mode */
+    bd_live_reset(lv);
+    bd_channel_metric(ch, &other);
+    bd_live_poll(lv, ch);
+    assert_non_null(bd_run_data_find(&lv->data, "channel/only"));
+    bd_live_free(lv);
+    bd_channel_destroy(ch);
+    free(lv);
+    free(ch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_pieces, fresh),
@@ -400,6 +457,7 @@ int main(void) {
         cmocka_unit_test_setup(test_malformed, fresh),
         cmocka_unit_test_setup(test_empty_and_missing, fresh),
         cmocka_unit_test_setup(test_run_data, fresh),
+        cmocka_unit_test_setup(test_live_file_mode, fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -144,6 +144,7 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
     }
     a->channel_used = 1;
     bd_live_reset(a->live);
+    if (resume_dir) bd_live_follow_file(a->live); /* the charts keep the history before the checkpoint */
     a->show_opened = 0;
     a->paused = a->stopping = 0;
     a->run_result[0] = '\0';
