@@ -276,6 +276,7 @@ static void main_loop(bd_app *a) {
             bd_app_message(a, 0, "signal %d: checkpointing the run and quitting", (int)got_signal);
             dirty = 1;
         }
+        if (bd_app_follow_tick(a, now_s())) dirty = 1;
         if (a->run_active) {
             if (bd_live_poll(a->live, a->ch)) dirty = 1;
             if (bd_worker_finished(&a->w)) {
