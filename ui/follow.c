@@ -68,7 +68,8 @@ int bd_app_follow_tick(bd_app *a, double now_s) {
     if (now_s - a->follow_at < FOLLOW_PERIOD_S) return 0;
     a->follow_at = now_s;
     int redraw = 0;
-    if (a->view == BD_VIEW_RUNS && a->runs_scanned) redraw |= follow_runs(a);
+    /* (runs_scanned may be 0 here: a run that ended asks for a rescan on the next visit) */
+    if (a->view == BD_VIEW_RUNS) redraw |= follow_runs(a);
     if (a->view == BD_VIEW_RUN && a->show_opened) redraw |= follow_opened(a);
     return redraw;
 }

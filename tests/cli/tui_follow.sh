@@ -7,9 +7,10 @@
 #   b. that stopped run, opened from the browser (Enter), grows in the run
 #      view while a headless `bidora train --resume` trains it (the status
 #      line says live, pid N), and says so no more when that process ends;
-#   c. a run started in the workbench (F5), stopped (F8) and resumed with R
-#      keeps the history before its checkpoint: the loss chart's export
-#      ('e') holds every train step from 1, through the stop, past it.
+#   c. a run started in the workbench (F5) is live in its own browser; stopped
+#      (F8) and resumed with R it keeps the history before its checkpoint:
+#      the loss chart's export ('e') holds every train step from 1, through
+#      the stop, past it.
 # Exits 1 with the failing check and the screen, 0 when all pass.
 set -u
 . tests/cli/tui_lib
@@ -90,12 +91,14 @@ wait_for 'ready: F5 starts' 10 || fail "the tiny config is not ready"
 tm send-keys -t e2e F5
 wait_for '^ running .*step [0-9]+/' 20 || fail "F5 started no run"
 wait_until 's=$(step_now); [ -n "$s" ] && [ "$s" -ge 200 ]' 30 || fail "the run does not reach step 200"
+tm send-keys -t e2e F3 # this workbench's own run is live in its browser too
+wait_for '(●|>) wb +bidora +[0-9]+ .*running \(pid [0-9]+\)' 5 || fail "the workbench's own run is not live in the browser"
 tm send-keys -t e2e F8
 wait_for '^ stopped ' 20 || fail "F8 did not stop the run"
 stop=$(screen | sed -n 's/.*run stopped at step \([0-9][0-9]*\).*/\1/p' | head -n 1)
 [ -n "$stop" ] && [ "$stop" -ge 200 ] || fail "no 'run stopped at step N' message (N >= 200)"
-tm send-keys -t e2e F3
-wait_for "  wb +bidora +$stop .* ckpt" 5 || fail "the runs browser does not list the stopped run"
+wait_for "  wb +bidora +$stop .* ckpt" 5 || fail "the runs browser does not show the stopped run at step $stop, ckpt"
+ok "the workbench's own run is live in its browser; stopped (F8) at step $stop, it shows ckpt"
 tm send-keys -t e2e Home R
 wait_for 'resuming bidora run' 5 || fail "R did not resume the run"
 wait_until 's=$(step_now); [ -n "$s" ] && [ "$s" -ge $((stop + 100)) ]' 30 ||
