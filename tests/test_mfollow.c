@@ -437,6 +437,13 @@ static void test_live_file_mode(void **state) {
     s = bd_run_data_find(&lv->data, "train/loss");
     assert_int_equal(s->n, 1);
     assert_float_equal(s->y[0], 3, 0);
+    /* a malformed row: the log says so once, the charts keep what they had */
+    append("2,2,train,train/loss\n");
+    bd_live_poll(lv, ch);
+    bd_live_poll(lv, ch);
+    assert_non_null(strstr(bd_live_log(lv, 0), "metrics.csv:3: expected 5 fields"));
+    assert_string_equal(bd_live_log(lv, 1), "resumed");
+    assert_int_equal(bd_run_data_find(&lv->data, "train/loss")->n, 1);
     /* a reset (a fresh run) leaves file mode */
     bd_live_reset(lv);
     bd_channel_metric(ch, &other);

@@ -107,7 +107,11 @@ static int poll_file(bd_live *lv, bd_channel *ch) {
     }
     bd_err e = {{0}};
     int restarted, n = bd_run_data_follow(&lv->data, &lv->mf, &restarted, &e);
-    bd_fmt(lv->file_err, sizeof lv->file_err, "%s", n < 0 ? e.msg : "");
+    const char *err = n < 0 ? e.msg : "";
+    if (strcmp(err, lv->file_err)) { /* the charts stop growing: the log says why, once */
+        bd_fmt(lv->file_err, sizeof lv->file_err, "%s", err);
+        if (err[0]) bd_live_add_log(lv, err);
+    }
     if (restarted) lv->reloads++;
     return n > 0 || restarted;
 }
