@@ -1,8 +1,9 @@
 /* The workbench's models, without a terminal: run series (dedupe,
  * metrics.csv parsing, best eval), the set-up form (validation as you
  * type, cycling, this build's cuda refusal, split sliders, the line
- * editor), the file browser and CSV header, the runs scan and the atomic
- * CSV export, and the choice of glyphs and colour scheme. */
+ * editor), the file browser and CSV header, the runs scan, following
+ * its runs as they grow, the atomic CSV export, and the choice of glyphs
+ * and colour scheme. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -311,6 +312,82 @@ static void test_runs_and_export(void **state) {
     assert_int_equal(bd_export_csv("/nonexistent/dir/x.csv", "step", ex, 0, &e), -1);
 }
 
+/* The runs browser follows its runs: rows a run's metrics.csv gained, a
+ * checkpoint and an adapter appearing, config.ini rewritten by a resume,
+ * a file replaced; a run that appears in out_dir joins the list. */
+static void test_runs_follow(void **state) {
+    (void)state;
+    char p[512], m[600];
+    snprintf(p, sizeof p, "%s/follow", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/follow/b-run", tmpdir);
+    mkdir(p, 0755);
+    snprintf(m, sizeof m, "%s/metrics.csv", p);
+    write_file(m, "wall_time,step,phase,name,value\n1,1,train,train/loss,1\n");
+    bd_runs rs = {0};
+    bd_err e = {{0}};
+    snprintf(p, sizeof p, "%s/follow", tmpdir);
+    assert_int_equal(bd_runs_scan(&rs, p, &e), 0);
+    assert_int_equal(rs.n, 1);
+    bd_run_info *r = &rs.r[0];
+    assert_int_equal(r->steps, 1);
+    assert_string_equal(r->method, "?"); /* no config.ini */
+    assert_int_equal(r->running_pid, 0);
+    assert_int_equal(bd_run_follow(r), 0); /* nothing new */
+    FILE *f = fopen(m, "a");
+    assert_non_null(f);
+    fputs("2,2,train,train/loss,0.9\n2,2,train,eval/accuracy,0.75\n3,3,train,train/lo", f); /* the last row half written */
+    fclose(f);
+    assert_int_equal(bd_run_follow(r), 1);
+    assert_int_equal(r->steps, 2);
+    assert_int_equal(r->has_best, 1);
+    assert_float_equal(r->best, 0.75, 0);
+    assert_int_equal(bd_run_data_find(&r->data, "train/loss")->n, 2);
+    snprintf(p, sizeof p, "%s/follow/b-run/config.ini", tmpdir);
+    write_file(p, "method = dora\nmax_steps = 30\n");
+    snprintf(p, sizeof p, "%s/follow/b-run/checkpoint", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/follow/b-run/checkpoint/state.bin", tmpdir);
+    write_file(p, "x");
+    f = fopen(m, "a");
+    fputs("ss,0.8\n", f);
+    fclose(f);
+    assert_int_equal(bd_run_follow(r), 1);
+    assert_int_equal(r->steps, 3);
+    assert_string_equal(r->method, "dora");
+    assert_int_equal(r->total, 30);
+    assert_int_equal(r->has_ckpt, 1);
+    assert_int_equal(r->done, 0);
+    /* a fresh start over it (rename): the old rows go */
+    snprintf(p, sizeof p, "%s/follow/b-run/metrics.csv.tmp.1", tmpdir);
+    write_file(p, "wall_time,step,phase,name,value\n1,1,train,train/loss,5\n");
+    assert_int_equal(rename(p, m), 0);
+    assert_int_equal(bd_run_follow(r), 1);
+    assert_int_equal(r->steps, 1);
+    assert_int_equal(r->has_best, 0);
+    assert_float_equal(bd_run_data_find(&r->data, "train/loss")->y[0], 5, 0);
+    /* a malformed row is named; the run keeps what came before it */
+    f = fopen(m, "a");
+    fputs("1,2,train,train/loss\n", f);
+    fclose(f);
+    assert_int_equal(bd_run_follow(r), 1);
+    assert_non_null(strstr(r->err, "metrics.csv:3: expected 5 fields"));
+    assert_int_equal(bd_run_follow(r), 0); /* the same error is no change */
+    /* a run that appears joins the list, sorted */
+    snprintf(p, sizeof p, "%s/follow/a-run", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/follow/a-run/metrics.csv", tmpdir);
+    write_file(p, "wall_time,step,phase,name,value\n1,7,train,train/loss,1\n");
+    snprintf(p, sizeof p, "%s/follow", tmpdir);
+    assert_int_equal(bd_runs_add_new(&rs, p), 1);
+    assert_int_equal(bd_runs_add_new(&rs, p), 0);
+    assert_int_equal(rs.n, 2);
+    assert_string_equal(rs.r[0].name, "a-run");
+    assert_int_equal(rs.r[0].steps, 7);
+    assert_string_equal(rs.r[1].name, "b-run");
+    bd_runs_free(&rs);
+}
+
 static void test_term_choice(void **state) {
     (void)state;
     bd_term t;
@@ -345,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_line_editor),
         cmocka_unit_test(test_browser),
         cmocka_unit_test(test_runs_and_export),
+        cmocka_unit_test(test_runs_follow),
         cmocka_unit_test(test_term_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -215,6 +215,7 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
     }
     fresh_channel(a);
     a->attached = 0;
+    if (resume_dir) bd_live_follow_file(a->live); /* the charts keep the history before the checkpoint */
     bd_fmt(a->run_method, sizeof a->run_method, "%s", bd_method_names[c->method & 3]);
     /* what the config asks for, until the trainer says which device it opened */
     static const char *const backends[] = {"auto", "cpu", "cuda"};
@@ -238,6 +239,7 @@ int bd_app_attach(bd_app *a, const char *run_dir) {
     }
     fresh_channel(a);
     a->attached = 1;
+    bd_live_follow_file(a->live); /* metrics are not on the socket: the whole history, then what it gains */
     bd_fmt(a->run_method, sizeof a->run_method, "?");
     bd_fmt(a->run_backend, sizeof a->run_backend, "?");
     bd_config *c = malloc(sizeof *c);
@@ -426,6 +428,7 @@ static void main_loop(bd_app *a) {
             if (on_got_signal(a, sig)) break;
             dirty = 1;
         }
+        if (bd_app_follow_tick(a, now_s())) dirty = 1;
         if (a->run_active) {
             if (bd_live_poll(a->live, a->ch)) dirty = 1;
             if (bd_worker_finished(&a->w)) {

@@ -87,6 +87,11 @@ struct bd_app {
     int show_opened;
     bd_run_data opened;
     char opened_name[256], opened_method[16];
+    bd_mfollow opened_mf;    /* its metrics.csv, followed while shown (follow.c) */
+    char opened_dir[4096];
+    long opened_pid;         /* a process trains it (its lock holder); 0: none */
+    char opened_err[BD_ERR_MAX]; /* the follower's last error, said once */
+    double follow_at;        /* when follow.c last looked (monotonic seconds) */
 
     /* run view */
     int focus, zoom, smooth, wd_dd, module, layer, log_scroll;
@@ -145,6 +150,15 @@ const bd_run_data *bd_app_shown(const bd_app *a);
 void bd_app_refresh_model(bd_app *a);
 /* The data file or its columns changed: reread the header and row count. */
 void bd_app_refresh_data(bd_app *a);
+
+/* follow.c: the runs the browser lists and the run opened from it follow
+ * their metrics.csv while on screen. Call every loop turn; about once a
+ * second it reads what each file gained and asks the lock holders again.
+ * Returns 1 when the screen must redraw. */
+int bd_app_follow_tick(bd_app *a, double now_s);
+/* Open run dir in the run view's opened slot (its whole metrics.csv, then
+ * followed). On an error nothing changes. */
+int bd_app_follow_open(bd_app *a, const char *dir, bd_err *e);
 
 /* keys.c: the key tables and the dispatcher */
 extern const bd_binding bd_keys_global[];

@@ -18,6 +18,14 @@ void bd_live_reset(bd_live *lv) {
     lv->next_metric = lv->next_log = lv->lost = lv->reloads = 0;
     lv->n_logs = 0;
     lv->have_mag = 0;
+    lv->from_file = lv->file_open = 0;
+    lv->file_err[0] = '\0';
+}
+
+void bd_live_follow_file(bd_live *lv) {
+    lv->from_file = 1;
+    lv->file_open = 0;
+    lv->file_err[0] = '\0';
 }
 
 void bd_live_add_log(bd_live *lv, const char *line) {
@@ -59,16 +67,14 @@ static int poll_mag(bd_live *lv, bd_channel *ch) {
     return changed;
 }
 
-int bd_live_poll(bd_live *lv, bd_channel *ch) {
+/* The channel's metric records into the series. When the ring overran us,
+ * metrics.csv holds everything up to the last step: reread it. */
+static int poll_channel(bd_live *lv, bd_channel *ch) {
     int changed = 0;
-    bd_status st;
-    bd_channel_get_status(ch, &st);
-    if (memcmp(&st, &lv->st, sizeof st)) { lv->st = st; changed = 1; }
     for (;;) {
         long lost = 0;
         int n = bd_channel_read_metrics(ch, &lv->next_metric, lv->batch, BD_LIVE_BATCH, &lost);
         if (lost && lv->st.run_dir[0]) {
-            /* the ring overran us: metrics.csv holds everything up to the last step */
             char path[4200];
             bd_err e;
             bd_fmt(path, sizeof path, "%s/metrics.csv", lv->st.run_dir);
@@ -79,8 +85,43 @@ int bd_live_poll(bd_live *lv, bd_channel *ch) {
         for (int i = 0; i < n; i++)
             bd_run_data_add(&lv->data, lv->batch[i].name, lv->batch[i].step, lv->batch[i].value);
         if (n) changed = 1;
-        if (n < BD_LIVE_BATCH) break;
+        if (n < BD_LIVE_BATCH) return changed;
     }
+}
+
+/* File mode: the channel's records are drained and dropped (the file has
+ * them, and the history before them); metrics.csv is followed once the
+ * trainer is past loading, which cuts it to the checkpoint (any later
+ * state: a short resume may be done before our first look). */
+static int poll_file(bd_live *lv, bd_channel *ch) {
+    long lost;
+    while (bd_channel_read_metrics(ch, &lv->next_metric, lv->batch, BD_LIVE_BATCH, &lost) == BD_LIVE_BATCH) {}
+    if (!lv->file_open) {
+        if (lv->st.state <= BD_RUN_LOADING || !lv->st.run_dir[0]) return 0;
+        char path[4200];
+        bd_err e = {{0}};
+        bd_fmt(path, sizeof path, "%s/metrics.csv", lv->st.run_dir);
+        if (bd_mfollow_init(&lv->mf, path, &e)) { bd_fmt(lv->file_err, sizeof lv->file_err, "%s", e.msg); return 0; }
+        bd_run_data_clear(&lv->data);
+        lv->file_open = 1;
+    }
+    bd_err e = {{0}};
+    int restarted, n = bd_run_data_follow(&lv->data, &lv->mf, &restarted, &e);
+    const char *err = n < 0 ? e.msg : "";
+    if (strcmp(err, lv->file_err)) { /* the charts stop growing: the log says why, once */
+        bd_fmt(lv->file_err, sizeof lv->file_err, "%s", err);
+        if (err[0]) bd_live_add_log(lv, err);
+    }
+    if (restarted) lv->reloads++;
+    return n > 0 || restarted;
+}
+
+int bd_live_poll(bd_live *lv, bd_channel *ch) {
+    int changed = 0;
+    bd_status st;
+    bd_channel_get_status(ch, &st);
+    if (memcmp(&st, &lv->st, sizeof st)) { lv->st = st; changed = 1; }
+    changed |= lv->from_file ? poll_file(lv, ch) : poll_channel(lv, ch);
     char lines[64][BD_CH_LOGLEN];
     for (;;) {
         int n = bd_channel_read_logs(ch, &lv->next_log, lines, 64);

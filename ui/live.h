@@ -21,15 +21,29 @@ typedef struct bd_live {
     long n_logs;
     bd_mag_snapshot mag;     /* the last complete magnitude snapshot */
     int have_mag;
+    /* file mode (a resumed run): metrics from RUN/metrics.csv, whole history included */
+    int from_file;
+    int file_open;           /* past loading: mf follows the run's metrics.csv */
+    bd_mfollow mf;
+    char file_err[BD_ERR_MAX]; /* the follower's last error ("" when none) */
     bd_metric batch[BD_LIVE_BATCH];
 } bd_live;
 
 void bd_live_init(bd_live *lv);
 void bd_live_free(bd_live *lv);
-/* Forget everything (a new run). */
+/* Forget everything (a new run); file mode ends. */
 void bd_live_reset(bd_live *lv);
-/* Take what the trainer published since the last call. Returns 1 when
- * anything changed (metrics, logs, status or magnitudes). */
+/* File mode, for a resumed run (after bd_live_reset): the charts must show
+ * the history before the checkpoint, which the channel never carried. Once
+ * the trainer is past BD_RUN_LOADING (while loading it cuts metrics.csv back
+ * to its checkpoint, or rewrites it), every poll follows RUN/metrics.csv
+ * incrementally (src/io/mfollow.h; a restart clears and rereads); the
+ * channel's metric records are drained and dropped. Logs, status and
+ * magnitudes still come from the channel. */
+void bd_live_follow_file(bd_live *lv);
+/* Take what the trainer published since the last call (in file mode, the
+ * rows metrics.csv gained). Returns 1 when anything changed (metrics,
+ * logs, status or magnitudes). */
 int bd_live_poll(bd_live *lv, bd_channel *ch);
 /* Append a line of the UI's own to the log ring. */
 void bd_live_add_log(bd_live *lv, const char *line);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,33 +17,102 @@ static int cmp_run(const void *a, const void *b) {
     return strcmp(((const bd_run_info *)a)->name, ((const bd_run_info *)b)->name);
 }
 
+/* The method and plan from config.ini (defaults fill what is absent). */
+static void read_config(bd_run_info *r) {
+    char path[4400];
+    bd_err e = {{0}};
+    bd_config *c = malloc(sizeof *c);
+    bd_fmt(r->method, sizeof r->method, "?");
+    r->total = 0;
+    if (!c) return;
+    bd_config_defaults(c);
+    bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
+    if (!bd_config_load(c, path, &e)) {
+        bd_fmt(r->method, sizeof r->method, "%s", bd_method_names[c->method & 3]);
+        r->total = c->max_steps + (c->method == 0 ? c->retrain_steps : 0);
+    }
+    free(c);
+}
+
+static int exists(const char *dir, const char *name) {
+    char path[4400];
+    bd_fmt(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Set *field to v; 1 when that changed it. */
+static int set_int(int *field, int v) {
+    int changed = *field != v;
+    *field = v;
+    return changed;
+}
+
+/* The rows metrics.csv gained; the derived steps and best eval. */
+static int follow_metrics(bd_run_info *r) {
+    bd_err e = {{0}};
+    int restarted, n = bd_run_data_follow(&r->data, &r->mf, &restarted, &e);
+    int changed = n > 0 || restarted;
+    const char *err = n < 0 ? e.msg : "";
+    if (strcmp(err, r->err)) { bd_fmt(r->err, sizeof r->err, "%s", err); changed = 1; }
+    if (changed) {
+        r->steps = r->data.max_step;
+        r->has_best = bd_best_eval(&r->data, &r->best_step, &r->best, &r->best_name) == 0;
+    }
+    return changed;
+}
+
+int bd_run_follow(bd_run_info *r) {
+    int changed = follow_metrics(r);
+    char path[4400];
+    struct stat st;
+    bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
+    long long mt = stat(path, &st) ? 0 : (long long)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (mt != r->cfg_mtime_ns) { /* a resume that raised max_steps rewrote it */
+        r->cfg_mtime_ns = mt;
+        read_config(r);
+        changed = 1;
+    }
+    changed |= set_int(&r->has_config, mt != 0);
+    changed |= set_int(&r->done, exists(r->dir, "adapter"));
+    changed |= set_int(&r->has_ckpt, exists(r->dir, "checkpoint/state.bin"));
+    long pid = bd_runlock_holder(r->dir);
+    if (pid != r->running_pid) { r->running_pid = pid; changed = 1; }
+    return changed;
+}
+
+/* A new entry for out_dir/name (not read yet), or NULL without memory. */
+static bd_run_info *push_run(bd_runs *rs, int *cap, const char *out_dir, const char *name) {
+    if (rs->n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        bd_run_info *nr = realloc(rs->r, sizeof *nr * (size_t)nc);
+        if (!nr) return NULL;
+        rs->r = nr;
+        *cap = nc;
+    }
+    bd_run_info *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof *r);
+    bd_fmt(r->name, sizeof r->name, "%s", name);
+    bd_fmt(r->dir, sizeof r->dir, "%s/%s", out_dir, name);
+    return r;
+}
+
+/* A directory of out_dir that holds a readable metrics.csv. */
+static int is_run(const char *out_dir, const char *name) {
+    if (name[0] == '.') return 0;
+    char path[4400];
+    bd_fmt(path, sizeof path, "%s/%s/metrics.csv", out_dir, name);
+    return access(path, R_OK) == 0;
+}
+
 static void read_run(bd_run_info *r) {
     char path[4400];
     bd_err e = {{0}};
-    bd_fmt(path, sizeof path, "%s/metrics.csv", r->dir);
     bd_run_data_init(&r->data);
-    if (bd_run_data_load_csv(&r->data, path, &e)) bd_fmt(r->err, sizeof r->err, "%s", e.msg);
-    r->steps = r->data.max_step;
-    r->has_best = bd_best_eval(&r->data, &r->best_step, &r->best, &r->best_name) == 0;
-    /* the method and plan from its config.ini (defaults fill what is absent) */
-    bd_config *c = malloc(sizeof *c);
-    bd_fmt(r->method, sizeof r->method, "?");
-    if (c) {
-        bd_config_defaults(c);
-        bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
-        if (!bd_config_load(c, path, &e)) {
-            bd_fmt(r->method, sizeof r->method, "%s", bd_method_names[c->method & 3]);
-            r->total = c->max_steps + (c->method == 0 ? c->retrain_steps : 0);
-        }
-        free(c);
-    }
-    bd_fmt(path, sizeof path, "%s/adapter", r->dir);
-    r->done = access(path, F_OK) == 0;
-    bd_fmt(path, sizeof path, "%s/checkpoint/state.bin", r->dir);
-    r->has_ckpt = access(path, F_OK) == 0;
-    bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
-    r->has_config = access(path, F_OK) == 0;
-    r->running_pid = bd_runlock_holder(r->dir);
+    bd_fmt(path, sizeof path, "%s/metrics.csv", r->dir);
+    if (bd_mfollow_init(&r->mf, path, &e)) bd_fmt(r->err, sizeof r->err, "%s", e.msg);
+    r->running_pid = 0;
+    r->cfg_mtime_ns = -1; /* read config.ini, or say "?" without one */
+    bd_run_follow(r);
 }
 
 int bd_runs_scan(bd_runs *rs, const char *out_dir, bd_err *e) {
@@ -52,25 +122,36 @@ int bd_runs_scan(bd_runs *rs, const char *out_dir, bd_err *e) {
     struct dirent *de;
     int cap = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        char path[4400];
-        bd_fmt(path, sizeof path, "%s/%s/metrics.csv", out_dir, de->d_name);
-        if (access(path, R_OK)) continue;
-        if (rs->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            bd_run_info *nr = realloc(rs->r, sizeof *nr * (size_t)cap);
-            if (!nr) { closedir(d); return bd_errf(e, "out of memory"); }
-            rs->r = nr;
-        }
-        bd_run_info *r = &rs->r[rs->n++];
-        memset(r, 0, sizeof *r);
-        bd_fmt(r->name, sizeof r->name, "%s", de->d_name);
-        bd_fmt(r->dir, sizeof r->dir, "%s/%s", out_dir, de->d_name);
+        if (!is_run(out_dir, de->d_name)) continue;
+        if (!push_run(rs, &cap, out_dir, de->d_name)) { closedir(d); return bd_errf(e, "out of memory"); }
     }
     closedir(d);
     if (rs->n) qsort(rs->r, (size_t)rs->n, sizeof *rs->r, cmp_run);
     for (int i = 0; i < rs->n; i++) read_run(&rs->r[i]);
     return 0;
+}
+
+static int listed(const bd_runs *rs, const char *name) {
+    for (int i = 0; i < rs->n; i++)
+        if (!strcmp(rs->r[i].name, name)) return 1;
+    return 0;
+}
+
+int bd_runs_add_new(bd_runs *rs, const char *out_dir) {
+    DIR *d = opendir(out_dir);
+    if (!d) return 0;
+    struct dirent *de;
+    int cap = rs->n, added = 0; /* the array is full: the first push grows it */
+    while ((de = readdir(d))) {
+        if (listed(rs, de->d_name) || !is_run(out_dir, de->d_name)) continue;
+        bd_run_info *r = push_run(rs, &cap, out_dir, de->d_name);
+        if (!r) break;
+        read_run(r);
+        added++;
+    }
+    closedir(d);
+    if (added) qsort(rs->r, (size_t)rs->n, sizeof *rs->r, cmp_run);
+    return added;
 }
 
 void bd_runs_free(bd_runs *rs) {

@@ -1,6 +1,7 @@
 /* runs.h: earlier runs found in out_dir (every DIR with a metrics.csv),
- * parsed for the runs browser, and the CSV export of chart series
- * (written atomically: temp file + rename). No curses here. */
+ * parsed for the runs browser and followed as they grow (a run another
+ * process trains), and the CSV export of chart series (written
+ * atomically: temp file + rename). No curses here. */
 #ifndef BD_RUNS_H
 #define BD_RUNS_H
 
@@ -21,6 +22,8 @@ typedef struct bd_run_info {
     int tagged;              /* on the overlay chart */
     char err[256];           /* metrics.csv could not be read */
     bd_run_data data;
+    bd_mfollow mf;           /* metrics.csv, read up to here */
+    long long cfg_mtime_ns;  /* config.ini's mtime when read (a resume rewrites it), 0: absent */
 } bd_run_info;
 
 typedef struct bd_runs {
@@ -31,6 +34,14 @@ typedef struct bd_runs {
 /* Scan out_dir (sorted by name: default names sort by time). */
 int bd_runs_scan(bd_runs *rs, const char *out_dir, bd_err *e);
 void bd_runs_free(bd_runs *rs);
+/* Bring r up to date with its directory: the rows metrics.csv gained since
+ * the last look (incremental; a file replaced or cut by a resume is cleared
+ * and reread), the lock holder, adapter/ and the checkpoint, config.ini
+ * when its mtime changed. Returns 1 when anything the browser shows changed. */
+int bd_run_follow(bd_run_info *r);
+/* Add the runs that appeared in out_dir since the scan (kept sorted).
+ * Returns how many were added. */
+int bd_runs_add_new(bd_runs *rs, const char *out_dir);
 
 /* One series of a chart, as exported. */
 typedef struct bd_export_series {

@@ -68,44 +68,33 @@ int bd_run_data_add(bd_run_data *d, const char *name, long step, double value) {
     return 0;
 }
 
+/* A follower's row into the run data (the path names an allocation failure). */
+typedef struct add_ctx { bd_run_data *d; const char *path; } add_ctx;
+
+static int add_row(void *ctx, double wall, long step, int phase, const char *name, double value, bd_err *e) {
+    (void)wall;
+    (void)phase;
+    add_ctx *c = ctx;
+    if (bd_run_data_add(c->d, name, step, value)) return bd_errf(e, "%s: out of memory", c->path);
+    return 0;
+}
+
 int bd_run_data_load_csv(bd_run_data *d, const char *path, bd_err *e) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bd_errf(e, "%s: cannot open", path);
-    char line[512];
-    int ln = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        size_t len = strlen(line);
-        if (len && line[len - 1] != '\n' && !feof(f)) { rc = bd_errf(e, "%s:%d: line too long", path, ln); break; }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (!len) continue;
-        if (ln == 1) {
-            if (strncmp(line, "wall_time,step,phase,name,value", 31)) {
-                rc = bd_errf(e, "%s:1: not a metrics.csv header (wall_time,step,phase,name,value)", path);
-                break;
-            }
-            continue;
-        }
-        /* wall_time,step,phase,name,value: names hold no commas */
-        char *field[5], *p = line;
-        int nf = 0;
-        while (nf < 5) {
-            field[nf++] = p;
-            char *comma = strchr(p, ',');
-            if (!comma) break;
-            *comma = '\0';
-            p = comma + 1;
-        }
-        char *end;
-        long step = nf == 5 ? strtol(field[1], &end, 10) : 0;
-        if (nf != 5 || *end || !field[3][0]) { rc = bd_errf(e, "%s:%d: expected 5 fields", path, ln); break; }
-        double v = strtod(field[4], &end);
-        if (end == field[4]) { rc = bd_errf(e, "%s:%d: value \"%s\" is not a number", path, ln, field[4]); break; }
-        if (bd_run_data_add(d, field[3], step, v)) { rc = bd_errf(e, "%s: out of memory", path); break; }
+    bd_mfollow f;
+    if (bd_mfollow_init(&f, path, e)) return -1;
+    add_ctx c = {d, path};
+    int restarted;
+    return bd_mfollow_poll(&f, BD_MF_FINAL, add_row, &c, &restarted, e) < 0 ? -1 : 0;
+}
+
+int bd_run_data_follow(bd_run_data *d, bd_mfollow *f, int *restarted, bd_err *e) {
+    add_ctx c = {d, f->path};
+    int again, r = bd_mfollow_poll(f, 0, add_row, &c, restarted, e);
+    if (*restarted) { /* a step not after a series' last is dropped: start empty */
+        bd_run_data_clear(d);
+        r = bd_mfollow_poll(f, 0, add_row, &c, &again, e);
     }
-    if (!rc && ln == 0) rc = bd_errf(e, "%s: empty file", path);
-    fclose(f);
-    return rc;
+    return r;
 }
 
 int bd_best_eval(const bd_run_data *d, long *step, double *value, const char **name) {

@@ -6,6 +6,7 @@
 #define BD_SERIES_H
 
 #include "err.h"
+#include "mfollow.h"
 
 typedef struct bd_series {
     char name[64];           /* train/loss, eval/accuracy, wd/layer.0.query/dM, ... */
@@ -28,10 +29,16 @@ void bd_run_data_clear(bd_run_data *d);
 int bd_run_data_add(bd_run_data *d, const char *name, long step, double value);
 /* NULL when the run has no such series. */
 const bd_series *bd_run_data_find(const bd_run_data *d, const char *name);
-/* Read DIR/metrics.csv (or a metrics.csv path) into d (appended).
- * Header "wall_time,step,phase,name,value"; a malformed line is an error
- * naming the file and line. A missing file is an error. */
+/* Read a metrics.csv path into d (appended), whole: one poll of a fresh
+ * follower (src/io/mfollow.h) with BD_MF_FINAL. Header
+ * "wall_time,step,phase,name,value"; a malformed line is an error naming
+ * the file and line. A missing or empty file is an error. */
 int bd_run_data_load_csv(bd_run_data *d, const char *path, bd_err *e);
+/* Add to d the rows f's file appended since the last call. When the file
+ * was replaced or cut, d is cleared and the file reread from byte 0
+ * (*restarted = 1). Returns the rows read, BD_MF_MISSING or -1 (e says why;
+ * d keeps the rows before a malformed one). */
+int bd_run_data_follow(bd_run_data *d, bd_mfollow *f, int *restarted, bd_err *e);
 
 /* The best evaluation: the first maximum of eval/accuracy (classification)
  * or eval/pearson (regression), as the trainer picks best/. Returns 0 and

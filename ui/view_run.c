@@ -239,8 +239,11 @@ void bd_status_draw(bd_app *a) {
     const char *sep = a->term.utf8 ? " \u2502 " : " | ";
     char line[2048], eta[32], el[32];
     if (a->view == BD_VIEW_RUN && a->show_opened) {
-        bd_fmt(line, sizeof line, " bidora%sviewing %s%s%s%s%ld steps%sfrom metrics.csv", sep, a->opened_name, sep,
-               a->opened_method, sep, a->opened.max_step, sep);
+        char live[64] = "from metrics.csv"; /* followed either way (follow.c); live when a process trains it */
+        if (a->opened_pid > 0) bd_fmt(live, sizeof live, "live (pid %ld): following metrics.csv", a->opened_pid);
+        else if (a->opened_pid) bd_fmt(live, sizeof live, "live: following metrics.csv");
+        bd_fmt(line, sizeof line, " bidora%sviewing %s%s%s%s%ld steps%s%s", sep, a->opened_name, sep,
+               a->opened_method, sep, a->opened.max_step, sep, live);
     } else if (!a->channel_used) {
         bd_fmt(line, sizeof line, " bidora%sidle%s%s%s%s%sF5 starts a run", sep, sep, a->cfg_path, sep,
                bd_method_names[a->cfg.method & 3], sep);

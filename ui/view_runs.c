@@ -68,10 +68,7 @@ static int k_open(bd_app *a, int key) {
     bd_run_info *r = selected(a);
     if (!r) return R;
     bd_err e = {{0}};
-    char path[BD_STR + 32];
-    bd_fmt(path, sizeof path, "%s/metrics.csv", r->dir);
-    bd_run_data_clear(&a->opened);
-    if (bd_run_data_load_csv(&a->opened, path, &e)) { bd_app_message(a, 1, "%s", e.msg); return R; }
+    if (bd_app_follow_open(a, r->dir, &e)) { bd_app_message(a, 1, "%s", e.msg); return R; } /* then followed */
     bd_fmt(a->opened_name, sizeof a->opened_name, "%s", r->name);
     bd_fmt(a->opened_method, sizeof a->opened_method, "%s", r->method);
     a->show_opened = 1;
@@ -153,15 +150,22 @@ static void elide(char *out, size_t n, const char *name, int width) {
     bd_fmt(out, n, "%.*s~%s", head, name, name + len - tail);
 }
 
+/* Live runs (a process holds their lock) are marked in front of the name
+ * and their state stands out; the title counts them. */
+static const char *live_mark(const bd_app *a) { return a->term.utf8 ? "\u25cf" : ">"; }
+
 static void draw_list(bd_app *a, WINDOW *w) {
     werase(w);
-    char title[BD_STR + 32];
-    bd_fmt(title, sizeof title, "runs in %s", a->cfg.out_dir);
+    int n_live = 0;
+    for (int i = 0; i < a->runs.n; i++) n_live += a->runs.r[i].running_pid != 0;
+    char title[BD_STR + 64];
+    if (n_live) bd_fmt(title, sizeof title, "runs in %s  %s %d live", a->cfg.out_dir, live_mark(a), n_live);
+    else bd_fmt(title, sizeof title, "runs in %s", a->cfg.out_dir);
     bd_box(w, &a->term, title, 1);
     int H = getmaxy(w) - 2, W = getmaxx(w) - 2;
     attr_t dim = bd_attr(&a->term, BD_C_DIM);
-    int name_w = W - 47 > 8 ? W - 47 : 8;
-    bd_putf(w, 1, 1, W, dim | A_BOLD, "  %-*s %-6s %8s %7s %-20s", name_w, "name", "method", "steps", "best", "state");
+    int name_w = W - 48 > 8 ? W - 48 : 8;
+    bd_putf(w, 1, 1, W, dim | A_BOLD, "   %-*s %-6s %8s %7s %-20s", name_w, "name", "method", "steps", "best", "state");
     int rows = H - 1;
     if (a->runs_sel < a->runs_top) a->runs_top = a->runs_sel;
     if (a->runs_sel >= a->runs_top + rows) a->runs_top = a->runs_sel - rows + 1;
@@ -177,8 +181,15 @@ static void draw_list(bd_app *a, WINDOW *w) {
         char state[32];
         if (ri->running_pid > 0) bd_fmt(state, sizeof state, "running (pid %ld)", ri->running_pid);
         else bd_fmt(state, sizeof state, "%s", ri->running_pid ? "running" : ri->done ? "done" : ri->has_ckpt ? "ckpt" : "");
-        bd_putf(w, 2 + r, 1, W, at, "%c %-*s %-6s %8ld %7s %-20s", ri->tagged ? '*' : ' ', name_w, name,
-                ri->method, ri->steps, best, state);
+        int live = ri->running_pid != 0;
+        bd_putf(w, 2 + r, 1, W, at, "%c%s %-*s %-6s %8ld %7s %-20s", ri->tagged ? '*' : ' ', live ? live_mark(a) : " ",
+                name_w, name, ri->method, ri->steps, best, state);
+        if (live) { /* the marker and the state in the live colour, bold (on the selection too) */
+            attr_t la = (sel ? at : bd_attr(&a->term, BD_C_OK)) | A_BOLD;
+            bd_put(w, 2 + r, 2, 1, la, live_mark(a));
+            int x = 4 + name_w + 1 + 6 + 1 + 8 + 1 + 7 + 1; /* tag, marker, space, then the columns */
+            if (x < W) bd_put(w, 2 + r, x, W - x + 1, la, state);
+        }
     }
     wnoutrefresh(w);
 }
