@@ -393,7 +393,7 @@ static int read_key(void) {
 
 /* A signal: 0 go on, 1 leave the loop now. */
 static int on_got_signal(bd_app *a, int sig) {
-    if (sig == SIGHUP) a->term_gone = 1; /* whatever follows, the terminal is not there to restore */
+    if (sig == SIGHUP) a->no_draw = 1; /* whatever follows, nobody sees the screen */
     if (a->exit_code) return 0;          /* already on the way out */
     if (a->attached && a->run_active) {
         /* a viewer's signal ends the viewer, never the other process's run */
@@ -438,7 +438,7 @@ static void main_loop(bd_app *a) {
             }
         }
         if (a->quit) break;
-        if (a->term_gone) { /* no terminal: train on (detached) or wait for the checkpoint, without drawing */
+        if (a->term_gone || a->no_draw) { /* no screen: train on (detached) or wait for the checkpoint */
             if (a->detached && !a->run_active) break;
             struct timespec ts = {0, (a->detached ? 100 : 20) * 1000 * 1000};
             nanosleep(&ts, NULL);

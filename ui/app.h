@@ -81,7 +81,8 @@ struct bd_app {
     char run_method[16], run_backend[16];
     int attached;            /* the live run is another process's (bidora attach; the worker is its proxy) */
     int detached;            /* the screen is gone: the run trains on headless in this process */
-    int term_gone;           /* the terminal hung up: nothing more is written to it */
+    int term_gone;           /* detached: nothing more is written to the terminal (not even endwin) */
+    int no_draw;             /* SIGHUP: nobody sees the screen; only the final endwin */
 
     /* what the run view shows: the live run, or a run opened from the browser */
     int show_opened;

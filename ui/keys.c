@@ -135,7 +135,7 @@ const bd_binding bd_keys_global[] = {
     {{BD_FN(KEY_F(4)), 'v'}, "F4 v", "Run", "run view of the live run (an opened run when none ran yet)", k_run_view},
     {{BD_FN(KEY_F(5))}, "F5", "Start", "start a run of the current config (in the background)", k_start},
     {{' '}, "Space", "Pause", "pause / resume the run (within one step)", k_pause},
-    {{BD_FN(KEY_F(7))}, "F7", "Ckpt", "write a checkpoint of the run now (also while paused)", k_checkpoint},
+    {{BD_FN(KEY_F(7))}, "F7", NULL, "write a checkpoint of the run now (also while paused)", k_checkpoint},
     {{BD_FN(KEY_F(8)), 'x'}, "F8 x", "Stop", "stop the run (it checkpoints; resume from the runs browser)", k_stop},
     {{BD_TAB}, "Tab", "Panel", "next panel (set-up: next key)", k_next_panel},
     {{'+', '=', '-'}, "+ -", NULL, "more / less EMA smoothing of the curves", k_smooth},

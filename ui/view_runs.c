@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "draw.h"
 #include "runlock.h"
@@ -67,6 +68,15 @@ static int k_open(bd_app *a, int key) {
     (void)key;
     bd_run_info *r = selected(a);
     if (!r) return R;
+    long pid = bd_runlock_holder(r->dir); /* as of now */
+    if (pid > 0 && pid == (long)getpid() && a->run_active && !a->attached) { /* our own run */
+        a->show_opened = 0;
+        bd_app_set_view(a, BD_VIEW_RUN);
+        return R;
+    }
+    if (pid != 0 && !a->run_active) { /* another process trains it: attach (live status, control) */
+        if (bd_app_attach(a, r->dir) == 0) return R;
+    }
     bd_err e = {{0}};
     if (bd_app_follow_open(a, r->dir, &e)) { bd_app_message(a, 1, "%s", e.msg); return R; } /* then followed */
     bd_fmt(a->opened_name, sizeof a->opened_name, "%s", r->name);
@@ -132,7 +142,7 @@ static int k_resume(bd_app *a, int key) {
 const bd_binding bd_keys_runs[] = {
     {{BD_FN(KEY_UP), BD_FN(KEY_DOWN), 'k', 'j'}, "Up Down j k", NULL, "select a run", k_move},
     {{BD_FN(KEY_PPAGE), BD_FN(KEY_NPAGE), BD_FN(KEY_HOME), BD_FN(KEY_END)}, "PgUp PgDn Home End", NULL, "move by pages", k_move},
-    {{BD_ENTER}, "Enter", NULL, "open the run in the run view", k_open},
+    {{BD_ENTER}, "Enter", NULL, "open the run in the run view; a live run of another process: attach to it", k_open},
     {{'t', 'u'}, "t u", NULL, "tag the run for the overlay chart / untag all", k_tag},
     {{BD_FN(KEY_LEFT), BD_FN(KEY_RIGHT), 'h', 'm'}, "Left Right h m", NULL, "metric of the overlay chart", k_metric},
     {{'e'}, "e", NULL, "export the overlay chart's series as CSV (into out_dir)", k_export},

@@ -84,7 +84,6 @@ struct bd_control {
     bd_channel *ch;
     char dir[4096], path[4200];
     int dirfd;                /* for a run directory too long for sun_path, else -1 */
-    int log_fd;               /* RUN/log.txt, for refused connections */
     double t0;
     client cl[BD_CTL_CLIENTS];
     int n;
@@ -101,12 +100,7 @@ static void ctl_log(bd_control *c, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (c->log_fd >= 0) {
-        char buf[BD_CH_LOGLEN + 16];
-        int k = snprintf(buf, sizeof buf, "[control] %s\n", line);
-        if (k >= (int)sizeof buf) k = (int)sizeof buf - 1;
-        if (write(c->log_fd, buf, (size_t)k) != k) { /* the trainer reports log.txt failures */ }
-    }
+    bd_run_log_line(c->dir, "control", line); /* never creates log.txt: a failed set-up leaves no directory */
     bd_channel_log(c->ch, "%s", line);
 }
 
@@ -412,7 +406,7 @@ int bd_control_open(bd_control **out, const char *run_dir, bd_channel *ch, char 
     bd_control *c = calloc(1, sizeof *c);
     if (!c) return bd_errf(e, "out of memory");
     c->ch = ch;
-    c->lfd = c->wake[0] = c->wake[1] = c->log_fd = c->dirfd = -1;
+    c->lfd = c->wake[0] = c->wake[1] = c->dirfd = -1;
     for (int i = 0; i < BD_CTL_CLIENTS; i++) c->cl[i].fd = -1;
     c->last.state = (bd_run_state)-1;
     snprintf(c->dir, sizeof c->dir, "%s", run_dir);
@@ -432,9 +426,6 @@ int bd_control_open(bd_control **out, const char *run_dir, bd_channel *ch, char 
     if (chmod(c->path, 0600) != 0) { bd_errf(e, "%s: cannot chmod: %s", c->path, strerror(errno)); goto unlink_fail; }
     if (listen(c->lfd, 8) != 0) { bd_errf(e, "%s: cannot listen: %s", c->path, strerror(errno)); goto unlink_fail; }
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0) { bd_errf(e, "cannot create a pipe: %s", strerror(errno)); goto unlink_fail; }
-    char lp[4200];
-    if (snprintf(lp, sizeof lp, "%s/log.txt", run_dir) < (int)sizeof lp)
-        c->log_fd = open(lp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     c->t0 = mono_s();
     /* the server thread takes no signals: they belong to the viewer's thread */
     sigset_t all, old;
@@ -465,7 +456,6 @@ void bd_control_close(bd_control *c) {
     }
     if (c->lfd >= 0) close(c->lfd);
     for (int i = 0; i < 2; i++) if (c->wake[i] >= 0) close(c->wake[i]);
-    if (c->log_fd >= 0) close(c->log_fd);
     if (c->dirfd >= 0) close(c->dirfd);
     for (int i = 0; i < c->n; i++) client_free(&c->cl[i]);
     free(c);
@@ -529,7 +519,21 @@ int bd_ctl_send(bd_ctl_conn *c, const char *cmd, bd_err *e) {
     for (int off = 0; off < n;) {
         ssize_t w = send(c->fd, line + off, (size_t)(n - off), MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return bd_errf(e, "the run's control socket: %s", errno == EPIPE ? "the run ended" : strerror(errno));
+        if (w < 0) {
+            int er = errno;
+            /* closed on us: a refused connection gets one error line first */
+            json_t *j;
+            bd_err ne;
+            if (bd_ctl_next(c, 200, &j, &ne) == 0) {
+                const char *type = json_string_value(json_object_get(j, "type"));
+                const char *m = json_string_value(json_object_get(j, "message"));
+                int refused = type && !strcmp(type, "error") && m;
+                if (refused) bd_errf(e, "%s", m);
+                json_decref(j);
+                if (refused) return -1;
+            }
+            return bd_errf(e, "the run's control socket: %s", er == EPIPE ? "the run ended" : strerror(er));
+        }
         off += (int)w;
     }
     return 0;

@@ -107,13 +107,20 @@ ok "60x20: the too-small screen"
 tm resize-window -t e2e -x 120 -y 40
 wait_for '^ running .*step [0-9]+/4000000' 5 || fail "back at 120x40: no status line"
 
-# quit: asks first, y stops and checkpoints, the trainer is joined, the terminal restored
+# quit: asks first (detach / stop / cancel); Esc cancels, s stops and checkpoints,
+# the trainer is joined, the terminal restored
 tm send-keys -t e2e q
-wait_for 'Quit\?.*\[y/N\]' 5 || fail "q with a run active does not ask first"
-tm send-keys -t e2e y
-wait_file "$T/rc" 20 || fail "q, y did not quit within 20 s"
-[ "$(cat "$T/rc")" = 0 ] || fail "exit status $(cat "$T/rc") after q, y (want 0)"
-ok "q, y: exit status 0"
+wait_for 'run is active\. d: detach .* s: stop it' 5 || fail "q with a run active does not ask first"
+tm send-keys -t e2e Escape
+wait_for 'quit cancelled' 5 || fail "Esc does not cancel the quit"
+wait_until_step_grows() { a=$(wc -l <"$1"); sleep 0.5; [ "$(wc -l <"$1")" -gt "$a" ]; }
+wait_until_step_grows "$(ls -d "$T"/runs/*/ | head -n 1)metrics.csv" || fail "the run does not go on after Esc"
+tm send-keys -t e2e q
+wait_for 'run is active\. d: detach .* s: stop it' 5 || fail "q with a run active does not ask again"
+tm send-keys -t e2e s
+wait_file "$T/rc" 20 || fail "q, s did not quit within 20 s"
+[ "$(cat "$T/rc")" = 0 ] || fail "exit status $(cat "$T/rc") after q, s (want 0)"
+ok "q: Esc cancels; q, s: exit status 0"
 wait_for 'tui-e2e\$ *$' 5 || fail "no shell prompt after quitting"
 [ "$(tm display -p -t e2e '#{alternate_on}')" = 0 ] || fail "still on the alternate screen after quitting"
 screen | grep -q 'run stopped at step' || fail "no closing line naming where the run stopped"

@@ -115,8 +115,8 @@ after=$(grep '^"train",' "$f" | awk -F, -v s="$stop" '$2 > s' | wc -l)
 [ "$after" -ge 100 ] || fail "the loss chart holds $after train steps after the checkpoint"
 ok "resumed with R: the loss chart has steps 1..$stop from before the checkpoint and $after after"
 tm send-keys -t e2e q
-wait_for 'Quit\?.*\[y/N\]' 5 || fail "q with a run active does not ask first"
-tm send-keys -t e2e y
+wait_for 'run is active\. d: detach .* s: stop it' 5 || fail "q with a run active does not ask first"
+tm send-keys -t e2e s
 wait_file "$T/rc" 20 || fail "q, y did not quit"
 [ "$(cat "$T/rc")" = 0 ] || fail "exit status $(cat "$T/rc") after q, y"
 echo "tui_follow: all checks passed"

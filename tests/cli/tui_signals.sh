@@ -1,8 +1,10 @@
 #!/bin/sh
 # Signals with a run active, in tmux: Ctrl-C (SIGINT through the
-# terminal), SIGTERM and SIGHUP (an SSH drop) each stop the run with a
-# checkpoint, join the trainer, restore the terminal and exit 128+signal.
-# A signal with no run active just restores the terminal and exits.
+# terminal), SIGTERM and, with on_hangup = stop, SIGHUP (an SSH drop) each
+# stop the run with a checkpoint, join the trainer, restore the terminal and
+# exit 128+signal. (SIGHUP with the default on_hangup = detach: detach.sh.)
+# A signal with no run active just restores the terminal and exits. The pid
+# signalled is the one the shell started: the keeper, which forwards them.
 set -u
 . tests/cli/tui_lib
 
@@ -11,7 +13,7 @@ tiny_config sig
 start_sig() {
     rm -f "$T/pid"
     start_shell
-    tm send-keys -t e2e "sh -c 'echo \$\$ > $T/pid; exec $BIDORA tui -c $T/sig.ini'; echo \$? > $T/rc" Enter
+    tm send-keys -t e2e "sh -c 'echo \$\$ > $T/pid; exec $BIDORA tui -c $T/sig.ini $*'; echo \$? > $T/rc" Enter
     wait_file "$T/pid" 5 || fail "no pid"
     wait_for 'ready: F5 starts' 10 || fail "the workbench did not open"
 }
@@ -42,10 +44,10 @@ run_it SIGTERM
 kill -TERM "$(cat "$T/pid")"
 check_stopped SIGTERM 143
 
-start_sig
+start_sig on_hangup=stop
 run_it SIGHUP
 kill -HUP "$(cat "$T/pid")"
-check_stopped "SIGHUP (SSH drop)" 129
+check_stopped "SIGHUP with on_hangup=stop" 129
 
 start_sig
 kill -TERM "$(cat "$T/pid")"
