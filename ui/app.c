@@ -66,12 +66,7 @@ static int fork_keeper(void) {
     }
     close(p[1]);
     keeper_child = pid;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = keeper_forward;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    bd_catch_signals(keeper_forward);
     signal(SIGWINCH, SIG_IGN);
     char c;
     ssize_t r;
@@ -532,12 +527,7 @@ static int app_main(int argc, char **argv, const char *attach_dir) {
     a->smooth = 0;
     a->focus = BD_P_LOSS;
     /* our handlers first: ncurses then leaves SIGINT/SIGTERM to us */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: a signal wakes the key wait */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    bd_catch_signals(on_signal);
     signal(SIGPIPE, SIG_IGN); /* a closed socket or terminal is an error return, not a death */
     if (bd_term_open(&a->term, &o, NULL, stdout, stdin)) {
         bd_report("cannot open the terminal (is TERM set to a known type?)");

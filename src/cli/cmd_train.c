@@ -85,12 +85,7 @@ int bd_cmd_train(int argc, char **argv) {
     if (bd_config_finish(&c, &e)) { bd_report(e.msg); return 1; }
     bd_channel ch;
     if (bd_channel_init(&ch)) { bd_report("cannot create the channel"); return 2; }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    bd_catch_signals(on_signal);
     bd_worker w;
     if (bd_worker_start(&w, &c, resume, &ch, &e)) { bd_report(e.msg); bd_channel_destroy(&ch); return 2; }
     int tty = isatty(2), detached = 0;

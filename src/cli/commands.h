@@ -25,6 +25,9 @@ int bd_find_run(const char *arg, char *out, size_t n, bd_err *e);
 /* The live run of out_dir its process opened last. */
 int bd_newest_live_run(const char *out_dir, char *out, size_t n, bd_err *e);
 
+/* fn for SIGINT, SIGTERM and SIGHUP, without SA_RESTART. */
+void bd_catch_signals(void (*fn)(int));
+
 /* Print "bidora: MSG" on stderr (the single error line). */
 void bd_report(const char *msg);
 
