@@ -87,30 +87,6 @@ static double ref_loss(const char *adir, int step, int exact) {
     return v;
 }
 
-/* Compare our tensor (values at p, n floats) with the named reference tensor:
- * the relative error of each element against max(|ref_i|, 1% of the tensor's
- * largest |ref|). Both sides are float32 sums in different orders, so an
- * element 1000x below the tensor's scale carries ~1e-4 relative rounding
- * noise on its own; the 1% floor keeps the check about the gradient. */
-static double cmp_tensor(const bd_st *st, const char *name, const float *p, size_t n) {
-    const bd_st_tensor *t = bd_st_find(st, name);
-    if (!t) fail_msg("reference has no tensor %s", name);
-    assert_int_equal((size_t)t->numel, n);
-    float *ref = malloc(sizeof(float) * n);
-    bd_err e = {{0}};
-    if (bd_st_read_f32(st, t, ref, &e)) fail_msg("%s", e.msg);
-    double worst = 0, scale = 0;
-    size_t wi = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)p[i] - ref[i]) / fmax(fabs(ref[i]), 1e-2 * scale);
-        if (d > worst) { worst = d; wi = i; }
-    }
-    if (getenv("BD_VERBOSE")) printf("    %-90s worst %.2g at %zu: %.9g vs %.9g (max %.3g)\n", name, worst, wi, (double)p[wi], (double)ref[wi], scale);
-    free(ref);
-    return worst;
-}
-
 /* Every trainable tensor of f (values or gradients) against file. */
 static double cmp_all(fx *f, const char *file, int grads) {
     bd_err e = {{0}};
@@ -121,17 +97,17 @@ static double cmp_all(fx *f, const char *file, int grads) {
     for (int i = 0; i < f->t.n_ad; i++) {
         bd_adapted_linear *al = &f->t.ads[i];
         bd_peft_name(&f->t, i, "lora_A.weight", name, sizeof name);
-        worst = fmax(worst, cmp_tensor(&st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
+        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
         bd_peft_name(&f->t, i, "lora_B.weight", name, sizeof name);
-        worst = fmax(worst, cmp_tensor(&st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
+        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
         if (al->kind == BD_ADAPTER_DORA) {
             bd_peft_name(&f->t, i, "lora_magnitude_vector", name, sizeof name);
-            worst = fmax(worst, cmp_tensor(&st, name, grads ? al->dm : al->m, (size_t)al->out));
+            worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dm : al->m, (size_t)al->out));
         }
     }
-    worst = fmax(worst, cmp_tensor(&st, "base_model.model.classifier.weight",
+    worst = fmax(worst, tiny_cmp_tensor(&st, "base_model.model.classifier.weight",
                                    grads ? f->t.grads.cls_w : f->m.cls_w, 3 * 32));
-    worst = fmax(worst, cmp_tensor(&st, "base_model.model.classifier.bias",
+    worst = fmax(worst, tiny_cmp_tensor(&st, "base_model.model.classifier.bias",
                                    grads ? f->t.grads.cls_b : f->m.cls_b, 3));
     bd_st_close(&st);
     return worst;

@@ -49,13 +49,18 @@ int bd_cmd_info(int argc, char **argv) {
     for (int d = 0; d <= BD_DT_BOOL; d++)
         if (dtype_count[d]) printf(" %s x%d", bd_dtype_name((bd_dtype)d), dtype_count[d]);
     printf(" (%.1f MiB)\n", bytes / 1048576.0);
-    size_t enc = 0, head = 0;
+    size_t enc = 0, head = 0, pl = strlen(c->prefix);
     for (int i = 0; i < m.n_params; i++) {
-        if (!strncmp(m.params[i].name, "bert.", 5)) enc += m.params[i].numel;
+        if (!strncmp(m.params[i].name, c->prefix, pl) && m.params[i].name[pl] == '.') enc += m.params[i].numel;
         else head += m.params[i].numel;
     }
-    printf("parameters   %zu (encoder+pooler %zu, classifier %zu)\n", m.total, enc, head);
-    printf("pooler       %s\n", m.loaded_pooler ? "from the checkpoint" : "absent: freshly initialised");
+    const int roberta = c->family == BD_FAMILY_ROBERTA;
+    printf("parameters   %zu (encoder%s %zu, classifier %zu)\n", m.total, roberta ? "" : "+pooler", enc, head);
+    if (roberta)
+        printf("positions    from padding_idx + 1 = %d: at most %d tokens a row\n", c->pos_offset,
+               c->max_pos - c->pos_offset);
+    printf("%s %s\n", roberta ? "head dense  " : "pooler      ",
+           m.loaded_pooler ? "from the checkpoint" : "absent: freshly initialised");
     if (m.loaded_head) {
         printf("classifier   from the checkpoint, %d labels", c->num_labels);
         if (c->id2label) {
@@ -71,7 +76,7 @@ int bd_cmd_info(int argc, char **argv) {
     for (int i = 0; i < st.n_tensors; i++) {
         const char *nm = st.tensors[i].name;
         char full[160];
-        snprintf(full, sizeof full, "bert.%s", nm);
+        snprintf(full, sizeof full, "%s.%s", c->prefix, nm);
         int used = bd_bert_find_param(&m, nm) || bd_bert_find_param(&m, full) || strstr(nm, ".gamma") ||
                    strstr(nm, ".beta");
         if (!used) {

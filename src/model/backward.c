@@ -42,6 +42,8 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
     be->zero(be, d_pre, sizeof(float) * (size_t)B * H);
     be->tanh_bwd(be, d_pre, a->pooled, a->d_pool, (long)B * H);
     be->linear_bwd(be, a->d_cls, g->pool_w, g->pool_b, d_pre, a->cls, m->pool_w, B, H, H);
+    /* RoBERTa's head dropped the <s> row before its dense */
+    dropout_back_inplace(be, a->d_cls, a->cls_keep, c->classifier_dropout, (size_t)B * H, c->family == BD_FAMILY_ROBERTA);
     /* d(last hidden state): only the [CLS] rows get gradient */
     float *dnext = a->d_next;
     be->zero(be, dnext, sizeof(float) * BTH);
@@ -104,7 +106,8 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
         be->layernorm_bwd(be, d_emb, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean,
                          a->emb_rstd, BT, H);
         /* the ids the forward used (out-of-range ones replaced there), never the caller's */
-        be->embed_bwd(be, g->word, g->pos, g->type, d_emb, a->d_ids, a->d_type_ids, B, T, H);
+        be->embed_bwd(be, g->word, g->pos ? g->pos + (size_t)c->pos_offset * H : NULL, g->type, d_emb, a->d_ids,
+                      a->d_type_ids, B, T, H);
     }
     return bd_be_check(be, e);
 oom:

@@ -64,19 +64,25 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     if (mt && !json_is_string(mt)) { bd_errf(e, "%s: key \"model_type\" must be a string", path); goto out; }
     snprintf(c->model_type, sizeof c->model_type, "%s", mt ? json_string_value(mt) : "bert");
     char q[160];
-    if (strcmp(c->model_type, "bert") != 0) {
-        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM)",
+    if (!strcmp(c->model_type, "bert")) {
+        c->family = BD_FAMILY_BERT;
+    } else if (!strcmp(c->model_type, "roberta")) {
+        c->family = BD_FAMILY_ROBERTA;
+    } else {
+        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM, and roberta)",
                 path, bd_printable(q, sizeof q, json_string_value(mt)));
         goto out;
     }
+    const int roberta = c->family == BD_FAMILY_ROBERTA;
+    snprintf(c->prefix, sizeof c->prefix, "%s", roberta ? "roberta" : "bert");
     if (json_int(root, path, "vocab_size", 1, 0, &c->vocab_size, e) ||
         json_int(root, path, "hidden_size", 1, 0, &c->hidden, e) ||
         json_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers, e) ||
         json_int(root, path, "num_attention_heads", 1, 0, &c->n_heads, e) ||
         json_int(root, path, "intermediate_size", 1, 0, &c->intermediate, e) ||
         json_int(root, path, "max_position_embeddings", 1, 0, &c->max_pos, e) ||
-        json_int(root, path, "type_vocab_size", 0, 2, &c->type_vocab, e) ||
-        json_int(root, path, "pad_token_id", 0, 0, &c->pad_token_id, e) ||
+        json_int(root, path, "type_vocab_size", 0, roberta ? 1 : 2, &c->type_vocab, e) ||
+        json_int(root, path, "pad_token_id", 0, roberta ? 1 : 0, &c->pad_token_id, e) ||
         json_num(root, path, "layer_norm_eps", 1e-12f, &c->ln_eps, e) ||
         json_num(root, path, "hidden_dropout_prob", 0.1f, &c->hidden_dropout, e) ||
         json_num(root, path, "attention_probs_dropout_prob", 0.1f, &c->attn_dropout, e) ||
@@ -122,8 +128,15 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
         check_prob(path, "classifier_dropout", c->classifier_dropout, e))
         goto out;
     if (!(c->ln_eps > 0.0f)) { bd_errf(e, "%s: key \"layer_norm_eps\" = %g must be positive", path, (double)c->ln_eps); goto out; }
-    if (c->pad_token_id >= c->vocab_size) {
-        bd_errf(e, "%s: pad_token_id %d is not below vocab_size %d", path, c->pad_token_id, c->vocab_size);
+    if (c->pad_token_id < 0 || c->pad_token_id >= c->vocab_size) {
+        bd_errf(e, "%s: pad_token_id %d is not below vocab_size %d (nor negative)", path, c->pad_token_id, c->vocab_size);
+        goto out;
+    }
+    /* RoBERTa counts positions from padding_idx + 1 (create_position_ids_from_input_ids) */
+    c->pos_offset = roberta ? c->pad_token_id + 1 : 0;
+    if (c->pos_offset >= c->max_pos) {
+        bd_errf(e, "%s: max_position_embeddings %d leaves no position after padding_idx %d", path, c->max_pos,
+                c->pad_token_id);
         goto out;
     }
     json_t *pt = json_object_get(root, "problem_type");
@@ -197,33 +210,44 @@ static int add_spec(param_spec *ps, int n, const char *name, int64_t s0, int64_t
     return n + 1;
 }
 
-/* The transformers names, in the order BertForSequenceClassification lists them. */
+const char *bd_bert_head_name(const bd_bert_config *c, int which) {
+    static const char *const bert[4] = {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight",
+                                        "classifier.bias"};
+    static const char *const roberta[4] = {"classifier.dense.weight", "classifier.dense.bias",
+                                           "classifier.out_proj.weight", "classifier.out_proj.bias"};
+    return (c->family == BD_FAMILY_ROBERTA ? roberta : bert)[which & 3];
+}
+
+/* The transformers names, in the order BertForSequenceClassification
+ * (RobertaForSequenceClassification) lists them. */
 static int build_specs(param_spec *ps, const bd_bert_config *c, int L) {
     int n = 0, H = c->hidden, I = c->intermediate;
-    n = add_spec(ps, n, "bert.embeddings.word_embeddings.weight", c->vocab_size, H);
-    n = add_spec(ps, n, "bert.embeddings.position_embeddings.weight", c->max_pos, H);
-    n = add_spec(ps, n, "bert.embeddings.token_type_embeddings.weight", c->type_vocab, H);
-    n = add_spec(ps, n, "bert.embeddings.LayerNorm.weight", H, 0);
-    n = add_spec(ps, n, "bert.embeddings.LayerNorm.bias", H, 0);
+    char nm[96];
+    static const char *const emb[5] = {"word_embeddings.weight", "position_embeddings.weight",
+                                       "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"};
+    const int64_t rows[5] = {c->vocab_size, c->max_pos, c->type_vocab, H, 0};
+    for (int k = 0; k < 5; k++) {
+        snprintf(nm, sizeof nm, "%s.embeddings.%s", c->prefix, emb[k]);
+        n = k < 3 ? add_spec(ps, n, nm, rows[k], H) : add_spec(ps, n, nm, H, 0);
+    }
     static const char *const mods[] = {
         "attention.self.query", "attention.self.key", "attention.self.value",
         "attention.output.dense", "attention.output.LayerNorm",
         "intermediate.dense", "output.dense", "output.LayerNorm"};
     for (int l = 0; l < c->n_layers; l++) {
         for (int k = 0; k < 8; k++) {
-            char nm[96];
             int64_t out = (k == 5) ? I : H, in = (k == 6) ? I : H;
             int is_ln = (k == 4 || k == 7);
-            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.weight", l, mods[k]);
+            snprintf(nm, sizeof nm, "%s.encoder.layer.%d.%s.weight", c->prefix, l, mods[k]);
             n = add_spec(ps, n, nm, out, is_ln ? 0 : in);
-            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.bias", l, mods[k]);
+            snprintf(nm, sizeof nm, "%s.encoder.layer.%d.%s.bias", c->prefix, l, mods[k]);
             n = add_spec(ps, n, nm, out, 0);
         }
     }
-    n = add_spec(ps, n, "bert.pooler.dense.weight", H, H);
-    n = add_spec(ps, n, "bert.pooler.dense.bias", H, 0);
-    n = add_spec(ps, n, "classifier.weight", L, H);
-    n = add_spec(ps, n, "classifier.bias", L, 0);
+    n = add_spec(ps, n, bd_bert_head_name(c, 0), H, H);
+    n = add_spec(ps, n, bd_bert_head_name(c, 1), H, 0);
+    n = add_spec(ps, n, bd_bert_head_name(c, 2), L, H);
+    n = add_spec(ps, n, bd_bert_head_name(c, 3), L, 0);
     return n;
 }
 
@@ -250,13 +274,14 @@ static void bind_pointers(bd_bert *m) {
     m->cls_w = P(m, i++); m->cls_b = P(m, i++);
 }
 
-/* A checkpoint may name a tensor with or without "bert.", and old ones call
- * LayerNorm's weight/bias gamma/beta. */
-static const bd_st_tensor *find_tensor(const bd_st *st, const char *name) {
+/* A checkpoint may name a tensor with or without "bert." ("roberta."), and
+ * old ones call LayerNorm's weight/bias gamma/beta. */
+static const bd_st_tensor *find_tensor(const bd_st *st, const char *prefix, const char *name) {
     const bd_st_tensor *t = bd_st_find(st, name);
     if (t) return t;
     char alt[128];
-    const char *base = strncmp(name, "bert.", 5) == 0 ? name + 5 : NULL;
+    size_t pl = strlen(prefix);
+    const char *base = strncmp(name, prefix, pl) == 0 && name[pl] == '.' ? name + pl + 1 : NULL;
     if (base && (t = bd_st_find(st, base))) return t;
     const char *suffixes[2][2] = {{"LayerNorm.weight", "LayerNorm.gamma"}, {"LayerNorm.bias", "LayerNorm.beta"}};
     for (int s = 0; s < 2; s++) {
@@ -264,7 +289,7 @@ static const bd_st_tensor *find_tensor(const bd_st *st, const char *name) {
         if (nl > sl && !strcmp(name + nl - sl, suffixes[s][0])) {
             snprintf(alt, sizeof alt, "%.*s%s", (int)(nl - sl), name, suffixes[s][1]);
             if ((t = bd_st_find(st, alt))) return t;
-            if (base && (t = bd_st_find(st, alt + 5))) return t;
+            if (base && (t = bd_st_find(st, alt + pl + 1))) return t;
         }
     }
     return NULL;
@@ -360,12 +385,12 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
     if (bd_st_open(&st, m->weights_path, e)) { bd_bert_config_free(&m->cfg); return -1; }
 
     /* The head: the checkpoint's classifier decides num_labels when it has one. */
-    const bd_st_tensor *cls = bd_st_find(&st, "classifier.weight");
+    const bd_st_tensor *cls = bd_st_find(&st, bd_bert_head_name(&m->cfg, 2));
     int L = num_labels > 0 ? num_labels : (m->cfg.num_labels > 0 ? m->cfg.num_labels : 2);
     if (cls && cls->ndim == 2) {
         if (num_labels > 0 && cls->shape[0] != num_labels) {
-            bd_errf(e, "%s: tensor classifier.weight has %lld classes but the task has %d labels",
-                    m->weights_path, (long long)cls->shape[0], num_labels);
+            bd_errf(e, "%s: tensor %s has %lld classes but the task has %d labels", m->weights_path,
+                    bd_bert_head_name(&m->cfg, 2), (long long)cls->shape[0], num_labels);
             goto fail;
         }
         L = (int)cls->shape[0];
@@ -385,9 +410,9 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
     bd_rng_seed(&rng, seed);
     for (int i = 0; i < m->n_params; i++) {
         bd_param *p = &m->params[i];
-        const bd_st_tensor *t = find_tensor(&st, p->name);
-        int is_pooler = !strncmp(p->name, "bert.pooler.", 12);
-        int is_head = !strncmp(p->name, "classifier.", 11);
+        const bd_st_tensor *t = find_tensor(&st, m->cfg.prefix, p->name);
+        int is_pooler = i == m->n_params - 4 || i == m->n_params - 3; /* bd_bert_head_name order */
+        int is_head = i >= m->n_params - 2;
         if (!t) {
             if (is_pooler || is_head) {
                 /* transformers' init: normal(0, initializer_range), bias 0 */
@@ -419,8 +444,9 @@ int bd_bert_load(bd_bert *m, const char *dir, int num_labels, uint64_t seed, bd_
         if (is_head) m->loaded_head = 1;
     }
     /* A head is whole or absent: half a head is a broken file. */
-    if (m->loaded_head && !(find_tensor(&st, "classifier.weight") && find_tensor(&st, "classifier.bias"))) {
-        bd_errf(e, "%s: classifier.weight and classifier.bias must both be present", m->weights_path);
+    if (m->loaded_head && !(bd_st_find(&st, bd_bert_head_name(&m->cfg, 2)) && bd_st_find(&st, bd_bert_head_name(&m->cfg, 3)))) {
+        bd_errf(e, "%s: %s and %s must both be present", m->weights_path, bd_bert_head_name(&m->cfg, 2),
+                bd_bert_head_name(&m->cfg, 3));
         goto fail;
     }
     bd_st_close(&st);
@@ -555,6 +581,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
     if (training) {
         a->emb_keep = takeb(ar, BT * H);
         a->pooled_keep = takeb(ar, (size_t)B * H);
+        a->cls_keep = takeb(ar, (size_t)B * H);
         a->d_x = takef(ar, BT * H); a->d_next = takef(ar, BT * H);
         a->d_a = takef(ar, BT * H); a->d_b = takef(ar, BT * H); a->d_ctx = takef(ar, BT * H);
         a->d_q = takef(ar, BT * H); a->d_k = takef(ar, BT * H); a->d_v = takef(ar, BT * H);
@@ -568,9 +595,10 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
     memset(a, 0, sizeof *a);
     const int NL = m->cfg.n_layers;
     if (B < 1 || T < 1) return bd_errf(e, "activations: batch %d x %d is empty", B, T);
-    if (T > m->cfg.max_pos)
+    if (T > m->cfg.max_pos - m->cfg.pos_offset)
         return bd_errf(e, "activations: %d tokens a row, but the model has %d position embeddings "
-                          "(max_position_embeddings)", T, m->cfg.max_pos);
+                          "(max_position_embeddings %d, positions from %d)", T, m->cfg.max_pos - m->cfg.pos_offset,
+                          m->cfg.max_pos, m->cfg.pos_offset);
     a->layers = calloc((size_t)NL, sizeof *a->layers);
     a->cache = calloc((size_t)NL * BD_N_MODS, sizeof *a->cache);
     a->ad_keep = calloc((size_t)NL * BD_N_MODS, sizeof *a->ad_keep);
@@ -667,7 +695,11 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
     }
     be->upload(be, a->d_ids, a->ids, sizeof(int32_t) * (size_t)BT);
     be->upload(be, a->d_type_ids, a->type_ids, sizeof(int32_t) * (size_t)BT);
-    be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos, m->type, B, T, H);
+    /* position t reads row pos_offset + t (RoBERTa: padding_idx + 1 + t, which
+     * create_position_ids_from_input_ids gives every real token of a right-padded
+     * row; its pad rows read other rows than transformers', but no real token
+     * attends to them, so neither the logits nor any gradient depends on them) */
+    be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos + (size_t)c->pos_offset * H, m->type, B, T, H);
     be->layernorm_fwd(be, a->layers[0].x, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
     hidden_dropout(be, a->layers[0].x, a->emb_keep, (size_t)BT * H, c->hidden_dropout, rng);
     for (int l = 0; l < c->n_layers; l++) {
@@ -697,6 +729,8 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
     }
     /* the [CLS] rows */
     be->copy_rows(be, a->cls, (size_t)H, a->out, (size_t)T * H, B, H);
+    /* RoBERTa's head drops the <s> row before its dense; BERT's pooler does not */
+    if (c->family == BD_FAMILY_ROBERTA) hidden_dropout(be, a->cls, a->cls_keep, (size_t)B * H, c->classifier_dropout, rng);
     be->linear_fwd(be, a->pooled, a->cls, m->pool_w, m->pool_b, B, H, H);
     be->tanh_fwd(be, a->pooled, a->pooled, (long)B * H);
     be->copy(be, a->pooled_d, a->pooled, sizeof(float) * (size_t)B * H);

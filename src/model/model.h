@@ -1,4 +1,4 @@
-/* model.h: the BERT-family encoder (BERT, MiniLM) with a sequence
+/* model.h: the BERT-family encoder (BERT, MiniLM, RoBERTa) with a sequence
  * classification head, loaded from a Hugging Face model directory. All
  * parameters live in one allocation (params), named as transformers names
  * them, so loading, saving, the optimizer and checkpoints are each one loop. */
@@ -20,8 +20,20 @@ extern const char *const bd_mod_names[BD_N_MODS];
 /* transformers' path of module k inside a layer, e.g. "attention.self.query" */
 extern const char *const bd_mod_paths[BD_N_MODS];
 
+/* The encoder families: BERT (BERT, MiniLM) and RoBERTa. They share the
+ * layer; RoBERTa's differences are its names ("roberta."), its positions
+ * (padding_idx + 1 + t, as create_position_ids_from_input_ids gives for
+ * right-padded rows) and its head (RobertaClassificationHead: dropout on the
+ * <s> row, classifier.dense, tanh, dropout, classifier.out_proj; no pooler),
+ * which bidora keeps in the BERT head's two slots: pool_* = classifier.dense,
+ * cls_* = classifier.out_proj. */
+typedef enum bd_family { BD_FAMILY_BERT = 0, BD_FAMILY_ROBERTA } bd_family;
+
 typedef struct bd_bert_config {
     char model_type[32];
+    bd_family family;
+    char prefix[16];       /* "bert" or "roberta": the encoder's tensor names begin "PREFIX." */
+    int pos_offset;        /* the position of token 0 (0; RoBERTa: pad_token_id + 1) */
     int vocab_size, hidden, n_layers, n_heads, intermediate;
     int max_pos, type_vocab, pad_token_id;
     float ln_eps, hidden_dropout, attn_dropout, classifier_dropout, initializer_range;
@@ -31,6 +43,11 @@ typedef struct bd_bert_config {
     int n_id2label;
     int regression;        /* problem_type "regression" */
 } bd_bert_config;
+
+/* The head's tensor names, in the parameter table's order: 0 pool_w, 1
+ * pool_b, 2 cls_w, 3 cls_b (BERT: bert.pooler.dense.*, classifier.*;
+ * RoBERTa: classifier.dense.*, classifier.out_proj.*). */
+const char *bd_bert_head_name(const bd_bert_config *c, int which);
 
 /* Parse DIR/config.json. Errors name the file and the key. */
 int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e);
@@ -61,8 +78,8 @@ typedef struct bd_bert {
     size_t total;           /* floats in data */
     float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
     bd_bert_layer *layers;
-    float *pool_w, *pool_b; /* [H,H], [H] */
-    float *cls_w, *cls_b;   /* [L,H], [L] */
+    float *pool_w, *pool_b; /* [H,H], [H]: BERT's pooler; RoBERTa's classifier.dense */
+    float *cls_w, *cls_b;   /* [L,H], [L]: BERT's classifier; RoBERTa's classifier.out_proj */
     int loaded_pooler;      /* 1 if the checkpoint had the pooler */
     int loaded_head;        /* 1 if the checkpoint had the classifier */
     bd_adapted_linear **ad; /* [n_layers * BD_N_MODS]: adapter of module k in layer l at
@@ -114,7 +131,7 @@ typedef struct bd_bert_acts {
     float *emb, *emb_mean, *emb_rstd; /* [BT,H] embeddings sum (LN input) */
     bd_bert_layer_acts *layers;
     float *out;          /* [BT,H] last hidden state */
-    float *cls;          /* [B,H] the [CLS] rows */
+    float *cls;          /* [B,H] the [CLS] rows (RoBERTa: after the head's first dropout) */
     float *pooled;       /* [B,H] tanh(pooler) */
     float *pooled_d;     /* [B,H] dropout(pooled): the classifier's input (= pooled in eval) */
     float *logits;       /* [B,L] */
@@ -122,7 +139,7 @@ typedef struct bd_bert_acts {
     int32_t *ids, *type_ids; /* host [BT]: the ids the last forward looked up (out-of-range ones replaced) */
     int32_t *d_ids, *d_type_ids; /* the same in the backend's memory (== ids, type_ids on the CPU) */
     bd_backend *be;            /* whose memory mem and bytes are */
-    uint8_t *emb_keep, *pooled_keep;
+    uint8_t *emb_keep, *pooled_keep, *cls_keep; /* cls_keep: RoBERTa's dropout on the <s> row */
     bd_adapter_cache *cache;   /* [n_layers * BD_N_MODS] for adapted modules */
     uint8_t **ad_keep;         /* [n_layers * BD_N_MODS] adapter dropout masks */
     /* backward scratch (training) */

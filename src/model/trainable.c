@@ -92,6 +92,7 @@ static void host_free(bd_backend *be, float *host, float *dev) {
 int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uint64_t seed, bd_err *e) {
     memset(t, 0, sizeof *t);
     t->o = *o;
+    snprintf(t->prefix, sizeof t->prefix, "%s", m->cfg.prefix);
     bd_backend *be = t->be = m->be;
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, L = c->num_labels;
@@ -136,7 +137,10 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
             n_sq += (size_t)out;
         }
     t->head_off = n_dir;
-    n_dir += (size_t)L * H + L;
+    /* PEFT's modules_to_save = classifier: BERT's classifier, or RoBERTa's whole
+     * head (dense and out_proj); BERT's pooler stays frozen */
+    t->head_dense = c->family == BD_FAMILY_ROBERTA;
+    n_dir += (size_t)L * H + L + (t->head_dense ? (size_t)H * H + H : 0);
     t->dir.n = n_dir;
     t->mag.n = n_mag;
     t->n_sq = n_sq;
@@ -201,6 +205,15 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
     m->cls_b = m->cls_w + (size_t)L * H;
     t->grads.cls_w = t->dir.g + t->head_off;
     t->grads.cls_b = t->grads.cls_w + (size_t)L * H;
+    if (t->head_dense) {
+        size_t off = t->head_off + (size_t)L * H + L;
+        memcpy(t->dir.h + off, bd_bert_host(m, m->pool_w), sizeof(float) * (size_t)H * H);
+        memcpy(t->dir.h + off + (size_t)H * H, bd_bert_host(m, m->pool_b), sizeof(float) * (size_t)H);
+        m->pool_w = t->dir.w + off;
+        m->pool_b = m->pool_w + (size_t)H * H;
+        t->grads.pool_w = t->dir.g + off;
+        t->grads.pool_b = t->grads.pool_w + (size_t)H * H;
+    }
     bd_trainable_upload(t, m);
     if (bd_be_check(be, e)) { bd_trainable_free(t, m); return -1; }
     return 0;
@@ -210,14 +223,13 @@ void bd_trainable_free(bd_trainable *t, bd_bert *m) {
     bd_backend *be = t->be;
     if (m && m->data && t->dir.w && m->cls_w == t->dir.w + t->head_off) {
         /* give the model its head back (device and host copies) */
-        const bd_param *pw = bd_bert_find_param(m, "classifier.weight");
-        const bd_param *pb = bd_bert_find_param(m, "classifier.bias");
-        be->copy(be, m->dev + pw->offset, m->cls_w, sizeof(float) * pw->numel);
-        be->copy(be, m->dev + pb->offset, m->cls_b, sizeof(float) * pb->numel);
-        be->download(be, m->data + pw->offset, m->cls_w, sizeof(float) * pw->numel);
-        be->download(be, m->data + pb->offset, m->cls_b, sizeof(float) * pb->numel);
-        m->cls_w = m->dev + pw->offset;
-        m->cls_b = m->dev + pb->offset;
+        float **slot[4] = {&m->pool_w, &m->pool_b, &m->cls_w, &m->cls_b};
+        for (int k = t->head_dense ? 0 : 2; k < 4; k++) {
+            const bd_param *p = bd_bert_find_param(m, bd_bert_head_name(&m->cfg, k));
+            be->copy(be, m->dev + p->offset, *slot[k], sizeof(float) * p->numel);
+            be->download(be, m->data + p->offset, *slot[k], sizeof(float) * p->numel);
+            *slot[k] = m->dev + p->offset;
+        }
     }
     if (m) { free(m->ad); m->ad = NULL; }
     if (t->full.g) bd_be_free(be, t->full.g);
@@ -264,7 +276,26 @@ float *bd_trainable_host(const bd_trainable *t, const float *p) {
 /* ---- PEFT format ---- */
 
 void bd_peft_name(const bd_trainable *t, int i, const char *what, char *buf, size_t n) {
-    snprintf(buf, n, "base_model.model.bert.encoder.layer.%d.%s.%s", t->ad_layer[i], bd_mod_paths[t->ad_mod[i]], what);
+    snprintf(buf, n, "base_model.model.%s.encoder.layer.%d.%s.%s", t->prefix, t->ad_layer[i],
+             bd_mod_paths[t->ad_mod[i]], what);
+}
+
+/* The head's tensors as PEFT saves modules_to_save (base_model.model.NAME):
+ * the classifier, and RoBERTa's dense before it. Returns how many (2 or 4). */
+static int head_tensors(const bd_trainable *t, const bd_bert *m, char (*names)[160], float **host, int *ndim,
+                        int64_t (*shape)[2]) {
+    const bd_bert_config *c = &m->cfg;
+    float *const ptr[4] = {m->pool_w, m->pool_b, m->cls_w, m->cls_b};
+    const int64_t sh[4][2] = {{c->hidden, c->hidden}, {c->hidden, 0}, {c->num_labels, c->hidden}, {c->num_labels, 0}};
+    int n = 0;
+    for (int k = t->head_dense ? 0 : 2; k < 4; k++, n++) {
+        snprintf(names[n], sizeof names[n], "base_model.model.%s", bd_bert_head_name(c, k));
+        host[n] = bd_trainable_host(t, ptr[k]);
+        ndim[n] = sh[k][1] ? 2 : 1;
+        shape[n][0] = sh[k][0];
+        shape[n][1] = sh[k][1];
+    }
+    return n;
 }
 
 
@@ -300,7 +331,7 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
     if (t->o.method == BD_METHOD_FULL) return bd_errf(e, "full fine-tuning has no adapter to save");
     if (bd_mkdir_p(dir, e)) return -1;
     const int dora = t->o.method != BD_METHOD_LORA;
-    int n = t->n_ad * (dora ? 3 : 2) + 2;
+    int n = t->n_ad * (dora ? 3 : 2) + 4;
     bd_st_out *outs = calloc((size_t)n, sizeof *outs);
     char (*names)[160] = calloc((size_t)n, sizeof *names);
     if (!outs || !names) {
@@ -321,9 +352,17 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
             outs[k] = (bd_st_out){names[k], bd_trainable_host(t, al->m), 1, {al->out}}; k++;
         }
     }
-    outs[k++] = (bd_st_out){"base_model.model.classifier.weight", bd_trainable_host(t, m->cls_w), 2,
-                            {m->cfg.num_labels, m->cfg.hidden}};
-    outs[k++] = (bd_st_out){"base_model.model.classifier.bias", bd_trainable_host(t, m->cls_b), 1, {m->cfg.num_labels}};
+    {
+        char hn[4][160];
+        float *hp[4];
+        int hd[4];
+        int64_t hs[4][2];
+        int nh = head_tensors(t, m, hn, hp, hd, hs);
+        for (int h = 0; h < nh; h++, k++) {
+            memcpy(names[k], hn[h], sizeof hn[h]);
+            outs[k] = (bd_st_out){names[k], hp[h], hd[h], {hs[h][0], hs[h][1]}};
+        }
+    }
     char path[4200];
     snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     const char *meta[] = {"format", "pt"};
@@ -470,12 +509,16 @@ int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e) {
             if (read_into(&st, path, name, bd_trainable_host(t, al->m), 1, al->out, 0, e)) goto out;
         }
     }
-    if (bd_st_find(&st, "base_model.model.classifier.weight")) {
-        if (read_into(&st, path, "base_model.model.classifier.weight", bd_trainable_host(t, m->cls_w), 2,
-                      m->cfg.num_labels, m->cfg.hidden, e) ||
-            read_into(&st, path, "base_model.model.classifier.bias", bd_trainable_host(t, m->cls_b), 1,
-                      m->cfg.num_labels, 0, e))
-            goto out;
+    {
+        /* the head, when the file has it (whole: every tensor of it) */
+        char hn[4][160];
+        float *hp[4];
+        int hd[4];
+        int64_t hs[4][2];
+        int nh = head_tensors(t, m, hn, hp, hd, hs);
+        if (bd_st_find(&st, hn[nh - 2]))
+            for (int h = 0; h < nh; h++)
+                if (read_into(&st, path, hn[h], hp[h], hd[h], hs[h][0], hs[h][1], e)) goto out;
     }
     rc = 0;
 out:

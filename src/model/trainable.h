@@ -47,7 +47,9 @@ typedef struct bd_trainable {
     size_t n_sq;
     bd_bert_grads grads;     /* gradient destinations for bd_bert_backward */
     bd_bert_layer *grad_layers;
-    size_t head_off;         /* offset of the head inside dir */
+    size_t head_off;         /* offset of the head inside dir: cls_w, cls_b, then (RoBERTa) pool_w, pool_b */
+    int head_dense;          /* the head has its own dense (RoBERTa's classifier.dense = pool_*): it trains too */
+    char prefix[16];         /* the encoder's name prefix (bert, roberta) for PEFT's tensor names */
 } bd_trainable;
 
 /* Attach adapters to m (per o) with PEFT's initialisation: A kaiming-uniform

@@ -543,15 +543,16 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
         snprintf(cfgpath, sizeof cfgpath, "%s/config.json", c->model);
         bd_bert_config mc;
         if (bd_bert_config_load(&mc, cfgpath, e)) goto fail;
-        int maxpos = mc.max_pos, types = mc.type_vocab;
+        /* RoBERTa's positions start after padding_idx; its pairs need no second segment */
+        int maxpos = mc.max_pos - mc.pos_offset, types = mc.type_vocab, bert = mc.family == BD_FAMILY_BERT;
         bd_bert_config_free(&mc);
-        if (c->text_pair_column[0] && types < 2) {
+        if (c->text_pair_column[0] && types < 2 && bert) {
             bd_errf(e, "%s: type_vocab_size %d: the model has no second segment, so text_pair_column cannot be used",
                     cfgpath, types);
             goto fail;
         }
         if (c->max_length > maxpos) {
-            bd_errf(e, "max_length = %d exceeds the model's max_position_embeddings %d", c->max_length, maxpos);
+            bd_errf(e, "max_length = %d exceeds the model's %d positions (max_position_embeddings)", c->max_length, maxpos);
             goto fail;
         }
     }

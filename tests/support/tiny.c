@@ -11,6 +11,7 @@
 
 #include "dataset.h"
 #include "encode.h"
+#include "safetensors.h"
 #include "tokenizer.h"
 
 int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, int32_t *type_ids,
@@ -60,3 +61,28 @@ double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_)
     }
     return worst;
 }
+
+/* Compare our tensor (values at p, n floats) with the named reference tensor:
+ * the relative error of each element against max(|ref_i|, 1% of the tensor's
+ * largest |ref|). Both sides are float32 sums in different orders, so an
+ * element 1000x below the tensor's scale carries ~1e-4 relative rounding
+ * noise on its own; the 1% floor keeps the check about the gradient. */
+double tiny_cmp_tensor(const bd_st *st, const char *name, const float *p, size_t n) {
+    const bd_st_tensor *t = bd_st_find(st, name);
+    if (!t) fail_msg("reference has no tensor %s", name);
+    assert_int_equal((size_t)t->numel, n);
+    float *ref = malloc(sizeof(float) * n);
+    bd_err e = {{0}};
+    if (bd_st_read_f32(st, t, ref, &e)) fail_msg("%s", e.msg);
+    double worst = 0, scale = 0;
+    size_t wi = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)p[i] - ref[i]) / fmax(fabs(ref[i]), 1e-2 * scale);
+        if (d > worst) { worst = d; wi = i; }
+    }
+    if (getenv("BD_VERBOSE")) printf("    %-90s worst %.2g at %zu: %.9g vs %.9g (max %.3g)\n", name, worst, wi, (double)p[wi], (double)ref[wi], scale);
+    free(ref);
+    return worst;
+}
+

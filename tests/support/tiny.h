@@ -22,4 +22,12 @@ int tiny_read_logits(const char *path, float *out, int max_rows, int L);
 /* Max over elements of |a - b| / max(|b|, floor): the measure against transformers. */
 double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_);
 
+/* Our tensor (n floats at p) against the named tensor of a reference
+ * safetensors file: the largest |p_i - ref_i| / max(|ref_i|, 1% of the
+ * tensor's largest |ref|) (both are float32 sums in different orders; the
+ * floor keeps the check about the tensor, not about rounding of its tiny
+ * elements). Fails the test when the tensor is missing or sized otherwise. */
+struct bd_st;
+double tiny_cmp_tensor(const struct bd_st *st, const char *name, const float *p, size_t n);
+
 #endif

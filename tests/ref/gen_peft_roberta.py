@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""PEFT LoRA / DoRA references on tests/ref/tiny_roberta (issue 15), as gen_peft_ref.py does for
+tiny_bert: LoraConfig(r=4, lora_alpha=8, target_modules=["query","value"], lora_dropout=0,
+task_type=SEQ_CLS[, use_dora=True]) - so modules_to_save is the whole RobertaClassificationHead
+(classifier.dense and classifier.out_proj) -, A, B and the magnitudes set from seeded numbers, then on
+the batch of tiny_roberta_batch.json (right-padded, eval mode) the loss, every trainable gradient, and
+the parameters after each of 3 AdamW steps. Also checks that the saved adapter reloads with
+PeftModel.from_pretrained to the same logits.
+
+Run:  tests/ref/.venv/bin/python tests/ref/gen_peft_roberta.py   (after gen_roberta_ref.py)
+Writes peft_roberta_lora/ and peft_roberta_dora/: adapter_config.json, adapter_model.safetensors,
+grads.safetensors, after_step{1,2,3}.safetensors, loss.txt.
+"""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import RobertaForSequenceClassification
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from gen_peft_ref import BETAS, EPS, LR, STEPS, WD, file_name, fmt, save, snapshot, trainable  # noqa: E402
+
+MODEL_DIR = os.path.join(HERE, "tiny_roberta")
+SEED = 4343
+
+
+def make_batch():
+    with open(os.path.join(HERE, "tiny_roberta_batch.json")) as f:
+        b = json.load(f)
+    rows, pad = b["rows"], b["pad"]
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(rows), T), pad, dtype=torch.long)
+    am = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+        am[i, : len(r)] = 1
+    return ids, am, torch.tensor(b["labels"])
+
+
+def build(use_dora):
+    base = RobertaForSequenceClassification.from_pretrained(MODEL_DIR, torch_dtype=torch.float32)
+    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], lora_dropout=0.0,
+                     use_dora=use_dora, task_type="SEQ_CLS")
+    model = get_peft_model(base, cfg)
+    rng = np.random.RandomState(SEED)
+    with torch.no_grad():
+        for _, mod in model.named_modules():
+            if not hasattr(mod, "lora_A") or "default" not in getattr(mod, "lora_A", {}):
+                continue
+            A, B = mod.lora_A["default"].weight, mod.lora_B["default"].weight
+            bound = 1.0 / np.sqrt(A.shape[1])
+            A.copy_(torch.from_numpy(rng.uniform(-bound, bound, A.shape).astype(np.float32)))
+            B.copy_(torch.from_numpy((0.1 * rng.standard_normal(B.shape)).astype(np.float32)))
+            if use_dora:
+                m = mod.lora_magnitude_vector["default"].weight
+                m.mul_(torch.from_numpy((1.0 + 0.1 * rng.standard_normal(m.shape)).astype(np.float32)))
+    model.eval()
+    return model
+
+
+def loss_and_grads(model, batch):
+    ids, am, labels = batch
+    model.zero_grad(set_to_none=True)
+    logits = model(input_ids=ids, attention_mask=am).logits
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    return loss.item(), {n: p.grad.detach().clone().contiguous() for n, p in trainable(model)}
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    batch = make_batch()
+    ids, am, labels = batch
+    for method, use_dora in (("lora", False), ("dora", True)):
+        outdir = os.path.join(HERE, "peft_roberta_" + method)
+        if os.path.isdir(outdir):
+            shutil.rmtree(outdir)
+        model = build(use_dora)
+        names = sorted(file_name(n) for n, _ in trainable(model))
+        assert "base_model.model.classifier.dense.weight" in names, names
+        assert "base_model.model.classifier.out_proj.weight" in names, names
+        model.create_or_update_model_card = lambda *a, **k: None
+        model.save_pretrained(outdir, safe_serialization=True)
+        cpath = os.path.join(outdir, "adapter_config.json")
+        with open(cpath) as f:
+            cfg = json.load(f)
+        cfg["base_model_name_or_path"] = "tests/ref/tiny_roberta"
+        with open(cpath, "w", newline="\n") as f:
+            json.dump(cfg, f, indent=2, sort_keys=True)
+            f.write("\n")
+        base = RobertaForSequenceClassification.from_pretrained(MODEL_DIR, torch_dtype=torch.float32)
+        reloaded = PeftModel.from_pretrained(base, outdir).eval()
+        with torch.no_grad():
+            a = reloaded(input_ids=ids, attention_mask=am).logits
+            b = model(input_ids=ids, attention_mask=am).logits
+        assert torch.allclose(a, b, atol=1e-6, rtol=0), (a - b).abs().max()
+        opt = torch.optim.AdamW([p for _, p in trainable(model)], lr=LR, betas=BETAS, eps=EPS, weight_decay=WD,
+                                foreach=False)
+        lines = []
+        loss0, grads0 = loss_and_grads(model, batch)
+        save(grads0, os.path.join(outdir, "grads.safetensors"))
+        lines.append("loss step 0 %s" % fmt(loss0))
+        for step in range(1, STEPS + 1):
+            if step > 1:
+                loss_and_grads(model, batch)
+            opt.step()
+            save(snapshot(model), os.path.join(outdir, "after_step%d.safetensors" % step))
+            with torch.no_grad():
+                lg = model(input_ids=ids, attention_mask=am).logits
+                lines.append("loss step %d %s" % (step, fmt(F.cross_entropy(lg, labels).item())))
+        with open(os.path.join(outdir, "loss.txt"), "w", newline="\n") as f:
+            f.write("# mean cross-entropy on tiny_roberta_batch.json; 'step k' = after k AdamW steps\n")
+            f.write("\n".join(lines) + "\n")
+        print("%s: loss %.6f, %d trainable tensors" % (outdir, loss0, len(names)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+/* RoBERTa (issue 15): the tiny RobertaForSequenceClassification of
+ * tests/ref/gen_roberta_ref.py against transformers (eval logits of padded
+ * batches, F32 and BF16 files), on the CPU and on the CUDA backend in the
+ * simulator; the backward pass of everything RoBERTa changes (positions from
+ * padding_idx + 1, the head's dropout / dense / tanh / dropout / out_proj)
+ * by central finite differences in training mode with every dropout on, for
+ * full fine-tuning and for LoRA and DoRA (whose head is the whole
+ * classifier: PEFT's modules_to_save); PEFT export names; refusals. */
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "backend.h"
+#include "model.h"
+#include "optim.h"
+#include "safetensors.h"
+#include "tiny.h"
+#include "trainable.h"
+
+#define REF "tests/ref/"
+#define MAXB 16
+#define MAXT 40
+
+typedef struct batch {
+    int B, T, L;
+    int32_t ids[MAXB * MAXT], tids[MAXB * MAXT], labels[MAXB];
+    float mask[MAXB * MAXT];
+    float want[MAXB * 3], want_bf16[MAXB * 3];
+} batch;
+
+/* tiny_roberta_batch.json: rows right-padded with <pad> to the longest. */
+static void read_batch(batch *b) {
+    json_error_t je;
+    json_t *j = json_load_file(REF "tiny_roberta_batch.json", 0, &je);
+    if (!j) fail_msg("tiny_roberta_batch.json: %s", je.text);
+    json_t *rows = json_object_get(j, "rows");
+    int pad = (int)json_integer_value(json_object_get(j, "pad"));
+    memset(b, 0, sizeof *b);
+    b->B = (int)json_array_size(rows);
+    b->L = 3;
+    assert_true(b->B > 0 && b->B <= MAXB);
+    for (int i = 0; i < b->B; i++) {
+        int n = (int)json_array_size(json_array_get(rows, i));
+        if (n > b->T) b->T = n;
+    }
+    assert_true(b->T <= MAXT);
+    for (int i = 0; i < b->B; i++) {
+        json_t *r = json_array_get(rows, i);
+        for (int t = 0; t < b->T; t++) {
+            int real = t < (int)json_array_size(r);
+            b->ids[i * b->T + t] = real ? (int32_t)json_integer_value(json_array_get(r, t)) : pad;
+            b->mask[i * b->T + t] = real ? 1.0f : 0.0f;
+        }
+        b->labels[i] = (int32_t)json_integer_value(json_array_get(json_object_get(j, "labels"), i));
+        for (int k = 0; k < 3; k++) {
+            b->want[i * 3 + k] = (float)json_number_value(json_array_get(json_array_get(json_object_get(j, "logits"), i), k));
+            b->want_bf16[i * 3 + k] =
+                (float)json_number_value(json_array_get(json_array_get(json_object_get(j, "logits_bf16"), i), k));
+        }
+    }
+    json_decref(j);
+}
+
+static double logits_err(const char *dir, bd_backend *be, const float *want) {
+    batch b;
+    read_batch(&b);
+    bd_err e = {{0}};
+    bd_bert m;
+    if (bd_bert_load(&m, dir, 3, 0, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(m.cfg.family, BD_FAMILY_ROBERTA);
+    assert_int_equal(m.cfg.pos_offset, 2);
+    assert_true(m.loaded_head);
+    if (be && bd_bert_to_backend(&m, be, &e)) fail_msg("%s", e.msg);
+    bd_bert_acts a;
+    if (bd_bert_acts_alloc(&a, &m, b.B, b.T, 0, &e)) fail_msg("%s", e.msg);
+    bd_bert_forward(&m, &a, b.ids, b.tids, b.mask, b.B, b.T, NULL);
+    float got[MAXB * 3];
+    m.be->download(m.be, got, a.logits, sizeof(float) * (size_t)b.B * 3);
+    if (bd_be_check(m.be, &e)) fail_msg("%s", e.msg);
+    double err = tiny_max_rel_err(got, want, (size_t)b.B * 3, 1e-2);
+    printf("%-20s %-4s %d rows (T %d, pairs and an empty text): max rel err %.3g\n", dir + strlen(REF),
+           be ? be->name : "cpu", b.B, b.T, err);
+    bd_bert_acts_free(&a);
+    bd_bert_free(&m);
+    return err;
+}
+
+static void test_logits(void **s) {
+    (void)s;
+    batch b;
+    read_batch(&b);
+    assert_true(logits_err(REF "tiny_roberta", NULL, b.want) < 1e-4);
+    assert_true(logits_err(REF "tiny_roberta_bf16", NULL, b.want_bf16) < 1e-4);
+    bd_err e = {{0}};
+    bd_backend *cuda = bd_backend_cuda(0, &e);
+    if (!cuda) fail_msg("the simulated CUDA backend: %s", e.msg);
+    assert_true(logits_err(REF "tiny_roberta", cuda, b.want) < 1e-4);
+    bd_backend_close(cuda);
+}
+
+/* ---- finite differences ---- */
+
+typedef struct fx {
+    bd_bert m;
+    bd_trainable t;
+    bd_bert_acts a;
+    batch b;
+} fx;
+
+static void setup(fx *f, bd_method method) {
+    bd_err e = {{0}};
+    read_batch(&f->b);
+    if (bd_bert_load(&f->m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
+    f->m.cfg.hidden_dropout = 0.1f;
+    f->m.cfg.attn_dropout = 0.1f;
+    f->m.cfg.classifier_dropout = 0.2f;
+    bd_adapter_opts o = {method, 2, 4.0f, 0, 0.15f, (1u << BD_N_MODS) - 1, 1};
+    if (bd_trainable_init(&f->t, &f->m, &o, 3, &e)) fail_msg("%s", e.msg);
+    bd_rng r;
+    bd_rng_seed(&r, 11);
+    for (int i = 0; i < f->t.n_ad; i++) { /* every adapter path live: B and m off their init */
+        bd_adapted_linear *al = &f->t.ads[i];
+        for (int j = 0; j < al->out * al->r; j++) al->B[j] = 0.2f * bd_rng_normal(&r);
+        if (al->m) for (int j = 0; j < al->out; j++) al->m[j] *= 1.0f + 0.1f * bd_rng_normal(&r);
+    }
+    if (bd_bert_acts_alloc(&f->a, &f->m, f->b.B, f->b.T, 1, &e)) fail_msg("%s", e.msg);
+}
+
+static void teardown_fx(fx *f) {
+    bd_bert_acts_free(&f->a);
+    bd_trainable_free(&f->t, &f->m);
+    bd_bert_free(&f->m);
+}
+
+static double loss_at(fx *f, int backward) {
+    bd_err e = {{0}};
+    bd_rng rng;
+    bd_rng_seed(&rng, 77); /* the same masks every call */
+    batch *b = &f->b;
+    bd_bert_forward(&f->m, &f->a, b->ids, b->tids, b->mask, b->B, b->T, &rng);
+    float probs[MAXB * 3], dl[MAXB * 3] = {0};
+    float loss = bd_xent_fwd(probs, f->a.logits, b->labels, b->B, 3);
+    if (backward) {
+        bd_trainable_zero_grad(&f->t);
+        bd_xent_bwd(dl, probs, b->labels, b->B, 3, 1.0f);
+        if (bd_bert_backward(&f->m, &f->a, &f->t.grads, b->ids, b->tids, dl, b->B, b->T, &e)) fail_msg("%s", e.msg);
+    }
+    return loss;
+}
+
+static int check(fx *f, const char *name, float *w, const float *g, size_t n, int k, bd_rng *r, double *worst) {
+    int bad = 0;
+    for (int s = 0; s < k; s++) {
+        size_t i = (size_t)bd_rng_below(r, n);
+        float old = w[i];
+        const float h = 1e-2f;
+        w[i] = old + h;
+        double lp = loss_at(f, 0);
+        w[i] = old - h;
+        double lm = loss_at(f, 0);
+        w[i] = old;
+        double fd = (lp - lm) / (2.0 * h), err = fabs(fd - g[i]), tol = 3e-4 + 3e-2 * fabs(g[i]);
+        if (err / tol > *worst) *worst = err / tol;
+        if (err > tol) {
+            bad++;
+            printf("  MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, (double)g[i], fd);
+        }
+    }
+    return bad;
+}
+
+static void test_full_fd(void **st) {
+    (void)st;
+    fx f;
+    setup(&f, BD_METHOD_FULL);
+    loss_at(&f, 1);
+    float *grad = malloc(sizeof(float) * f.m.total);
+    memcpy(grad, f.t.full.g, sizeof(float) * f.m.total);
+    bd_rng r;
+    bd_rng_seed(&r, 5);
+    int bad = 0;
+    double worst = 0, pos_g = 0;
+    for (int p = 0; p < f.m.n_params; p++) {
+        const bd_param *pp = &f.m.params[p];
+        if (strstr(pp->name, "word_embeddings") || strstr(pp->name, "position_embeddings")) continue;
+        bad += check(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel, 3, &r, &worst);
+    }
+    /* positions: rows pos_offset + t of every t a real token has (and none below) */
+    const int H = f.m.cfg.hidden;
+    for (int t = 0; t < f.b.T; t += 3) {
+        size_t off = (size_t)(2 + t) * H + (size_t)bd_rng_below(&r, (uint64_t)H);
+        bad += check(&f, "position_embeddings(row 2+t)", f.m.pos + off, grad + (f.m.pos - f.m.data) + off, 1, 1, &r, &worst);
+    }
+    for (size_t j = 0; j < 2 * (size_t)H; j++) pos_g += fabs(grad[(f.m.pos - f.m.data) + j]);
+    assert_true(pos_g == 0.0); /* rows 0 and 1 (padding_idx and below) are never read */
+    for (int s = 0; s < 6; s++) {
+        int id = f.b.ids[(int)bd_rng_below(&r, (uint64_t)f.b.B * f.b.T)];
+        size_t off = (size_t)id * H + (size_t)bd_rng_below(&r, (uint64_t)H);
+        bad += check(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
+    }
+    printf("RoBERTa full fine-tuning: %d tensors, worst error / tolerance %.2f\n", f.m.n_params, worst);
+    assert_int_equal(bad, 0);
+    free(grad);
+    teardown_fx(&f);
+}
+
+static void run_adapters(bd_method method) {
+    fx f;
+    setup(&f, method);
+    assert_int_equal(f.t.head_dense, 1);
+    loss_at(&f, 1);
+    float *dg = malloc(sizeof(float) * f.t.dir.n), *mg = malloc(sizeof(float) * (f.t.mag.n + 1));
+    memcpy(dg, f.t.dir.g, sizeof(float) * f.t.dir.n);
+    memcpy(mg, f.t.mag.g, sizeof(float) * f.t.mag.n);
+    bd_rng r;
+    bd_rng_seed(&r, 6);
+    int bad = 0;
+    double worst = 0;
+    for (int i = 0; i < f.t.n_ad; i++) {
+        bd_adapted_linear *al = &f.t.ads[i];
+        char name[200];
+        bd_peft_name(&f.t, i, "lora_A", name, sizeof name);
+        assert_non_null(strstr(name, "base_model.model.roberta.encoder.layer."));
+        bad += check(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
+        bd_peft_name(&f.t, i, "lora_B", name, sizeof name);
+        bad += check(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
+        if (al->m) {
+            bd_peft_name(&f.t, i, "magnitude", name, sizeof name);
+            bad += check(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
+        }
+    }
+    const int H = f.m.cfg.hidden;
+    /* the head in the direction group: out_proj, then dense (both train) */
+    bad += check(&f, "classifier.out_proj", f.m.cls_w, dg + f.t.head_off, 3 * (size_t)H + 3, 4, &r, &worst);
+    bad += check(&f, "classifier.dense", f.m.pool_w, dg + (f.m.pool_w - f.t.dir.w), (size_t)H * H + H, 6, &r, &worst);
+    printf("RoBERTa %s, all modules, dropout on: %d adapters + the head, worst error / tolerance %.2f\n",
+           method == BD_METHOD_LORA ? "LoRA" : "DoRA", f.t.n_ad, worst);
+    assert_int_equal(bad, 0);
+    free(dg);
+    free(mg);
+    teardown_fx(&f);
+}
+
+static void test_lora_fd(void **st) { (void)st; run_adapters(BD_METHOD_LORA); }
+static void test_dora_fd(void **st) { (void)st; run_adapters(BD_METHOD_DORA); }
+
+/* The adapter directory: PEFT's names for RoBERTa, the whole head under
+ * modules_to_save, and a read back that gives the same logits. */
+static void test_peft_round_trip(void **st) {
+    (void)st;
+    fx f;
+    setup(&f, BD_METHOD_DORA);
+    bd_err e = {{0}};
+    char dir[] = "/tmp/bd_roberta_peft_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    if (bd_peft_save(&f.t, &f.m, dir, REF "tiny_roberta", &e)) fail_msg("%s", e.msg);
+    char path[300];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    bd_st sf;
+    if (bd_st_open(&sf, path, &e)) fail_msg("%s", e.msg);
+    static const char *const want[] = {
+        "base_model.model.classifier.dense.weight", "base_model.model.classifier.dense.bias",
+        "base_model.model.classifier.out_proj.weight", "base_model.model.classifier.out_proj.bias",
+        "base_model.model.roberta.encoder.layer.1.attention.self.value.lora_A.weight",
+        "base_model.model.roberta.encoder.layer.0.output.dense.lora_magnitude_vector"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!bd_st_find(&sf, want[i])) fail_msg("%s: no tensor %s", path, want[i]);
+    bd_st_close(&sf);
+    bd_bert_forward(&f.m, &f.a, f.b.ids, f.b.tids, f.b.mask, f.b.B, f.b.T, NULL);
+    float before[MAXB * 3];
+    memcpy(before, f.a.logits, sizeof(float) * (size_t)f.b.B * 3);
+    /* a fresh model with the saved adapter: the same logits */
+    fx g;
+    setup(&g, BD_METHOD_DORA);
+    if (bd_peft_load(&g.t, &g.m, dir, &e)) fail_msg("%s", e.msg);
+    bd_bert_forward(&g.m, &g.a, g.b.ids, g.b.tids, g.b.mask, g.b.B, g.b.T, NULL);
+    assert_memory_equal(before, g.a.logits, sizeof(float) * (size_t)f.b.B * 3);
+    teardown_fx(&g);
+    teardown_fx(&f);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- against PEFT (gen_peft_roberta.py) ---- */
+
+static double peft_loss(const char *adir, int step) {
+    char path[256], key[32], line[256];
+    snprintf(path, sizeof path, "%s/loss.txt", adir);
+    snprintf(key, sizeof key, "loss step %d ", step);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    double v = NAN;
+    while (fgets(line, sizeof line, fp))
+        if (!strncmp(line, key, strlen(key))) v = atof(line + strlen(key));
+    fclose(fp);
+    assert_false(isnan(v));
+    return v;
+}
+
+/* Every trainable tensor (values or gradients) against a PEFT file: the
+ * adapters (query, value) and the whole head, under PEFT's names. */
+static double peft_cmp(fx *f, const char *file, int grads) {
+    bd_err e = {{0}};
+    bd_st st;
+    if (bd_st_open(&st, file, &e)) fail_msg("%s", e.msg);
+    double worst = 0;
+    char name[200];
+    for (int i = 0; i < f->t.n_ad; i++) {
+        bd_adapted_linear *al = &f->t.ads[i];
+        bd_peft_name(&f->t, i, "lora_A.weight", name, sizeof name);
+        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
+        bd_peft_name(&f->t, i, "lora_B.weight", name, sizeof name);
+        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
+        if (al->m) {
+            bd_peft_name(&f->t, i, "lora_magnitude_vector", name, sizeof name);
+            worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dm : al->m, (size_t)al->out));
+        }
+    }
+    const int H = f->m.cfg.hidden;
+    const bd_bert_grads *g = &f->t.grads;
+    const float *vals[4] = {f->m.pool_w, f->m.pool_b, f->m.cls_w, f->m.cls_b};
+    const float *gs[4] = {g->pool_w, g->pool_b, g->cls_w, g->cls_b};
+    const size_t n[4] = {(size_t)H * H, (size_t)H, 3 * (size_t)H, 3};
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "base_model.model.%s", bd_bert_head_name(&f->m.cfg, k));
+        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? gs[k] : vals[k], n[k]));
+    }
+    bd_st_close(&st);
+    return worst;
+}
+
+static float peft_step_loss(fx *f) {
+    bd_err e = {{0}};
+    bd_rng rng;
+    bd_rng_seed(&rng, 1);
+    batch *b = &f->b;
+    bd_trainable_zero_grad(&f->t);
+    bd_bert_forward(&f->m, &f->a, b->ids, b->tids, b->mask, b->B, b->T, &rng);
+    float probs[MAXB * 3], dl[MAXB * 3] = {0};
+    float loss = bd_xent_fwd(probs, f->a.logits, b->labels, b->B, 3);
+    bd_xent_bwd(dl, probs, b->labels, b->B, 3, 1.0f);
+    if (bd_bert_backward(&f->m, &f->a, &f->t.grads, b->ids, b->tids, dl, b->B, b->T, &e)) fail_msg("%s", e.msg);
+    return loss;
+}
+
+static void run_peft(const char *adir) {
+    fx f;
+    bd_err e = {{0}};
+    read_batch(&f.b);
+    if (bd_bert_load(&f.m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
+    f.m.cfg.hidden_dropout = f.m.cfg.attn_dropout = f.m.cfg.classifier_dropout = 0.0f; /* PEFT ran in eval mode */
+    bd_adapter_opts o;
+    if (bd_peft_read_config(&o, adir, &e)) fail_msg("%s", e.msg);
+    o.exact_norm_grad = 0; /* PEFT detaches DoRA's row norm */
+    if (bd_trainable_init(&f.t, &f.m, &o, 1, &e)) fail_msg("%s", e.msg);
+    if (bd_peft_load(&f.t, &f.m, adir, &e)) fail_msg("%s", e.msg);
+    if (bd_bert_acts_alloc(&f.a, &f.m, f.b.B, f.b.T, 1, &e)) fail_msg("%s", e.msg);
+    char path[256];
+    float loss = peft_step_loss(&f);
+    double lref = peft_loss(adir, 0);
+    snprintf(path, sizeof path, "%s/grads.safetensors", adir);
+    double gerr = peft_cmp(&f, path, 1);
+    printf("%s: loss %.7f (PEFT %.7f), gradients max rel err %.2g\n", adir + strlen(REF), loss, lref, gerr);
+    assert_true(fabs(loss - lref) < 1e-5 * fabs(lref) + 1e-6);
+    assert_true(gerr < 1e-4);
+    bd_optim od, om;
+    if (bd_optim_init(&od, BD_OPT_ADAMW, f.t.dir.n, 0.9f, 0.999f, 1e-8f, 0.01f, &e) ||
+        bd_optim_init(&om, BD_OPT_ADAMW, f.t.mag.n, 0.9f, 0.999f, 1e-8f, 0.01f, &e)) fail_msg("%s", e.msg);
+    for (int s = 1; s <= 3; s++) {
+        if (s > 1) peft_step_loss(&f);
+        bd_optim_step(&od, f.t.dir.w, f.t.dir.g, 1e-2f);
+        if (f.t.mag.n) bd_optim_step(&om, f.t.mag.w, f.t.mag.g, 1e-2f);
+        snprintf(path, sizeof path, "%s/after_step%d.safetensors", adir, s);
+        double perr = peft_cmp(&f, path, 0);
+        printf("  after AdamW step %d: parameters max rel err %.2g\n", s, perr);
+        assert_true(perr < 1e-4);
+    }
+    float l3 = peft_step_loss(&f);
+    assert_true(fabs(l3 - peft_loss(adir, 3)) < 1e-4 * fabs(peft_loss(adir, 3)));
+    bd_optim_free(&od);
+    bd_optim_free(&om);
+    teardown_fx(&f);
+}
+
+static void test_peft_lora(void **st) { (void)st; run_peft(REF "peft_roberta_lora"); }
+static void test_peft_dora(void **st) { (void)st; run_peft(REF "peft_roberta_dora"); }
+
+/* Too many tokens for RoBERTa's positions (max_position_embeddings - 2). */
+static void test_positions_bound(void **st) {
+    (void)st;
+    bd_err e = {{0}};
+    bd_bert m;
+    if (bd_bert_load(&m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
+    bd_bert_acts a;
+    assert_int_equal(bd_bert_acts_alloc(&a, &m, 1, 40, 0, &e), 0);
+    bd_bert_acts_free(&a);
+    assert_int_equal(bd_bert_acts_alloc(&a, &m, 1, 41, 0, &e), -1);
+    assert_non_null(strstr(e.msg, "40 position embeddings"));
+    bd_bert_free(&m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logits),       cmocka_unit_test(test_full_fd),
+        cmocka_unit_test(test_lora_fd),      cmocka_unit_test(test_dora_fd),
+        cmocka_unit_test(test_peft_round_trip), cmocka_unit_test(test_positions_bound),
+        cmocka_unit_test(test_peft_lora),    cmocka_unit_test(test_peft_dora),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
