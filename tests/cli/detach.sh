@@ -5,7 +5,7 @@
 #      so, RUN/control.sock is mode 0600;
 #   2. bidora attach in a new tmux shows its history (the loss chart's export
 #      starts at step 1) and new steps; Space pauses it (metrics.csv stops
-#      growing) and resumes it;
+#      growing) and resumes it; F7 makes it write a checkpoint;
 #   3. a second viewer attaches while the first is connected; a pause from
 #      one shows in the other; q leaves a viewer and the run goes on;
 #   4. a connection from another uid is refused: by the socket's mode, and
@@ -83,6 +83,11 @@ tm send-keys -t e2e Space
 wait_for '^ running \(attached' 10 || fail "Space does not resume the remote run"
 grows "$RUN" || fail "metrics.csv does not grow after Space resumed the run"
 ok "Space paused the remote run (metrics.csv stopped growing) and resumed it"
+[ ! -e "$RUN/checkpoint/state.bin" ] || fail "a checkpoint before F7 (checkpoint_every = 0)"
+tm send-keys -t e2e F7
+wait_file "$RUN/checkpoint/state.bin" 10 || fail "F7 in the attached viewer wrote no checkpoint"
+wait_for 'checkpoint at step [0-9]+' 5 || fail "the viewer's log does not show the checkpoint"
+ok "F7 in the attached viewer: the remote run wrote a checkpoint (its log line shows in the viewer)"
 
 # ---- 3. two viewers ----
 tm new-session -d -x 120 -y 40 -s v2 -c "$REPO" "env PS1='tui-e2e\$ ' sh"
