@@ -242,6 +242,14 @@ void cu_tanh_bwd(bd_backend *be, float *dinp, const float *out, const float *dou
     LIVE(be);
     if (dinp) K(be, bd_cu_tanh_bwd(dinp, out, dout, n, S(be), E));
 }
+void cu_rotary(bd_backend *be, float *x, int B, int T, int NH, int D, int sign) {
+    LIVE(be);
+    K(be, bd_cu_rotary(x, B, T, NH, D, sign, S(be), E));
+}
+void cu_rows_scale(bd_backend *be, float *x, const float *s, int N, int Cn) {
+    LIVE(be);
+    K(be, bd_cu_rows_scale(x, s, N, Cn, S(be), E));
+}
 void cu_embed_fwd(bd_backend *be, float *out, const int32_t *ids, const int32_t *type_ids, const float *word,
                   const float *pos, const float *type, int B, int T, int Cn) {
     LIVE(be);
@@ -473,6 +481,7 @@ void fill(bd_backend *be) {
     be->layernorm_fwd = cu_layernorm_fwd; be->layernorm_bwd = cu_layernorm_bwd;
     be->act_fwd = cu_act_fwd; be->act_bwd = cu_act_bwd; be->tanh_fwd = cu_tanh_fwd; be->tanh_bwd = cu_tanh_bwd;
     be->embed_fwd = cu_embed_fwd; be->embed_bwd = cu_embed_bwd;
+    be->rotary = cu_rotary; be->rows_scale = cu_rows_scale;
     be->attention_fwd = cu_attention_fwd; be->attention_bwd = cu_attention_bwd;
     be->attn_scratch_floats = cu_attn_scratch_floats;
     be->dropout_mask = cu_dropout_mask; be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;

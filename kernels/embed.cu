@@ -14,7 +14,10 @@ __global__ void bd_embed_fwd_kernel(float *out, const int32_t *ids, const int32_
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         const size_t r = i / (size_t)C, c = i % (size_t)C, t = r % (size_t)T;
         const size_t tt = type_ids ? (size_t)type_ids[r] : 0;
-        out[i] = word[(size_t)ids[r] * C + c] + pos[t * C + c] + type[tt * C + c];
+        float v = word[(size_t)ids[r] * C + c];
+        if (pos) v += pos[t * C + c]; /* ESM has neither table */
+        if (type) v += type[tt * C + c];
+        out[i] = v;
     }
 }
 

@@ -70,6 +70,11 @@ int bd_cu_sumsq(double *acc, const float *x, size_t n, double *scratch, void *st
 int bd_cu_scale(float *x, size_t n, float s, void *stream, bd_err *e);
 int bd_cu_axpy(float *y, const float *x, size_t n, float a, void *stream, bd_err *e);
 
+/* bd_rotary (ESM's rotary positions, in place; sign -1: the backward) and bd_rows_scale
+ * (x[i, :] *= s[i]). */
+int bd_cu_rotary(float *x, int B, int T, int NH, int D, int sign, void *stream, bd_err *e);
+int bd_cu_rows_scale(float *x, const float *s, int N, int C, void *stream, bd_err *e);
+
 /* bd_embed_fwd: out[B*T, C] = word[ids] + pos[t] + type[type_ids] (type_ids NULL: type 0),
  * bit for bit the CPU's sum. */
 int bd_cu_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const float *word,

@@ -574,6 +574,51 @@ static void embed_case(int B, int T, int C, int V, int with_types, uint64_t seed
     free(ids); free(tids); free(word); free(pos); free(type); free(no); free(dout); free(dw0); free(dp0); free(dt0);
 }
 
+/* ESM's pieces: embeddings of words only (no position or type table), rotary positions
+ * both ways, rows scaled. The rotation's cosf / sinf are the device's: close, not bit for bit. */
+static void esm_ops_case(int B, int T, int NH, int D, int V, uint64_t seed) {
+    const int C = NH * D;
+    const size_t BT = (size_t)B * T;
+    bd_rng r;
+    bd_rng_seed(&r, seed);
+    int32_t *ids = xmalloc(sizeof(int32_t) * BT);
+    for (size_t i = 0; i < BT; i++) ids[i] = (int32_t)bd_rng_below(&r, (uint64_t)V);
+    float *word = randn((size_t)V * C, seed + 1, 1.0f), *x = randn(BT * C, seed + 2, 1.0f),
+          *sc = randn(BT, seed + 3, 1.0f), *no = nans(BT * C);
+    pair pi = put(ids, sizeof(int32_t) * BT), pw = putf(word, (size_t)V * C), out = putf(no, BT * C);
+    char what[96];
+    snprintf(what, sizeof what, "B%d T%d NH%d D%d", B, T, NH, D);
+    CPU->embed_fwd(CPU, FC(out), IC(pi), NULL, FC(pw), NULL, NULL, B, T, C);
+    CU->embed_fwd(CU, FG(out), IG(pi), NULL, FG(pw), NULL, NULL, B, T, C);
+    ok(CU);
+    cmp("embed_fwd (words only)", what, out, BT * C, BITS, 0);
+    float *host = get(CPU, out.c, sizeof(float) * BT * C);
+    for (size_t i = 0; i < BT; i++) assert_memory_equal(host + i * C, word + (size_t)ids[i] * C, sizeof(float) * C);
+    free(host);
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        pair px = putf(x, BT * C);
+        CPU->rotary(CPU, FC(px), B, T, NH, D, sign);
+        CU->rotary(CU, FG(px), B, T, NH, D, sign);
+        ok(CU);
+        cmp(sign > 0 ? "rotary" : "rotary (backward)", what, px, BT * C, MAXREL, 1e-5);
+        drop(&px);
+    }
+    pair px = putf(x, BT * C), ps = putf(sc, BT);
+    CPU->rows_scale(CPU, FC(px), FC(ps), (int)BT, C);
+    CU->rows_scale(CU, FG(px), FG(ps), (int)BT, C);
+    ok(CU);
+    cmp("rows_scale", what, px, BT * C, BITS, 0);
+    drop(&px); drop(&ps); drop(&pi); drop(&pw); drop(&out);
+    free(ids); free(word); free(x); free(sc); free(no);
+}
+
+static void test_esm_ops(void **state) {
+    (void)state;
+    esm_ops_case(1, 1, 1, 2, 3, 1);
+    esm_ops_case(2, 9, 3, 8, 17, 2);
+    esm_ops_case(3, 40, 4, 16, 33, 3);
+}
+
 static void test_embed(void **state) {
     (void)state;
     embed_case(1, 1, 1, 1, 1, 1);
@@ -1514,7 +1559,8 @@ static int group_teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gemm, tic, toc),       cmocka_unit_test_setup_teardown(test_linear, tic, toc),     cmocka_unit_test_setup_teardown(test_layernorm, tic, toc),
-        cmocka_unit_test_setup_teardown(test_act, tic, toc),        cmocka_unit_test_setup_teardown(test_embed, tic, toc),      cmocka_unit_test_setup_teardown(test_attention, tic, toc),
+        cmocka_unit_test_setup_teardown(test_act, tic, toc),        cmocka_unit_test_setup_teardown(test_embed, tic, toc),      cmocka_unit_test_setup_teardown(test_esm_ops, tic, toc),
+        cmocka_unit_test_setup_teardown(test_attention, tic, toc),
         cmocka_unit_test_setup_teardown(test_dropout, tic, toc),    cmocka_unit_test_setup_teardown(test_losses, tic, toc),     cmocka_unit_test_setup_teardown(test_vectors, tic, toc),
         cmocka_unit_test_setup_teardown(test_dora, tic, toc),       cmocka_unit_test_setup_teardown(test_orth, tic, toc),       cmocka_unit_test_setup_teardown(test_optim, tic, toc),
         cmocka_unit_test_setup_teardown(test_model_eval, tic, toc), cmocka_unit_test_setup_teardown(test_model_train, tic, toc), cmocka_unit_test_setup_teardown(test_errors, tic, toc),

@@ -429,6 +429,61 @@ static void test_embed(void **state) {
     check_embed(NULL, "embed (no type ids)");
 }
 
+/* ---- rotary positions and row scaling (ESM) ------------------------------------- */
+
+/* The rotation in double from its definition (angle t / 10000^(2i/D) exactly). */
+static void rotary_ref(double *y, const double *x, int B, int T, int NH, int D) {
+    const int half = D / 2, C = NH * D;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < NH; h++)
+                for (int i = 0; i < half; i++) {
+                    const double ang = t / pow(10000.0, 2.0 * i / D);
+                    const size_t o = ((size_t)b * T + t) * C + (size_t)h * D;
+                    y[o + i] = x[o + i] * cos(ang) - x[o + i + half] * sin(ang);
+                    y[o + i + half] = x[o + i + half] * cos(ang) + x[o + i] * sin(ang);
+                }
+}
+
+static void test_rotary(void **state) {
+    (void)state;
+    bd_rng r;
+    bd_rng_seed(&r, 41);
+    static const int shapes[][4] = {{1, 1, 1, 2}, {2, 7, 3, 8}, {3, 33, 2, 16}, {1, 64, 4, 32}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const int B = shapes[k][0], T = shapes[k][1], NH = shapes[k][2], D = shapes[k][3];
+        const long n = (long)B * T * NH * D;
+        float *x = randn_f(&r, n, 1.0f), *y = copy_f(x, n), *R = randn_f(&r, n, 1.0f), *g = copy_f(R, n);
+        double *xd = to_double(x, n), *yd = alloc_d(n);
+        bd_rotary(y, B, T, NH, D, 1);
+        rotary_ref(yd, xd, B, T, NH, D);
+        /* the float op against the definition: the float32 angle differs from the exact one by
+         * ~t * 6e-8 relative, so the tolerance grows with the position */
+        double worst = 0;
+        for (long i = 0; i < n; i++) worst = fmax(worst, fabs(y[i] - yd[i]) / fmax(1.0, fabs(yd[i])));
+        assert_true(worst < 1e-5 * (1 + T / 8.0));
+        /* the backward (sign -1) is the adjoint: <R x, g> = <x, R^T g>, and undoes the forward */
+        bd_rotary(g, B, T, NH, D, -1);
+        double lhs = 0, rhs = 0, undo = 0;
+        for (long i = 0; i < n; i++) { lhs += (double)y[i] * R[i]; rhs += (double)x[i] * g[i]; }
+        bd_rotary(y, B, T, NH, D, -1);
+        for (long i = 0; i < n; i++) undo = fmax(undo, fabs(y[i] - x[i]));
+        printf("rotary B%d T%d NH%d D%d: fwd vs double %.2g, <Rx,g> - <x,R^T g> %.2g, undo %.2g\n", B, T, NH, D,
+               worst, fabs(lhs - rhs), undo);
+        assert_true(fabs(lhs - rhs) < 1e-4 * (1 + fabs(lhs)));
+        assert_true(undo < 1e-5);
+        /* position 0 is the identity */
+        free(x); free(y); free(R); free(g); free(xd); free(yd);
+    }
+    float v[4] = {1, 2, 3, 4}, w[4] = {1, 2, 3, 4};
+    bd_rotary(v, 1, 1, 1, 4, 1);
+    assert_memory_equal(v, w, sizeof v);
+    float m[6] = {1, 2, 3, 4, 5, 6}, s2[2] = {0.5f, -2.0f};
+    bd_rows_scale(m, s2, 2, 3);
+    const float want[6] = {0.5f, 1.0f, 1.5f, -8.0f, -10.0f, -12.0f};
+    assert_memory_equal(m, want, sizeof m);
+}
+
 /* ---- attention --------------------------------------------------------------- */
 
 typedef struct {
@@ -715,7 +770,7 @@ int main(void) {
         cmocka_unit_test(test_linear),    cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_gelu),      cmocka_unit_test(test_gelu_tanh),
         cmocka_unit_test(test_relu),      cmocka_unit_test(test_tanh),
-        cmocka_unit_test(test_embed),     cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_embed),     cmocka_unit_test(test_rotary),    cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_larger), cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_xent),      cmocka_unit_test(test_mse),
     };

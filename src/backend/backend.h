@@ -81,6 +81,9 @@ struct bd_backend {
                       const float *word, const float *pos, const float *type, int B, int T, int C);
     void (*embed_bwd)(bd_backend *be, float *dword, float *dpos, float *dtype, const float *dout,
                       const int32_t *ids, const int32_t *type_ids, int B, int T, int C);
+    /* ESM: rotary positions on q and k (sign -1: the backward), rows scaled by s[N] */
+    void (*rotary)(bd_backend *be, float *x, int B, int T, int NH, int D, int sign);
+    void (*rows_scale)(bd_backend *be, float *x, const float *s, int N, int C);
     void (*attention_fwd)(bd_backend *be, float *out, float *probs, float *probs_d, const float *q,
                           const float *k, const float *v, const float *mask, const uint8_t *keep,
                           float p, int B, int T, int NH, int HD);

@@ -186,6 +186,14 @@ static void cpu_axpy(bd_backend *be, float *y, const float *x, size_t n, float a
     if (a == 1.0f) for (size_t i = 0; i < n; i++) y[i] += x[i];
     else for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
+static void cpu_rotary(bd_backend *be, float *x, int B, int T, int NH, int D, int sign) {
+    (void)be;
+    bd_rotary(x, B, T, NH, D, sign);
+}
+static void cpu_rows_scale(bd_backend *be, float *x, const float *s, int N, int C) {
+    (void)be;
+    bd_rows_scale(x, s, N, C);
+}
 static void cpu_scale(bd_backend *be, float *x, size_t n, float s) {
     (void)be;
     for (size_t i = 0; i < n; i++) x[i] *= s;
@@ -378,7 +386,7 @@ static bd_backend cpu = {
     .gemm = cpu_gemm, .linear_fwd = cpu_linear_fwd, .linear_bwd = cpu_linear_bwd,
     .layernorm_fwd = cpu_layernorm_fwd, .layernorm_bwd = cpu_layernorm_bwd,
     .act_fwd = cpu_act_fwd, .act_bwd = cpu_act_bwd, .tanh_fwd = cpu_tanh_fwd, .tanh_bwd = cpu_tanh_bwd,
-    .embed_fwd = cpu_embed_fwd, .embed_bwd = cpu_embed_bwd,
+    .embed_fwd = cpu_embed_fwd, .embed_bwd = cpu_embed_bwd, .rotary = cpu_rotary, .rows_scale = cpu_rows_scale,
     .attention_fwd = cpu_attention_fwd, .attention_bwd = cpu_attention_bwd,
     .attn_scratch_floats = cpu_attn_scratch_floats,
     .dropout_mask = cpu_dropout_mask, .dropout_fwd = cpu_dropout_fwd, .dropout_bwd = cpu_dropout_bwd,

@@ -30,11 +30,20 @@ void bd_tanh_fwd(float *out, const float *inp, long n);
 /* uses the forward OUTPUT: d = dout * (1 - out^2) */
 void bd_tanh_bwd(float *dinp, const float *out, const float *dout, long n);
 
-/* Embeddings: out[B*T,C] = word[ids] + pos[t] + type[type_ids] (before LayerNorm). */
+/* Embeddings: out[B*T,C] = word[ids] + pos[t] + type[type_ids] (before LayerNorm); pos and
+ * type may be NULL (ESM: words only), and so may dpos / dtype in the backward. */
 void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const float *word,
                   const float *pos, const float *type, int B, int T, int C);
 void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, const int32_t *ids,
                   const int32_t *type_ids, int B, int T, int C);
+
+/* Rotary position embedding (RoFormer; transformers' EsmRotaryEmbedding) in place on x
+ * [B*T, NH*D] (D even): row b*T + t, head h, i < D/2: the pair (x_i, x_{i+D/2}) rotated by
+ * t * 10000^(-2i/D) (the angle in float32, as transformers computes it) for sign +1; sign -1
+ * rotates back (the backward: a rotation's transpose is its inverse). */
+void bd_rotary(float *x, int B, int T, int NH, int D, int sign);
+/* x[i, :] *= s[i], N rows of C. */
+void bd_rows_scale(float *x, const float *s, int N, int C);
 
 /* Multi-head attention core on projected q,k,v [B*T, NH*HD]:
  * probs[B,NH,T,T] = softmax(q k^T / sqrt(HD) + maskbias), out = drop(probs) v.

@@ -76,12 +76,39 @@ void bd_embed_fwd(float *out, const int32_t *ids, const int32_t *type_ids, const
         for (int t = 0; t < T; t++) {
             size_t r = (size_t)b * T + t;
             const float *we = word + (size_t)ids[r] * C;
-            const float *pe = pos + (size_t)t * C;
-            const float *te = type + (size_t)(type_ids ? type_ids[r] : 0) * C;
+            const float *pe = pos ? pos + (size_t)t * C : NULL;
+            const float *te = type ? type + (size_t)(type_ids ? type_ids[r] : 0) * C : NULL;
             float *o = out + r * C;
-            for (int c = 0; c < C; c++) o[c] = we[c] + pe[c] + te[c];
+            for (int c = 0; c < C; c++) {
+                float v = we[c];
+                if (pe) v += pe[c];
+                if (te) v += te[c];
+                o[c] = v;
+            }
         }
     }
+}
+
+void bd_rotary(float *x, int B, int T, int NH, int D, int sign) {
+    const int half = D / 2, C = NH * D;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            /* transformers: inv_freq = 1 / 10000^(arange(0, D, 2) / D), freqs = t * inv_freq, in float32 */
+            const float inv = 1.0f / powf(10000.0f, (float)(2 * i) / (float)D);
+            const float ang = (float)t * inv, c = cosf(ang), s = (float)sign * sinf(ang);
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < NH; h++) {
+                    float *v = x + ((size_t)b * T + t) * C + (size_t)h * D;
+                    const float x1 = v[i], x2 = v[i + half];
+                    v[i] = x1 * c - x2 * s;
+                    v[i + half] = x2 * c + x1 * s;
+                }
+        }
+}
+
+void bd_rows_scale(float *x, const float *s, int N, int C) {
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) x[(size_t)i * C + c] *= s[i];
 }
 
 typedef struct attn_fwd_ctx {
