@@ -24,6 +24,81 @@ static void dropout_back_inplace(bd_backend *be, float *d, const uint8_t *keep, 
     be->dropout_fwd(be, d, d, keep, p, (long)n);
 }
 
+/* ESM-2's pre-LayerNorm encoder backward from dnext = d(a->out) (model.c's esm_encoder). */
+static int esm_encoder_bwd(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g, int B, int T, bd_err *e) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T, D = H / NH;
+    const size_t BTH = (size_t)BT * H;
+    bd_backend *be = m->be;
+    float *dnext = a->d_next;
+    /* emb_layer_norm_after: d(last layer's output) */
+    be->zero(be, a->d_a, sizeof(float) * BTH);
+    be->layernorm_bwd(be, a->d_a, g->emb_ln_g, g->emb_ln_b, dnext, a->emb, m->emb_ln_g, a->emb_mean, a->emb_rstd, BT, H);
+    be->copy(be, dnext, a->d_a, sizeof(float) * BTH);
+    const int hidden_drop = c->hidden_dropout > 0.0f, emb_trains = g->word != NULL;
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const bd_bert_layer *w = &m->layers[l];
+        const bd_bert_layer *gw = g->layers ? &g->layers[l] : NULL;
+        bd_bert_layer_acts *la = &a->layers[l];
+        float *d_ao = a->d_b, *d_t = a->d_a, *d_h = a->d_x;
+        /* out = ao + drop(output.dense(act)) */
+        be->copy(be, d_ao, dnext, sizeof(float) * BTH);
+        be->copy(be, d_t, dnext, sizeof(float) * BTH);
+        dropout_back_inplace(be, d_t, la->o_keep, c->hidden_dropout, BTH, hidden_drop);
+        be->zero(be, a->d_i, sizeof(float) * (size_t)BT * I);
+        if (module_bwd(m, a, l, BD_MOD_OUTPUT, a->d_i, gw ? gw->o_w : NULL, gw ? gw->o_b : NULL, d_t, la->act, w->o_w,
+                       BT, I, H)) goto oom;
+        be->zero(be, a->d_i2, sizeof(float) * (size_t)BT * I);
+        be->act_bwd(be, a->d_i2, la->pre, a->d_i, (long)BT * I, c->act);
+        be->zero(be, d_h, sizeof(float) * BTH);
+        if (module_bwd(m, a, l, BD_MOD_INTER, d_h, gw ? gw->i_w : NULL, gw ? gw->i_b : NULL, a->d_i2, la->o, w->i_w,
+                       BT, H, I)) goto oom;
+        /* LN2 (its input ao, its output la->o): d_ao += */
+        be->layernorm_bwd(be, d_ao, gw ? gw->ln2_g : NULL, gw ? gw->ln2_b : NULL, d_h, la->ao, w->ln2_g, la->ln2_mean,
+                         la->ln2_rstd, BT, H);
+        /* ao = x + drop(attention.output.dense(ctx)) */
+        be->copy(be, d_t, d_ao, sizeof(float) * BTH);
+        dropout_back_inplace(be, d_t, la->ao_keep, c->hidden_dropout, BTH, hidden_drop);
+        be->zero(be, a->d_ctx, sizeof(float) * BTH);
+        if (module_bwd(m, a, l, BD_MOD_ATTN_OUT, a->d_ctx, gw ? gw->ao_w : NULL, gw ? gw->ao_b : NULL, d_t, la->ctx,
+                       w->ao_w, BT, H, H)) goto oom;
+        be->zero(be, a->d_q, sizeof(float) * BTH);
+        be->zero(be, a->d_k, sizeof(float) * BTH);
+        be->zero(be, a->d_v, sizeof(float) * BTH);
+        int adrop = c->attn_dropout > 0.0f;
+        be->attention_bwd(be, a->d_q, a->d_k, a->d_v, a->d_ctx, la->probs, la->probs_d, adrop ? la->attn_keep : NULL,
+                         c->attn_dropout, la->qr, la->kr, la->v, a->d_tt, B, T, NH, D);
+        /* the rotations' adjoint: back to the projections' outputs */
+        be->rotary(be, a->d_q, B, T, NH, D, -1);
+        be->rotary(be, a->d_k, B, T, NH, D, -1);
+        /* q, k, v read LN1(x); layer 0's input gradient only feeds the word embeddings */
+        const int need_dx = l > 0 || emb_trains;
+        float *d_ln1 = (need_dx || gw) ? d_t : NULL;
+        if (d_ln1) be->zero(be, d_ln1, sizeof(float) * BTH);
+        if (module_bwd(m, a, l, BD_MOD_QUERY, d_ln1, gw ? gw->q_w : NULL, gw ? gw->q_b : NULL, a->d_q, la->ln1, w->q_w,
+                       BT, H, H) ||
+            module_bwd(m, a, l, BD_MOD_KEY, d_ln1, gw ? gw->k_w : NULL, gw ? gw->k_b : NULL, a->d_k, la->ln1, w->k_w,
+                       BT, H, H) ||
+            module_bwd(m, a, l, BD_MOD_VALUE, d_ln1, gw ? gw->v_w : NULL, gw ? gw->v_b : NULL, a->d_v, la->ln1, w->v_w,
+                       BT, H, H)) goto oom;
+        if (d_ln1) {
+            /* x feeds the residual and LN1: dx = d_ao + LN1'(d_ln1) */
+            float *dx = a->d_x;
+            be->copy(be, dx, d_ao, sizeof(float) * BTH);
+            be->layernorm_bwd(be, dx, gw ? gw->ln1_g : NULL, gw ? gw->ln1_b : NULL, d_ln1, la->x, w->ln1_g, la->ln1_mean,
+                             la->ln1_rstd, BT, H);
+            be->copy(be, dnext, dx, sizeof(float) * BTH);
+        }
+    }
+    if (emb_trains) { /* x0 = row_scale * word[ids] */
+        be->rows_scale(be, dnext, a->row_scale, BT, H);
+        be->embed_bwd(be, g->word, NULL, NULL, dnext, a->d_ids, NULL, B, T, H);
+    }
+    return bd_be_check(be, e);
+oom:
+    return bd_errf(e, "out of memory in the adapter backward pass");
+}
+
 int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
                      const int32_t *ids, const int32_t *type_ids, const float *dlogits,
                      int B, int T, bd_err *e) {
@@ -43,11 +118,12 @@ int bd_bert_backward(const bd_bert *m, bd_bert_acts *a, const bd_bert_grads *g,
     be->tanh_bwd(be, d_pre, a->pooled, a->d_pool, (long)B * H);
     be->linear_bwd(be, a->d_cls, g->pool_w, g->pool_b, d_pre, a->cls, m->pool_w, B, H, H);
     /* RoBERTa's head dropped the <s> row before its dense */
-    dropout_back_inplace(be, a->d_cls, a->cls_keep, c->classifier_dropout, (size_t)B * H, c->family == BD_FAMILY_ROBERTA);
+    dropout_back_inplace(be, a->d_cls, a->cls_keep, c->classifier_dropout, (size_t)B * H, c->family != BD_FAMILY_BERT);
     /* d(last hidden state): only the [CLS] rows get gradient */
     float *dnext = a->d_next;
     be->zero(be, dnext, sizeof(float) * BTH);
     be->copy_rows(be, dnext, (size_t)T * H, a->d_cls, (size_t)H, B, H);
+    if (c->family == BD_FAMILY_ESM) return esm_encoder_bwd(m, a, g, B, T, e);
     const int hidden_drop = c->hidden_dropout > 0.0f;
     const int emb_trains = g->word || g->pos || g->type || g->emb_ln_g || g->emb_ln_b;
     for (int l = c->n_layers - 1; l >= 0; l--) {

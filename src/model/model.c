@@ -68,21 +68,34 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
         c->family = BD_FAMILY_BERT;
     } else if (!strcmp(c->model_type, "roberta")) {
         c->family = BD_FAMILY_ROBERTA;
+    } else if (!strcmp(c->model_type, "esm")) {
+        c->family = BD_FAMILY_ESM;
     } else {
-        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM, and roberta)",
+        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM, roberta, esm)",
                 path, bd_printable(q, sizeof q, json_string_value(mt)));
         goto out;
     }
-    const int roberta = c->family == BD_FAMILY_ROBERTA;
-    snprintf(c->prefix, sizeof c->prefix, "%s", roberta ? "roberta" : "bert");
+    const int roberta = c->family == BD_FAMILY_ROBERTA, esm = c->family == BD_FAMILY_ESM;
+    snprintf(c->prefix, sizeof c->prefix, "%s", roberta ? "roberta" : esm ? "esm" : "bert");
+    c->mask_token_id = -1;
+    if (esm) {
+        json_t *td = json_object_get(root, "token_dropout"), *eb = json_object_get(root, "emb_layer_norm_before");
+        if (td && !json_is_boolean(td)) { bd_errf(e, "%s: key \"token_dropout\" must be true or false", path); goto out; }
+        c->token_dropout = td && json_is_true(td);
+        if (eb && json_is_true(eb)) {
+            bd_errf(e, "%s: emb_layer_norm_before = true (ESM-1b) is not supported (ESM-2 has false)", path);
+            goto out;
+        }
+        if (json_int(root, path, "mask_token_id", c->token_dropout, -1, &c->mask_token_id, e)) goto out;
+    }
     if (json_int(root, path, "vocab_size", 1, 0, &c->vocab_size, e) ||
         json_int(root, path, "hidden_size", 1, 0, &c->hidden, e) ||
         json_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers, e) ||
         json_int(root, path, "num_attention_heads", 1, 0, &c->n_heads, e) ||
         json_int(root, path, "intermediate_size", 1, 0, &c->intermediate, e) ||
         json_int(root, path, "max_position_embeddings", 1, 0, &c->max_pos, e) ||
-        json_int(root, path, "type_vocab_size", 0, roberta ? 1 : 2, &c->type_vocab, e) ||
-        json_int(root, path, "pad_token_id", 0, roberta ? 1 : 0, &c->pad_token_id, e) ||
+        json_int(root, path, "type_vocab_size", 0, roberta || esm ? 1 : 2, &c->type_vocab, e) ||
+        json_int(root, path, "pad_token_id", 0, roberta || esm ? 1 : 0, &c->pad_token_id, e) ||
         json_num(root, path, "layer_norm_eps", 1e-12f, &c->ln_eps, e) ||
         json_num(root, path, "hidden_dropout_prob", 0.1f, &c->hidden_dropout, e) ||
         json_num(root, path, "attention_probs_dropout_prob", 0.1f, &c->attn_dropout, e) ||
@@ -113,13 +126,20 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
         goto out;
     }
     json_t *pet = json_object_get(root, "position_embedding_type");
-    if (pet && !json_is_null(pet) && (!json_is_string(pet) || strcmp(json_string_value(pet), "absolute"))) {
-        bd_errf(e, "%s: position_embedding_type must be \"absolute\" (relative position embeddings are not supported)", path);
+    const char *want_pe = esm ? "rotary" : "absolute";
+    if ((esm && !pet) || (pet && !json_is_null(pet) && (!json_is_string(pet) || strcmp(json_string_value(pet), want_pe)))) {
+        bd_errf(e, "%s: position_embedding_type must be \"%s\" for model_type %s (%s)", path, want_pe, c->model_type,
+                esm ? "ESM-2's rotary positions; ESM-1b's absolute ones are not supported"
+                    : "relative position embeddings are not supported");
+        goto out;
+    }
+    if (esm && (c->hidden / (c->n_heads ? c->n_heads : 1)) % 2) {
+        bd_errf(e, "%s: the head size %d is odd: rotary positions rotate pairs", path, c->hidden / c->n_heads);
         goto out;
     }
     json_t *cd = json_object_get(root, "classifier_dropout");
     c->classifier_dropout = c->hidden_dropout;
-    if (cd && !json_is_null(cd)) {
+    if (cd && !json_is_null(cd) && !esm) { /* EsmClassificationHead uses hidden_dropout_prob */
         if (!json_is_number(cd)) { bd_errf(e, "%s: key \"classifier_dropout\" must be a number or null", path); goto out; }
         c->classifier_dropout = (float)json_number_value(cd);
     }
@@ -215,7 +235,7 @@ const char *bd_bert_head_name(const bd_bert_config *c, int which) {
                                         "classifier.bias"};
     static const char *const roberta[4] = {"classifier.dense.weight", "classifier.dense.bias",
                                            "classifier.out_proj.weight", "classifier.out_proj.bias"};
-    return (c->family == BD_FAMILY_ROBERTA ? roberta : bert)[which & 3];
+    return (c->family == BD_FAMILY_BERT ? bert : roberta)[which & 3]; /* ESM's head is RoBERTa's */
 }
 
 /* The transformers names, in the order BertForSequenceClassification
@@ -223,17 +243,30 @@ const char *bd_bert_head_name(const bd_bert_config *c, int which) {
 static int build_specs(param_spec *ps, const bd_bert_config *c, int L) {
     int n = 0, H = c->hidden, I = c->intermediate;
     char nm[96];
-    static const char *const emb[5] = {"word_embeddings.weight", "position_embeddings.weight",
-                                       "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"};
-    const int64_t rows[5] = {c->vocab_size, c->max_pos, c->type_vocab, H, 0};
-    for (int k = 0; k < 5; k++) {
-        snprintf(nm, sizeof nm, "%s.embeddings.%s", c->prefix, emb[k]);
-        n = k < 3 ? add_spec(ps, n, nm, rows[k], H) : add_spec(ps, n, nm, H, 0);
+    const int esm = c->family == BD_FAMILY_ESM;
+    if (esm) { /* the words, then the LayerNorm after the last layer (in the emb_ln slots) */
+        n = add_spec(ps, n, "esm.embeddings.word_embeddings.weight", c->vocab_size, H);
+        n = add_spec(ps, n, "esm.encoder.emb_layer_norm_after.weight", H, 0);
+        n = add_spec(ps, n, "esm.encoder.emb_layer_norm_after.bias", H, 0);
+    } else {
+        static const char *const emb[5] = {"word_embeddings.weight", "position_embeddings.weight",
+                                           "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"};
+        const int64_t rows[5] = {c->vocab_size, c->max_pos, c->type_vocab, H, 0};
+        for (int k = 0; k < 5; k++) {
+            snprintf(nm, sizeof nm, "%s.embeddings.%s", c->prefix, emb[k]);
+            n = k < 3 ? add_spec(ps, n, nm, rows[k], H) : add_spec(ps, n, nm, H, 0);
+        }
     }
-    static const char *const mods[] = {
+    static const char *const bert_mods[] = {
         "attention.self.query", "attention.self.key", "attention.self.value",
         "attention.output.dense", "attention.output.LayerNorm",
         "intermediate.dense", "output.dense", "output.LayerNorm"};
+    /* ESM: the same linears; its LayerNorms come before the attention and the FFN */
+    static const char *const esm_mods[] = {
+        "attention.self.query", "attention.self.key", "attention.self.value",
+        "attention.output.dense", "attention.LayerNorm",
+        "intermediate.dense", "output.dense", "LayerNorm"};
+    const char *const *mods = esm ? esm_mods : bert_mods;
     for (int l = 0; l < c->n_layers; l++) {
         for (int k = 0; k < 8; k++) {
             int64_t out = (k == 5) ? I : H, in = (k == 6) ? I : H;
@@ -261,7 +294,9 @@ static float *P(bd_bert *m, int idx) { return m->dev + m->params[idx].offset; }
 
 static void bind_pointers(bd_bert *m) {
     int i = 0;
-    m->word = P(m, i++); m->pos = P(m, i++); m->type = P(m, i++);
+    m->word = P(m, i++);
+    if (m->cfg.family == BD_FAMILY_ESM) m->pos = m->type = NULL; /* rotary positions, no types */
+    else { m->pos = P(m, i++); m->type = P(m, i++); }
     m->emb_ln_g = P(m, i++); m->emb_ln_b = P(m, i++);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         bd_bert_layer *ly = &m->layers[l];
@@ -534,6 +569,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
         }
         la->x = x;
         la->q = takef(ar, BT * H); la->k = takef(ar, BT * H); la->v = takef(ar, BT * H);
+        if (c->family == BD_FAMILY_ESM) { la->qr = takef(ar, BT * H); la->kr = takef(ar, BT * H); }
         la->probs = takef(ar, P);
         la->ctx = takef(ar, BT * H); la->ao = takef(ar, BT * H);
         la->ln1 = takef(ar, BT * H); la->ln1_mean = takef(ar, BT); la->ln1_rstd = takef(ar, BT);
@@ -552,6 +588,7 @@ static void layout_acts(bd_bert_acts *a, const bd_bert *m, int B, int T, int tra
     a->cls = takef(ar, (size_t)B * H); a->pooled = takef(ar, (size_t)B * H);
     a->pooled_d = takef(ar, (size_t)B * H);
     a->logits = takef(ar, (size_t)B * L); a->mask = takef(ar, BT);
+    a->row_scale = takef(ar, BT);
     if (m->ad) {
         for (int l = 0; l < c->n_layers; l++)
             for (int k = 0; k < BD_N_MODS; k++) {
@@ -604,8 +641,9 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
     a->ad_keep = calloc((size_t)NL * BD_N_MODS, sizeof *a->ad_keep);
     a->ids = calloc((size_t)B * T, sizeof *a->ids);
     a->type_ids = calloc((size_t)B * T, sizeof *a->type_ids);
+    a->h_row_scale = calloc((size_t)B * T, sizeof *a->h_row_scale);
     a->be = m->be;
-    if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids) {
+    if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids || !a->h_row_scale) {
         bd_bert_acts_free(a);
         return bd_errf(e, "out of memory allocating activations (%d layers, batch %d x %d)", NL, B, T);
     }
@@ -649,6 +687,7 @@ void bd_bert_acts_free(bd_bert_acts *a) {
     free(a->ad_keep);
     free(a->ids);
     free(a->type_ids);
+    free(a->h_row_scale);
     memset(a, 0, sizeof *a);
 }
 
@@ -678,6 +717,70 @@ static void hidden_dropout(bd_backend *be, float *x, uint8_t *keep, size_t n, fl
     be->dropout_fwd(be, x, x, keep, p, (long)n);
 }
 
+static void head_forward(const bd_bert *m, bd_bert_acts *a, int B, int T, bd_rng *rng);
+
+/* ESM's embeddings: token_dropout's factor (1 - 0.15 * 0.8) / (1 - the row's share of
+ * <mask> among its real tokens), 0 on <mask> and on padding. */
+static void esm_row_scale(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T) {
+    const bd_bert_config *c = &m->cfg;
+    for (int b = 0; b < B; b++) {
+        int len = 0, masked = 0;
+        for (int t = 0; t < T; t++) {
+            len += mask[b * T + t] != 0.0f;
+            masked += mask[b * T + t] != 0.0f && a->ids[b * T + t] == c->mask_token_id;
+        }
+        float f = 1.0f;
+        if (c->token_dropout && len > 0) f = (float)((1.0 - 0.15 * 0.8) / (1.0 - (double)masked / len));
+        for (int t = 0; t < T; t++) {
+            int r = b * T + t, drop = c->token_dropout && a->ids[r] == c->mask_token_id;
+            a->h_row_scale[r] = mask[r] != 0.0f && !drop ? f : 0.0f;
+        }
+    }
+}
+
+/* ESM-2's pre-LayerNorm encoder into a->out (the last layer's output kept in a->emb). */
+static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T, bd_rng *rng) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T, D = H / NH;
+    bd_backend *be = m->be;
+    esm_row_scale(m, a, mask, B, T);
+    be->upload(be, a->row_scale, a->h_row_scale, sizeof(float) * (size_t)BT);
+    be->embed_fwd(be, a->layers[0].x, a->d_ids, NULL, m->word, NULL, NULL, B, T, H);
+    be->rows_scale(be, a->layers[0].x, a->row_scale, BT, H);
+    for (int l = 0; l < c->n_layers; l++) {
+        const bd_bert_layer *w = &m->layers[l];
+        bd_bert_layer_acts *la = &a->layers[l];
+        float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->emb;
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->x, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->ln1, w->q_w, w->q_b, BT, H, H, rng);
+        module_fwd(m, a, l, BD_MOD_KEY, la->k, la->ln1, w->k_w, w->k_b, BT, H, H, rng);
+        module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->ln1, w->v_w, w->v_b, BT, H, H, rng);
+        /* transformers scales q before the rotation; a rotation commutes with the scale */
+        be->copy(be, la->qr, la->q, sizeof(float) * (size_t)BT * H);
+        be->copy(be, la->kr, la->k, sizeof(float) * (size_t)BT * H);
+        be->rotary(be, la->qr, B, T, NH, D, 1);
+        be->rotary(be, la->kr, B, T, NH, D, 1);
+        const uint8_t *akeep = NULL;
+        if (rng && c->attn_dropout > 0.0f) {
+            draw_keep(be, la->attn_keep, (size_t)B * NH * T * T, c->attn_dropout, rng);
+            akeep = la->attn_keep;
+        }
+        be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, akeep,
+                          c->attn_dropout, B, T, NH, D);
+        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
+        hidden_dropout(be, la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
+        be->axpy(be, la->ao, la->x, (size_t)BT * H, 1.0f); /* ao = x + drop(attention) */
+        /* la->o holds LN2(ao), the FFN's input */
+        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->o, w->i_w, w->i_b, BT, H, I, rng);
+        be->act_fwd(be, la->act, la->pre, (long)BT * I, c->act);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, next, la->act, w->o_w, w->o_b, BT, I, H, rng);
+        hidden_dropout(be, next, la->o_keep, (size_t)BT * H, c->hidden_dropout, rng);
+        be->axpy(be, next, la->ao, (size_t)BT * H, 1.0f); /* out = ao + drop(ffn) */
+    }
+    be->layernorm_fwd(be, a->out, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+}
+
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
                      const int32_t *type_ids, const float *mask, int B, int T, bd_rng *rng) {
     const bd_bert_config *c = &m->cfg;
@@ -695,6 +798,11 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
     }
     be->upload(be, a->d_ids, a->ids, sizeof(int32_t) * (size_t)BT);
     be->upload(be, a->d_type_ids, a->type_ids, sizeof(int32_t) * (size_t)BT);
+    if (c->family == BD_FAMILY_ESM) {
+        esm_encoder(m, a, mask, B, T, rng);
+        head_forward(m, a, B, T, rng);
+        return;
+    }
     /* position t reads row pos_offset + t (RoBERTa: padding_idx + 1 + t, which
      * create_position_ids_from_input_ids gives every real token of a right-padded
      * row; its pad rows read other rows than transformers', but no real token
@@ -727,10 +835,19 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         be->axpy(be, la->o, la->ln1, (size_t)BT * H, 1.0f);
         be->layernorm_fwd(be, next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, BT, H, c->ln_eps);
     }
+    head_forward(m, a, B, T, rng);
+}
+
+/* The head on the last hidden state a->out: BERT's pooler + classifier, or
+ * RoBERTa's / ESM's classification head. */
+static void head_forward(const bd_bert *m, bd_bert_acts *a, int B, int T, bd_rng *rng) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden;
+    bd_backend *be = m->be;
     /* the [CLS] rows */
     be->copy_rows(be, a->cls, (size_t)H, a->out, (size_t)T * H, B, H);
-    /* RoBERTa's head drops the <s> row before its dense; BERT's pooler does not */
-    if (c->family == BD_FAMILY_ROBERTA) hidden_dropout(be, a->cls, a->cls_keep, (size_t)B * H, c->classifier_dropout, rng);
+    /* RoBERTa's (and ESM's) head drops the <s> row before its dense; BERT's pooler does not */
+    if (c->family != BD_FAMILY_BERT) hidden_dropout(be, a->cls, a->cls_keep, (size_t)B * H, c->classifier_dropout, rng);
     be->linear_fwd(be, a->pooled, a->cls, m->pool_w, m->pool_b, B, H, H);
     be->tanh_fwd(be, a->pooled, a->pooled, (long)B * H);
     be->copy(be, a->pooled_d, a->pooled, sizeof(float) * (size_t)B * H);

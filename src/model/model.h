@@ -27,13 +27,21 @@ extern const char *const bd_mod_paths[BD_N_MODS];
  * <s> row, classifier.dense, tanh, dropout, classifier.out_proj; no pooler),
  * which bidora keeps in the BERT head's two slots: pool_* = classifier.dense,
  * cls_* = classifier.out_proj. */
-typedef enum bd_family { BD_FAMILY_BERT = 0, BD_FAMILY_ROBERTA } bd_family;
+typedef enum bd_family { BD_FAMILY_BERT = 0, BD_FAMILY_ROBERTA, BD_FAMILY_ESM } bd_family;
+/* ESM-2 (EsmForSequenceClassification) shares the linears and the head with RoBERTa, but its
+ * layers are pre-LayerNorm (x + attn(LN1(x)), then + ffn(LN2(.))), q and k carry rotary
+ * positions (no position or type table), the embeddings are the words alone, scaled by
+ * token_dropout's 0.88 / (1 - the row's share of <mask> tokens) (and <mask> rows zeroed)
+ * and zeroed on padding, and a LayerNorm (emb_layer_norm_after, in the emb_ln slots) follows
+ * the last layer. */
 
 typedef struct bd_bert_config {
     char model_type[32];
     bd_family family;
     char prefix[16];       /* "bert" or "roberta": the encoder's tensor names begin "PREFIX." */
     int pos_offset;        /* the position of token 0 (0; RoBERTa: pad_token_id + 1) */
+    int token_dropout;     /* ESM: scale the embeddings as transformers' token_dropout does */
+    int mask_token_id;     /* ESM: <mask> (-1: none) */
     int vocab_size, hidden, n_layers, n_heads, intermediate;
     int max_pos, type_vocab, pad_token_id;
     float ln_eps, hidden_dropout, attn_dropout, classifier_dropout, initializer_range;
@@ -113,6 +121,8 @@ static inline const float *bd_bert_host(const bd_bert *m, const float *dev_ptr) 
 typedef struct bd_bert_layer_acts {
     float *x;            /* [BT,H] input of the layer */
     float *q, *k, *v;    /* [BT,H] */
+    float *qr, *kr;      /* [BT,H] ESM: q and k with their rotary positions (q, k stay the linears'
+                            outputs, which DoRA's backward reads) */
     float *probs;        /* [B,NH,T,T] softmax */
     float *ctx;          /* [BT,H] attention output before the dense */
     float *ao;           /* [BT,H] drop(attention.output.dense) + residual (LN input) */
@@ -140,6 +150,8 @@ typedef struct bd_bert_acts {
     int32_t *d_ids, *d_type_ids; /* the same in the backend's memory (== ids, type_ids on the CPU) */
     bd_backend *be;            /* whose memory mem and bytes are */
     uint8_t *emb_keep, *pooled_keep, *cls_keep; /* cls_keep: RoBERTa's dropout on the <s> row */
+    float *row_scale;          /* [BT] ESM: each embedding row's factor (token_dropout, padding) */
+    float *h_row_scale;        /* its host copy */
     bd_adapter_cache *cache;   /* [n_layers * BD_N_MODS] for adapted modules */
     uint8_t **ad_keep;         /* [n_layers * BD_N_MODS] adapter dropout masks */
     /* backward scratch (training) */

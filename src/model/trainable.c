@@ -53,7 +53,9 @@ static void module_weights(bd_bert *m, int l, int k, float **w, float **b) {
 static void bind_full_grads(bd_trainable *t, const bd_bert *m, float *g) {
     bd_bert_grads *G = &t->grads;
 #define AT(p) (g + ((p) - m->dev))
-    G->word = AT(m->word); G->pos = AT(m->pos); G->type = AT(m->type);
+    G->word = AT(m->word);
+    G->pos = m->pos ? AT(m->pos) : NULL; /* ESM has neither table */
+    G->type = m->type ? AT(m->type) : NULL;
     G->emb_ln_g = AT(m->emb_ln_g); G->emb_ln_b = AT(m->emb_ln_b);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bd_bert_layer *s = &m->layers[l];
@@ -139,7 +141,7 @@ int bd_trainable_init(bd_trainable *t, bd_bert *m, const bd_adapter_opts *o, uin
     t->head_off = n_dir;
     /* PEFT's modules_to_save = classifier: BERT's classifier, or RoBERTa's whole
      * head (dense and out_proj); BERT's pooler stays frozen */
-    t->head_dense = c->family == BD_FAMILY_ROBERTA;
+    t->head_dense = c->family != BD_FAMILY_BERT; /* RoBERTa's and ESM's classification head */
     n_dir += (size_t)L * H + L + (t->head_dense ? (size_t)H * H + H : 0);
     t->dir.n = n_dir;
     t->mag.n = n_mag;

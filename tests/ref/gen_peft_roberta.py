@@ -30,8 +30,8 @@ MODEL_DIR = os.path.join(HERE, "tiny_roberta")
 SEED = 4343
 
 
-def make_batch():
-    with open(os.path.join(HERE, "tiny_roberta_batch.json")) as f:
+def make_batch(batch_file="tiny_roberta_batch.json"):
+    with open(os.path.join(HERE, batch_file)) as f:
         b = json.load(f)
     rows, pad = b["rows"], b["pad"]
     T = max(len(r) for r in rows)
@@ -43,8 +43,8 @@ def make_batch():
     return ids, am, torch.tensor(b["labels"])
 
 
-def build(use_dora):
-    base = RobertaForSequenceClassification.from_pretrained(MODEL_DIR, torch_dtype=torch.float32)
+def build(use_dora, cls=RobertaForSequenceClassification, model_dir=MODEL_DIR):
+    base = cls.from_pretrained(model_dir, torch_dtype=torch.float32)
     cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], lora_dropout=0.0,
                      use_dora=use_dora, task_type="SEQ_CLS")
     model = get_peft_model(base, cfg)
@@ -73,16 +73,17 @@ def loss_and_grads(model, batch):
     return loss.item(), {n: p.grad.detach().clone().contiguous() for n, p in trainable(model)}
 
 
-def main():
+def write_refs(prefix, cls, model_dir, batch_file, base_name):
+    """peft_PREFIX_lora/ and peft_PREFIX_dora/ for the model in model_dir on batch_file."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    batch = make_batch()
+    batch = make_batch(batch_file)
     ids, am, labels = batch
     for method, use_dora in (("lora", False), ("dora", True)):
-        outdir = os.path.join(HERE, "peft_roberta_" + method)
+        outdir = os.path.join(HERE, "peft_%s_%s" % (prefix, method))
         if os.path.isdir(outdir):
             shutil.rmtree(outdir)
-        model = build(use_dora)
+        model = build(use_dora, cls, model_dir)
         names = sorted(file_name(n) for n, _ in trainable(model))
         assert "base_model.model.classifier.dense.weight" in names, names
         assert "base_model.model.classifier.out_proj.weight" in names, names
@@ -91,11 +92,11 @@ def main():
         cpath = os.path.join(outdir, "adapter_config.json")
         with open(cpath) as f:
             cfg = json.load(f)
-        cfg["base_model_name_or_path"] = "tests/ref/tiny_roberta"
+        cfg["base_model_name_or_path"] = "tests/ref/" + base_name
         with open(cpath, "w", newline="\n") as f:
             json.dump(cfg, f, indent=2, sort_keys=True)
             f.write("\n")
-        base = RobertaForSequenceClassification.from_pretrained(MODEL_DIR, torch_dtype=torch.float32)
+        base = cls.from_pretrained(model_dir, torch_dtype=torch.float32)
         reloaded = PeftModel.from_pretrained(base, outdir).eval()
         with torch.no_grad():
             a = reloaded(input_ids=ids, attention_mask=am).logits
@@ -116,9 +117,13 @@ def main():
                 lg = model(input_ids=ids, attention_mask=am).logits
                 lines.append("loss step %d %s" % (step, fmt(F.cross_entropy(lg, labels).item())))
         with open(os.path.join(outdir, "loss.txt"), "w", newline="\n") as f:
-            f.write("# mean cross-entropy on tiny_roberta_batch.json; 'step k' = after k AdamW steps\n")
+            f.write("# mean cross-entropy on %s; 'step k' = after k AdamW steps\n" % batch_file)
             f.write("\n".join(lines) + "\n")
         print("%s: loss %.6f, %d trainable tensors" % (outdir, loss0, len(names)))
+
+
+def main():
+    write_refs("roberta", RobertaForSequenceClassification, MODEL_DIR, "tiny_roberta_batch.json", "tiny_roberta")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
-/* RoBERTa (issue 15): the tiny RobertaForSequenceClassification of
- * tests/ref/gen_roberta_ref.py against transformers (eval logits of padded
- * batches, F32 and BF16 files), on the CPU and on the CUDA backend in the
- * simulator; the backward pass of everything RoBERTa changes (positions from
- * padding_idx + 1, the head's dropout / dense / tanh / dropout / out_proj)
- * by central finite differences in training mode with every dropout on, for
- * full fine-tuning and for LoRA and DoRA (whose head is the whole
- * classifier: PEFT's modules_to_save); PEFT export names; refusals. */
+/* RoBERTa and ESM-2 (issue 15): the tiny RobertaForSequenceClassification of
+ * tests/ref/gen_roberta_ref.py and EsmForSequenceClassification of
+ * gen_esm_ref.py against transformers (eval logits of padded batches, F32 and
+ * BF16 files, ESM's regression head, rows with <mask> for token_dropout), on
+ * the CPU and on the CUDA backend in the simulator; the backward pass of
+ * everything they change (RoBERTa's positions from padding_idx + 1, ESM's
+ * pre-LayerNorm layers, rotary positions, scaled embeddings and final
+ * LayerNorm, their dropout / dense / tanh / dropout / out_proj head) by
+ * central finite differences in training mode with every dropout on, for full
+ * fine-tuning and for LoRA and DoRA (whose head is the whole classifier:
+ * PEFT's modules_to_save); against PEFT's gradients and 3 AdamW steps; PEFT
+ * export names; refusals. */
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
@@ -14,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "backend.h"
+#include "err.h"
 #include "model.h"
 #include "optim.h"
 #include "safetensors.h"
@@ -25,20 +31,33 @@
 
 #define REF "tests/ref/"
 #define MAXB 16
-#define MAXT 40
+#define MAXT 48
+
+/* One family's reference files. */
+typedef struct family {
+    const char *name, *dir, *dir_bf16, *batch, *peft_lora, *peft_dora, *prefix;
+    bd_family fam;
+    int pos_offset;
+} family;
+static const family ROBERTA = {"RoBERTa", REF "tiny_roberta", REF "tiny_roberta_bf16", REF "tiny_roberta_batch.json",
+                               REF "peft_roberta_lora", REF "peft_roberta_dora", "roberta", BD_FAMILY_ROBERTA, 2};
+static const family ESM = {"ESM-2", REF "tiny_esm", REF "tiny_esm_bf16", REF "tiny_esm_batch.json",
+                           REF "peft_esm_lora", REF "peft_esm_dora", "esm", BD_FAMILY_ESM, 0};
+static const family *F = &ROBERTA; /* the family the tests below run on */
 
 typedef struct batch {
     int B, T, L;
     int32_t ids[MAXB * MAXT], tids[MAXB * MAXT], labels[MAXB];
     float mask[MAXB * MAXT];
-    float want[MAXB * 3], want_bf16[MAXB * 3];
+    float want[MAXB * 3], want_bf16[MAXB * 3], want_reg[MAXB];
+    float targets[MAXB];
 } batch;
 
 /* tiny_roberta_batch.json: rows right-padded with <pad> to the longest. */
 static void read_batch(batch *b) {
     json_error_t je;
-    json_t *j = json_load_file(REF "tiny_roberta_batch.json", 0, &je);
-    if (!j) fail_msg("tiny_roberta_batch.json: %s", je.text);
+    json_t *j = json_load_file(F->batch, 0, &je);
+    if (!j) fail_msg("%s: %s", F->batch, je.text);
     json_t *rows = json_object_get(j, "rows");
     int pad = (int)json_integer_value(json_object_get(j, "pad"));
     memset(b, 0, sizeof *b);
@@ -58,6 +77,9 @@ static void read_batch(batch *b) {
             b->mask[i * b->T + t] = real ? 1.0f : 0.0f;
         }
         b->labels[i] = (int32_t)json_integer_value(json_array_get(json_object_get(j, "labels"), i));
+        json_t *tg = json_object_get(j, "targets"), *reg = json_object_get(j, "logits_reg");
+        if (tg) b->targets[i] = (float)json_number_value(json_array_get(tg, i));
+        if (reg) b->want_reg[i] = (float)json_number_value(json_array_get(json_array_get(reg, i), 0));
         for (int k = 0; k < 3; k++) {
             b->want[i * 3 + k] = (float)json_number_value(json_array_get(json_array_get(json_object_get(j, "logits"), i), k));
             b->want_bf16[i * 3 + k] =
@@ -67,24 +89,24 @@ static void read_batch(batch *b) {
     json_decref(j);
 }
 
-static double logits_err(const char *dir, bd_backend *be, const float *want) {
+static double logits_err(const char *dir, bd_backend *be, const float *want, int L) {
     batch b;
     read_batch(&b);
     bd_err e = {{0}};
     bd_bert m;
-    if (bd_bert_load(&m, dir, 3, 0, &e)) fail_msg("%s", e.msg);
-    assert_int_equal(m.cfg.family, BD_FAMILY_ROBERTA);
-    assert_int_equal(m.cfg.pos_offset, 2);
+    if (bd_bert_load(&m, dir, L, 0, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(m.cfg.family, F->fam);
+    assert_int_equal(m.cfg.pos_offset, F->pos_offset);
     assert_true(m.loaded_head);
     if (be && bd_bert_to_backend(&m, be, &e)) fail_msg("%s", e.msg);
     bd_bert_acts a;
     if (bd_bert_acts_alloc(&a, &m, b.B, b.T, 0, &e)) fail_msg("%s", e.msg);
     bd_bert_forward(&m, &a, b.ids, b.tids, b.mask, b.B, b.T, NULL);
     float got[MAXB * 3];
-    m.be->download(m.be, got, a.logits, sizeof(float) * (size_t)b.B * 3);
+    m.be->download(m.be, got, a.logits, sizeof(float) * (size_t)b.B * L);
     if (bd_be_check(m.be, &e)) fail_msg("%s", e.msg);
-    double err = tiny_max_rel_err(got, want, (size_t)b.B * 3, 1e-2);
-    printf("%-20s %-4s %d rows (T %d, pairs and an empty text): max rel err %.3g\n", dir + strlen(REF),
+    double err = tiny_max_rel_err(got, want, (size_t)b.B * L, 1e-2);
+    printf("%-20s %-4s %d padded rows (T %d): max rel err %.3g\n", dir + strlen(REF),
            be ? be->name : "cpu", b.B, b.T, err);
     bd_bert_acts_free(&a);
     bd_bert_free(&m);
@@ -95,13 +117,14 @@ static void test_logits(void **s) {
     (void)s;
     batch b;
     read_batch(&b);
-    assert_true(logits_err(REF "tiny_roberta", NULL, b.want) < 1e-4);
-    assert_true(logits_err(REF "tiny_roberta_bf16", NULL, b.want_bf16) < 1e-4);
+    assert_true(logits_err(F->dir, NULL, b.want, 3) < 1e-4);
+    assert_true(logits_err(F->dir_bf16, NULL, b.want_bf16, 3) < 1e-4);
     bd_err e = {{0}};
     bd_backend *cuda = bd_backend_cuda(0, &e);
     if (!cuda) fail_msg("the simulated CUDA backend: %s", e.msg);
-    assert_true(logits_err(REF "tiny_roberta", cuda, b.want) < 1e-4);
+    assert_true(logits_err(F->dir, cuda, b.want, 3) < 1e-4);
     bd_backend_close(cuda);
+    if (F->fam == BD_FAMILY_ESM) assert_true(logits_err(REF "tiny_esm_reg", NULL, b.want_reg, 1) < 1e-4);
 }
 
 /* ---- finite differences ---- */
@@ -116,7 +139,7 @@ typedef struct fx {
 static void setup(fx *f, bd_method method) {
     bd_err e = {{0}};
     read_batch(&f->b);
-    if (bd_bert_load(&f->m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_bert_load(&f->m, F->dir, 3, 0, &e)) fail_msg("%s", e.msg);
     f->m.cfg.hidden_dropout = 0.1f;
     f->m.cfg.attn_dropout = 0.1f;
     f->m.cfg.classifier_dropout = 0.2f;
@@ -191,20 +214,23 @@ static void test_full_fd(void **st) {
         if (strstr(pp->name, "word_embeddings") || strstr(pp->name, "position_embeddings")) continue;
         bad += check(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel, 3, &r, &worst);
     }
-    /* positions: rows pos_offset + t of every t a real token has (and none below) */
     const int H = f.m.cfg.hidden;
-    for (int t = 0; t < f.b.T; t += 3) {
-        size_t off = (size_t)(2 + t) * H + (size_t)bd_rng_below(&r, (uint64_t)H);
-        bad += check(&f, "position_embeddings(row 2+t)", f.m.pos + off, grad + (f.m.pos - f.m.data) + off, 1, 1, &r, &worst);
+    if (f.m.pos) {
+        /* RoBERTa's positions: rows pos_offset + t of every t a real token has (and none below) */
+        for (int t = 0; t < f.b.T; t += 3) {
+            size_t off = (size_t)(2 + t) * H + (size_t)bd_rng_below(&r, (uint64_t)H);
+            bad += check(&f, "position_embeddings(row 2+t)", f.m.pos + off, grad + (f.m.pos - f.m.data) + off, 1, 1, &r,
+                         &worst);
+        }
+        for (size_t j = 0; j < 2 * (size_t)H; j++) pos_g += fabs(grad[(f.m.pos - f.m.data) + j]);
+        assert_true(pos_g == 0.0); /* rows 0 and 1 (padding_idx and below) are never read */
     }
-    for (size_t j = 0; j < 2 * (size_t)H; j++) pos_g += fabs(grad[(f.m.pos - f.m.data) + j]);
-    assert_true(pos_g == 0.0); /* rows 0 and 1 (padding_idx and below) are never read */
     for (int s = 0; s < 6; s++) {
         int id = f.b.ids[(int)bd_rng_below(&r, (uint64_t)f.b.B * f.b.T)];
         size_t off = (size_t)id * H + (size_t)bd_rng_below(&r, (uint64_t)H);
         bad += check(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
     }
-    printf("RoBERTa full fine-tuning: %d tensors, worst error / tolerance %.2f\n", f.m.n_params, worst);
+    printf("%s full fine-tuning: %d tensors, worst error / tolerance %.2f\n", F->name, f.m.n_params, worst);
     assert_int_equal(bad, 0);
     free(grad);
     teardown_fx(&f);
@@ -226,7 +252,9 @@ static void run_adapters(bd_method method) {
         bd_adapted_linear *al = &f.t.ads[i];
         char name[200];
         bd_peft_name(&f.t, i, "lora_A", name, sizeof name);
-        assert_non_null(strstr(name, "base_model.model.roberta.encoder.layer."));
+        char want_pfx[64];
+        snprintf(want_pfx, sizeof want_pfx, "base_model.model.%s.encoder.layer.", F->prefix);
+        assert_non_null(strstr(name, want_pfx));
         bad += check(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
         bd_peft_name(&f.t, i, "lora_B", name, sizeof name);
         bad += check(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
@@ -239,7 +267,7 @@ static void run_adapters(bd_method method) {
     /* the head in the direction group: out_proj, then dense (both train) */
     bad += check(&f, "classifier.out_proj", f.m.cls_w, dg + f.t.head_off, 3 * (size_t)H + 3, 4, &r, &worst);
     bad += check(&f, "classifier.dense", f.m.pool_w, dg + (f.m.pool_w - f.t.dir.w), (size_t)H * H + H, 6, &r, &worst);
-    printf("RoBERTa %s, all modules, dropout on: %d adapters + the head, worst error / tolerance %.2f\n",
+    printf("%s %s, all modules, dropout on: %d adapters + the head, worst error / tolerance %.2f\n", F->name,
            method == BD_METHOD_LORA ? "LoRA" : "DoRA", f.t.n_ad, worst);
     assert_int_equal(bad, 0);
     free(dg);
@@ -259,17 +287,19 @@ static void test_peft_round_trip(void **st) {
     bd_err e = {{0}};
     char dir[] = "/tmp/bd_roberta_peft_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    if (bd_peft_save(&f.t, &f.m, dir, REF "tiny_roberta", &e)) fail_msg("%s", e.msg);
+    if (bd_peft_save(&f.t, &f.m, dir, F->dir, &e)) fail_msg("%s", e.msg);
     char path[300];
     snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     bd_st sf;
     if (bd_st_open(&sf, path, &e)) fail_msg("%s", e.msg);
-    static const char *const want[] = {
-        "base_model.model.classifier.dense.weight", "base_model.model.classifier.dense.bias",
-        "base_model.model.classifier.out_proj.weight", "base_model.model.classifier.out_proj.bias",
-        "base_model.model.roberta.encoder.layer.1.attention.self.value.lora_A.weight",
-        "base_model.model.roberta.encoder.layer.0.output.dense.lora_magnitude_vector"};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    char want[6][160];
+    snprintf(want[0], sizeof want[0], "base_model.model.classifier.dense.weight");
+    snprintf(want[1], sizeof want[1], "base_model.model.classifier.dense.bias");
+    snprintf(want[2], sizeof want[2], "base_model.model.classifier.out_proj.weight");
+    snprintf(want[3], sizeof want[3], "base_model.model.classifier.out_proj.bias");
+    snprintf(want[4], sizeof want[4], "base_model.model.%s.encoder.layer.1.attention.self.value.lora_A.weight", F->prefix);
+    snprintf(want[5], sizeof want[5], "base_model.model.%s.encoder.layer.0.output.dense.lora_magnitude_vector", F->prefix);
+    for (size_t i = 0; i < 6; i++)
         if (!bd_st_find(&sf, want[i])) fail_msg("%s: no tensor %s", path, want[i]);
     bd_st_close(&sf);
     bd_bert_forward(&f.m, &f.a, f.b.ids, f.b.tids, f.b.mask, f.b.B, f.b.T, NULL);
@@ -354,7 +384,7 @@ static void run_peft(const char *adir) {
     fx f;
     bd_err e = {{0}};
     read_batch(&f.b);
-    if (bd_bert_load(&f.m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
+    if (bd_bert_load(&f.m, F->dir, 3, 0, &e)) fail_msg("%s", e.msg);
     f.m.cfg.hidden_dropout = f.m.cfg.attn_dropout = f.m.cfg.classifier_dropout = 0.0f; /* PEFT ran in eval mode */
     bd_adapter_opts o;
     if (bd_peft_read_config(&o, adir, &e)) fail_msg("%s", e.msg);
@@ -389,12 +419,13 @@ static void run_peft(const char *adir) {
     teardown_fx(&f);
 }
 
-static void test_peft_lora(void **st) { (void)st; run_peft(REF "peft_roberta_lora"); }
-static void test_peft_dora(void **st) { (void)st; run_peft(REF "peft_roberta_dora"); }
+static void test_peft_lora(void **st) { (void)st; run_peft(F->peft_lora); }
+static void test_peft_dora(void **st) { (void)st; run_peft(F->peft_dora); }
 
 /* Too many tokens for RoBERTa's positions (max_position_embeddings - 2). */
 static void test_positions_bound(void **st) {
     (void)st;
+    if (F->fam != BD_FAMILY_ROBERTA) return;
     bd_err e = {{0}};
     bd_bert m;
     if (bd_bert_load(&m, REF "tiny_roberta", 3, 0, &e)) fail_msg("%s", e.msg);
@@ -406,12 +437,51 @@ static void test_positions_bound(void **st) {
     bd_bert_free(&m);
 }
 
+static int on_roberta(void **st) { (void)st; F = &ROBERTA; return 0; }
+static int on_esm(void **st) { (void)st; F = &ESM; return 0; }
+
+/* ESM's config checks: ESM-1b's absolute positions and emb_layer_norm_before are refused by name. */
+static void test_esm_refusals(void **st) {
+    (void)st;
+    char *text = bd_read_file(REF "tiny_esm/config.json", NULL, NULL);
+    assert_non_null(text);
+    static const char *const from[] = {"\"rotary\"", "\"emb_layer_norm_before\": false", "\"mask_token_id\": 32,"};
+    static const char *const to[] = {"\"absolute\"", "\"emb_layer_norm_before\": true", ""};
+    static const char *const says[] = {"position_embedding_type must be \"rotary\"", "emb_layer_norm_before = true",
+                                       "missing required key \"mask_token_id\""};
+    for (int k = 0; k < 3; k++) {
+        char *p = strstr(text, from[k]);
+        assert_non_null(p);
+        char buf[8192];
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - text), text, to[k], p + strlen(from[k]));
+        char path[] = "/tmp/bd_esm_cfg_XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, buf, strlen(buf)), (ssize_t)strlen(buf));
+        close(fd);
+        bd_bert_config c;
+        bd_err e = {{0}};
+        assert_int_equal(bd_bert_config_load(&c, path, &e), -1);
+        if (!strstr(e.msg, says[k])) fail_msg("\"%s\" lacks \"%s\"", e.msg, says[k]);
+        unlink(path);
+    }
+    free(text);
+}
+
 int main(void) {
+    const struct CMUnitTest esm[] = {
+        cmocka_unit_test_setup(test_logits, on_esm),         cmocka_unit_test_setup(test_full_fd, on_esm),
+        cmocka_unit_test_setup(test_lora_fd, on_esm),        cmocka_unit_test_setup(test_dora_fd, on_esm),
+        cmocka_unit_test_setup(test_peft_round_trip, on_esm), cmocka_unit_test_setup(test_peft_lora, on_esm),
+        cmocka_unit_test_setup(test_peft_dora, on_esm),      cmocka_unit_test(test_esm_refusals),
+    };
+    int rc = cmocka_run_group_tests_name("ESM-2", esm, on_esm, NULL);
+    on_roberta(NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits),       cmocka_unit_test(test_full_fd),
         cmocka_unit_test(test_lora_fd),      cmocka_unit_test(test_dora_fd),
         cmocka_unit_test(test_peft_round_trip), cmocka_unit_test(test_positions_bound),
         cmocka_unit_test(test_peft_lora),    cmocka_unit_test(test_peft_dora),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc | cmocka_run_group_tests_name("RoBERTa", tests, on_roberta, NULL);
 }

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Tiny ESM-2 references (issue 15), built locally from seeded numbers (nothing downloaded).
+
+Run:  tests/ref/.venv/bin/python tests/ref/gen_esm_ref.py
+
+Writes
+  tiny_esm/            config.json (model_type esm, rotary positions, token_dropout, the 33 ESM-2
+                       tokens) + model.safetensors of an EsmForSequenceClassification (3 labels)
+  tiny_esm_bf16/       the same weights stored as BF16
+  tiny_esm_reg/        a regression head (num_labels 1, problem_type regression)
+  tiny_esm_batch.json  {"pad": 1, "rows": [[ids...]], "labels": [...], "targets": [...],
+                        "logits": [[...]], "logits_bf16": [[...]], "logits_reg": [[...]]}
+                       <cls> residues <eos> rows of different lengths, some with <mask> tokens
+                       (token_dropout's scaling differs per row), right-padded with <pad>; eval mode
+  peft_esm_lora/, peft_esm_dora/  as gen_peft_roberta.py: PEFT gradients and 3 AdamW steps
+"""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import EsmConfig, EsmForSequenceClassification
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from gen_peft_roberta import write_refs  # noqa: E402
+from gen_roberta_ref import fresh, randomise  # noqa: E402
+
+SEED = 20261202
+# ESM-2's vocabulary (EsmTokenizer's vocab.txt order)
+TOKENS = ["<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q",
+          "N", "F", "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>"]
+CLS, PAD, EOS, MASK = 0, 1, 2, 32
+
+CONFIG = dict(
+    vocab_size=len(TOKENS),
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=37,
+    max_position_embeddings=64,
+    hidden_act="gelu",
+    hidden_dropout_prob=0.1,
+    attention_probs_dropout_prob=0.1,
+    layer_norm_eps=1e-5,
+    position_embedding_type="rotary",
+    token_dropout=True,
+    emb_layer_norm_before=False,
+    mask_token_id=MASK,
+    pad_token_id=PAD,
+    num_labels=3,
+    id2label={0: "negative", 1: "neutral", 2: "positive"},
+    label2id={"negative": 0, "neutral": 1, "positive": 2},
+)
+
+
+def make_rows(rng):
+    rows = []
+    for i in range(12):
+        n = int(rng.integers(1, 40))
+        seq = [int(x) for x in rng.integers(4, 24, size=n)]  # the 20 amino acids
+        if i % 3 == 1:  # a few <mask>: token_dropout scales this row's embeddings otherwise
+            for j in rng.choice(n, size=max(1, n // 5), replace=False):
+                seq[int(j)] = MASK
+        rows.append([CLS] + seq + [EOS])
+    rows.append([CLS, EOS])
+    return rows
+
+
+def padded(rows):
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(rows), T), PAD, dtype=torch.long)
+    am = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+        am[i, : len(r)] = 1
+    return ids, am
+
+
+def logits_of(model, rows):
+    ids, am = padded(rows)
+    model.eval()
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=am).logits.float()
+        for i, r in enumerate(rows):  # padding changes nothing
+            alone = model(input_ids=torch.tensor([r])).logits[0].float()
+            assert (alone - out[i]).abs().max().item() < 1e-5, (i, (alone - out[i]).abs().max().item())
+    return out
+
+
+def save_model(model, d):
+    fresh(d)
+    model.save_pretrained(d, safe_serialization=True)
+
+
+def main():
+    rng = np.random.default_rng(SEED)
+    torch.manual_seed(SEED)
+    model = EsmForSequenceClassification(EsmConfig(**CONFIG))
+    randomise(model, rng)
+    d = os.path.join(HERE, "tiny_esm")
+    save_model(model, d)
+    db = os.path.join(HERE, "tiny_esm_bf16")
+    fresh(db)
+    shutil.copy(os.path.join(d, "config.json"), db)
+    sd = load_file(os.path.join(d, "model.safetensors"))
+    # the weights as BF16; the rotary inv_freq buffers stay F32 (transformers would use a rounded
+    # buffer from the file, bidora computes the frequencies)
+    save_file({k: v.to(torch.bfloat16).contiguous() if v.is_floating_point() and "inv_freq" not in k else v
+               for k, v in sd.items()},
+              os.path.join(db, "model.safetensors"), metadata={"format": "pt"})
+    reg_cfg = dict(CONFIG, num_labels=1, problem_type="regression", id2label={0: "LABEL_0"}, label2id={"LABEL_0": 0})
+    reg = EsmForSequenceClassification(EsmConfig(**reg_cfg))
+    randomise(reg, rng)
+    save_model(reg, os.path.join(HERE, "tiny_esm_reg"))
+    rows = make_rows(rng)
+    labels = [int(x) for x in rng.integers(0, 3, size=len(rows))]
+    targets = [float("%.6g" % x) for x in rng.standard_normal(len(rows))]
+    out = {
+        "pad": PAD,
+        "rows": rows,
+        "labels": labels,
+        "targets": targets,
+        "logits": logits_of(model, rows).tolist(),
+        "logits_bf16": logits_of(EsmForSequenceClassification.from_pretrained(db, torch_dtype=torch.float32),
+                                 rows).tolist(),
+        "logits_reg": logits_of(reg, rows).tolist(),
+    }
+    for k in ("logits", "logits_bf16", "logits_reg"):
+        out[k] = [[float("%.9g" % v) for v in r] for r in out[k]]
+    with open(os.path.join(HERE, "tiny_esm_batch.json"), "w", newline="\n") as f:
+        json.dump(out, f, indent=0)
+        f.write("\n")
+    print("tiny_esm: %d rows, logits[1] %s" % (len(rows), out["logits"][1]))
+    write_refs("esm", EsmForSequenceClassification, d, "tiny_esm_batch.json", "tiny_esm")
+
+
+if __name__ == "__main__":
+    main()
