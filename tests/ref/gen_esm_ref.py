@@ -5,7 +5,8 @@ Run:  tests/ref/.venv/bin/python tests/ref/gen_esm_ref.py
 
 Writes
   tiny_esm/            config.json (model_type esm, rotary positions, token_dropout, the 33 ESM-2
-                       tokens) + model.safetensors of an EsmForSequenceClassification (3 labels)
+                       tokens) + model.safetensors of an EsmForSequenceClassification (3 labels), next
+                       to the EsmTokenizer files gen_tokenizer_bpe.py writes there
   tiny_esm_bf16/       the same weights stored as BF16
   tiny_esm_reg/        a regression head (num_labels 1, problem_type regression)
   tiny_esm_batch.json  {"pad": 1, "rows": [[ids...]], "labels": [...], "targets": [...],
@@ -27,7 +28,7 @@ from transformers import EsmConfig, EsmForSequenceClassification
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from gen_peft_roberta import write_refs  # noqa: E402
-from gen_roberta_ref import fresh, randomise  # noqa: E402
+from gen_roberta_ref import fresh, randomise, save_model  # noqa: E402
 
 SEED = 20261202
 # ESM-2's vocabulary (EsmTokenizer's vocab.txt order)
@@ -91,9 +92,6 @@ def logits_of(model, rows):
     return out
 
 
-def save_model(model, d):
-    fresh(d)
-    model.save_pretrained(d, safe_serialization=True)
 
 
 def main():

@@ -5,7 +5,8 @@ Run:  tests/ref/.venv/bin/python tests/ref/gen_roberta_ref.py
 
 Writes
   tiny_roberta/       config.json (model_type roberta, pad_token_id 1, type_vocab_size 1) and
-                      model.safetensors of a RobertaForSequenceClassification (3 labels), F32
+                      model.safetensors of a RobertaForSequenceClassification (3 labels), F32, next to
+                      the byte-level BPE tokenizer gen_tokenizer_bpe.py writes there (its 904 ids)
   tiny_roberta_bf16/  the same weights stored as BF16
   tiny_roberta_batch.json
       {"pad": 1, "rows": [[ids...], ...], "labels": [...],
@@ -27,7 +28,7 @@ from transformers import RobertaConfig, RobertaForSequenceClassification
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261201
-VOCAB = 120
+VOCAB = 904  # the tokenizer gen_tokenizer_bpe.py writes into tiny_roberta/ (vocab.json + added tokens)
 PAD, BOS, EOS = 1, 0, 2
 
 CONFIG = dict(
@@ -101,6 +102,13 @@ def fresh(d):
     os.makedirs(d)
 
 
+def save_model(model, d):
+    """config.json + model.safetensors into d, keeping what else is there (the tokenizer files
+    gen_tokenizer_bpe.py writes into the same folder)."""
+    os.makedirs(d, exist_ok=True)
+    model.save_pretrained(d, safe_serialization=True)
+
+
 def main():
     rng = np.random.default_rng(SEED)
     torch.manual_seed(SEED)
@@ -108,8 +116,16 @@ def main():
     model = RobertaForSequenceClassification(cfg)
     randomise(model, rng)
     d = os.path.join(HERE, "tiny_roberta")
-    fresh(d)
-    model.save_pretrained(d, safe_serialization=True)
+    vocab_file = os.path.join(d, "vocab.json")
+    if os.path.exists(vocab_file):  # the model covers every id the tokenizer can give
+        with open(vocab_file) as f:
+            n = len(json.load(f))
+        added = os.path.join(d, "added_tokens.json")
+        if os.path.exists(added):
+            with open(added) as f:
+                n = max([n] + [i + 1 for i in json.load(f).values()])
+        assert n <= VOCAB, (n, VOCAB)
+    save_model(model, d)
     db = os.path.join(HERE, "tiny_roberta_bf16")
     fresh(db)
     shutil.copy(os.path.join(d, "config.json"), db)
