@@ -163,7 +163,7 @@ int bd_cmd_eval(int argc, char **argv) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", o.model);
     if (bd_bert_config_load(&cfg, path, &e)) { bd_report(e.msg); return 1; }
-    if (o.text_pair_column && o.text_pair_column[0] && cfg.type_vocab < 2) {
+    if (o.text_pair_column && o.text_pair_column[0] && cfg.type_vocab < 2 && cfg.family == BD_FAMILY_BERT) { /* RoBERTa pairs by its template */
         bd_errf(&e, "%s: type_vocab_size %d: the model has no second segment, so text_pair_column cannot be used", path,
                 cfg.type_vocab);
         goto fail;

@@ -23,9 +23,15 @@ int bd_cmd_info(int argc, char **argv) {
     /* a model without vocab.txt is fine here; a vocabulary that does not load
      * (or does not fit the embeddings) is bad input, as in eval and train */
     char vocab[4200];
-    snprintf(vocab, sizeof vocab, "%s/vocab.txt", dir);
+    /* any of the tokenizer files bd_tok_load reads (WordPiece, BPE, ESM, tokenizer.json) */
+    static const char *const tok_files[] = {"tokenizer.json", "vocab.json", "vocab.txt"};
+    int have_tok = 0;
+    for (int k = 0; k < 3 && !have_tok; k++) {
+        snprintf(vocab, sizeof vocab, "%s/%s", dir, tok_files[k]);
+        have_tok = access(vocab, F_OK) == 0;
+    }
     bd_tokenizer *tok = NULL;
-    if (access(vocab, F_OK) == 0 && !(tok = bd_tok_load(dir, &e))) {
+    if (have_tok && !(tok = bd_tok_load(dir, &e))) {
         bd_report(e.msg);
         bd_st_close(&st);
         bd_bert_free(&m);
@@ -92,10 +98,11 @@ int bd_cmd_info(int argc, char **argv) {
                usable ? " (backend = auto trains there)" : "");
     }
     if (tok) {
-        printf("tokenizer    WordPiece, %d tokens\n", bd_tok_vocab_size(tok));
+        printf("tokenizer    %s%s, %d tokens\n", bd_tok_kind_name(bd_tok_kind_of(tok)),
+               bd_tok_is_fast(tok) ? " (tokenizer.json)" : "", bd_tok_vocab_size(tok));
         bd_tok_free(tok);
     } else {
-        printf("tokenizer    none (no vocab.txt)\n");
+        printf("tokenizer    none (no tokenizer.json, vocab.json or vocab.txt)\n");
     }
     bd_st_close(&st);
     bd_bert_free(&m);

@@ -17,15 +17,27 @@ int bd_encode_dataset(bd_encoded *enc, const bd_dataset *ds, const bd_tokenizer 
         bd_encoded_free(enc);
         return bd_errf(e, "out of memory tokenizing %d rows", ds->n_rows);
     }
+    /* one token more tells whether a row was cut (counted, for the log) */
+    int32_t *probe = malloc(sizeof(int32_t) * 2 * ((size_t)max_length + 1));
+    if (!probe) {
+        bd_encoded_free(enc);
+        return bd_errf(e, "out of memory tokenizing %d rows", ds->n_rows);
+    }
     for (int r = 0; r < ds->n_rows; r++) {
         size_t off = (size_t)r * max_length;
-        if (bd_tok_encode(tok, ds->text[r], ds->text_pair ? ds->text_pair[r] : NULL, max_length,
-                          enc->ids + off, enc->type_ids + off, &enc->len[r], e)) {
+        const char *pair = ds->text_pair ? ds->text_pair[r] : NULL;
+        int longer = 0;
+        if (bd_tok_encode(tok, ds->text[r], pair, max_length, enc->ids + off, enc->type_ids + off, &enc->len[r], e) ||
+            (enc->len[r] == max_length &&
+             bd_tok_encode(tok, ds->text[r], pair, max_length + 1, probe, probe + max_length + 1, &longer, e))) {
             bd_err_prefix(e, "%s:%d", ds->path, ds->line ? ds->line[r] : r + 2);
+            free(probe);
             bd_encoded_free(enc);
             return -1;
         }
+        enc->n_truncated += longer > max_length;
     }
+    free(probe);
     return 0;
 }
 

@@ -11,6 +11,7 @@ typedef struct bd_encoded {
     int n, max_length;
     int32_t *ids, *type_ids;   /* [n * max_length], row r at r * max_length */
     int *len;                  /* [n] tokens in row r */
+    int n_truncated;           /* rows that had more than max_length tokens (cut, longest side first) */
 } bd_encoded;
 
 /* Tokenize every row of ds ([CLS] text [SEP] (pair [SEP]), truncated to max_length). */

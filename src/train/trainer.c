@@ -144,6 +144,7 @@ static int load_data(bd_trainer *t, bd_err *e) {
             return -1;
         }
         total += t->ds[i].n_rows;
+        t->n_truncated[i] = parts[i].n_truncated;
     }
     const int L = c->max_length;
     t->enc.n = total;
@@ -536,6 +537,15 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     publish(t, BD_RUN_LOADING, "loading");
     /* the directory first: a second writer is turned away before any loading */
     if (claim_dir(t, resume_dir, e)) goto fail;
+    {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/config.json", c->model);
+        if (access(probe, F_OK) != 0) {
+            bd_errf(e, "model = %s: no config.json there (a Hugging Face model directory: config.json, "
+                       "model.safetensors and the tokenizer's files)", c->model);
+            goto fail;
+        }
+    }
     if (!(t->tok = bd_tok_load(c->model, e))) goto fail;
     t->pad_id = bd_tok_pad_id(t->tok);
     {
@@ -658,6 +668,10 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     bd_tr_log(t, "training on %s%s%s", t->be->device, t->be_note[0] ? "; " : "", t->be_note);
     for (int i = 0; i < 3; i++)
         if (t->ds[i].warning[0]) bd_tr_log(t, "warning: %s", t->ds[i].warning);
+    for (int i = 0; i < 3; i++)
+        if (t->n_truncated[i])
+            bd_tr_log(t, "%s: %d of %d rows longer than max_length = %d tokens: truncated (longest side first)",
+                      t->ds[i].path, t->n_truncated[i], t->ds[i].n_rows, c->max_length);
     *out = t;
     publish(t, BD_RUN_RUNNING, NULL);
     return 0;

@@ -29,6 +29,7 @@ struct bd_trainer {
     bd_dataset ds[3];          /* data, val_data, eval_data (unused ones empty) */
     bd_labels labels;
     bd_encoded enc;
+    int n_truncated[3];        /* rows of each file cut to max_length (logged) */
     int *label_of;             /* [enc.n] class id (classification) */
     float *target_of;          /* [enc.n] target (regression) */
     int *tr, *va, *ev;         /* row lists: D_tr, D_val, eval */

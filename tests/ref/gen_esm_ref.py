@@ -14,6 +14,7 @@ Writes
                        <cls> residues <eos> rows of different lengths, some with <mask> tokens
                        (token_dropout's scaling differs per row), right-padded with <pad>; eval mode
   peft_esm_lora/, peft_esm_dora/  as gen_peft_roberta.py: PEFT gradients and 3 AdamW steps
+  tiny_proteins.csv    36 sequences with a class and a regression target, for end-to-end runs
 """
 import json
 import os
@@ -94,6 +95,24 @@ def logits_of(model, rows):
 
 
 
+AMINO = "LAGVSERTIDPKQNFYMHWC"
+
+
+def write_proteins(rng):
+    """tiny_proteins.csv: sequence,label,target rows (random residues; a few lowercase, an
+    unknown letter, a long one that max_length truncates) for the trainer's end-to-end runs."""
+    with open(os.path.join(HERE, "tiny_proteins.csv"), "w", newline="\n") as f:
+        f.write("sequence,label,target\n")
+        for i in range(36):
+            n = 60 if i == 5 else int(rng.integers(5, 30))
+            seq = "".join(AMINO[int(k)] for k in rng.integers(0, 20, size=n))
+            if i == 7:
+                seq = seq.lower()
+            if i == 11:
+                seq = seq[:3] + "J" + seq[3:]
+            f.write("%s,%s,%.4f\n" % (seq, ["negative", "neutral", "positive"][i % 3], rng.standard_normal()))
+
+
 def main():
     rng = np.random.default_rng(SEED)
     torch.manual_seed(SEED)
@@ -114,6 +133,9 @@ def main():
     reg = EsmForSequenceClassification(EsmConfig(**reg_cfg))
     randomise(reg, rng)
     save_model(reg, os.path.join(HERE, "tiny_esm_reg"))
+    for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):  # its tokenizer too
+        if os.path.exists(os.path.join(d, name)):
+            shutil.copy(os.path.join(d, name), os.path.join(HERE, "tiny_esm_reg", name))
     rows = make_rows(rng)
     labels = [int(x) for x in rng.integers(0, 3, size=len(rows))]
     targets = [float("%.6g" % x) for x in rng.standard_normal(len(rows))]
@@ -134,6 +156,7 @@ def main():
         f.write("\n")
     print("tiny_esm: %d rows, logits[1] %s" % (len(rows), out["logits"][1]))
     write_refs("esm", EsmForSequenceClassification, d, "tiny_esm_batch.json", "tiny_esm")
+    write_proteins(np.random.default_rng(SEED + 1))
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ def write_refs(prefix, cls, model_dir, batch_file, base_name):
         with open(cpath) as f:
             cfg = json.load(f)
         cfg["base_model_name_or_path"] = "tests/ref/" + base_name
+        cfg["target_modules"] = sorted(cfg["target_modules"])  # PEFT writes a set: any order
         with open(cpath, "w", newline="\n") as f:
             json.dump(cfg, f, indent=2, sort_keys=True)
             f.write("\n")

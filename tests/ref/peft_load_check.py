@@ -9,7 +9,7 @@ import argparse, csv, json, os, subprocess, sys, tempfile
 
 import torch
 from peft import PeftModel
-from transformers import BertForSequenceClassification, BertTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 
 def main():
@@ -22,10 +22,12 @@ def main():
     torch.set_num_threads(1)
     with open(os.path.join(a.adapter, "labels.json")) as f:
         id2label = {int(k): v for k, v in json.load(f)["id2label"].items()}
-    base = BertForSequenceClassification.from_pretrained(a.model, num_labels=len(id2label),
-                                                         ignore_mismatched_sizes=True)
+    # BERT, RoBERTa or ESM-2: the classes config.json names (AutoTokenizer: the fast tokenizer
+    # when tokenizer.json is there, as bidora reads it)
+    base = AutoModelForSequenceClassification.from_pretrained(a.model, num_labels=len(id2label),
+                                                              ignore_mismatched_sizes=True)
     model = PeftModel.from_pretrained(base, a.adapter).eval()
-    tok = BertTokenizer.from_pretrained(a.model)
+    tok = AutoTokenizer.from_pretrained(a.model)
     with open(a.csv, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))[: a.rows]
     tmp = tempfile.mkdtemp()
@@ -46,6 +48,8 @@ def main():
         for i, r in enumerate(rows):
             pair = r[a.text_pair_column] if a.text_pair_column else None
             enc = tok(r[a.text_column], pair, truncation=True, max_length=a.max_length, return_tensors="pt")
+            if getattr(base.config, "type_vocab_size", 1) <= 1:
+                enc.pop("token_type_ids", None)
             logits = model(**enc).logits[0].tolist()
             worst = max(worst, max(abs(x - y) for x, y in zip(logits, ours[i])))
     print(f"PEFT vs bidora eval --adapter: {len(rows)} rows, max abs logit difference {worst:.3g}")
