@@ -22,7 +22,7 @@ expect "vocab.txt: 908 tokens" "config.json has vocab_size 308" -- "$BIDORA" inf
 # no vocab.txt at all: info still describes the model
 model_copy; rm "$T/m/vocab.txt"
 succeed "info without vocab.txt" -- "$BIDORA" info "$T/m"
-grep -q "tokenizer    none (no vocab.txt)" "$T/out" || { echo "FAIL: info without vocab.txt"; fails=$((fails + 1)); }
+grep -q "tokenizer    none (no tokenizer.json, vocab.json or vocab.txt)" "$T/out" || { echo "FAIL: info without vocab.txt"; fails=$((fails + 1)); }
 # one line too many is already too many
 model_copy; echo "extra" >>"$T/m/vocab.txt"
 expect "vocab.txt: 309 tokens" "vocab_size 308" -- eval_m
