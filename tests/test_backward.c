@@ -70,29 +70,8 @@ static double loss_at(fx *f, int backward) {
     return loss;
 }
 
-/* Check k random elements of w[n] against grads g[n]; returns failures. */
-static int check_elems(fx *f, const char *name, float *w, const float *g, size_t n, int k, bd_rng *r, double *worst) {
-    int bad = 0;
-    for (int s = 0; s < k; s++) {
-        size_t i = (size_t)bd_rng_below(r, n);
-        float old = w[i];
-        const float h = 1e-2f;
-        w[i] = old + h;
-        double lp = loss_at(f, 0);
-        w[i] = old - h;
-        double lm = loss_at(f, 0);
-        w[i] = old;
-        double fd = (lp - lm) / (2.0 * h);
-        double err = fabs(fd - g[i]);
-        double tol = 3e-4 + 3e-2 * fabs(g[i]);
-        if (err / tol > *worst) *worst = err / tol;
-        if (err > tol) {
-            bad++;
-            printf("  MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, (double)g[i], fd);
-        }
-    }
-    return bad;
-}
+static double loss_of(void *f) { return loss_at(f, 0); }
+#define FD(fxp, name, w, g, n, k, r, worst) tiny_fd_check(name, w, g, n, k, r, worst, loss_of, fxp)
 
 static void test_full(void **st) {
     (void)st;
@@ -108,14 +87,14 @@ static void test_full(void **st) {
     for (int p = 0; p < f.m.n_params; p++) {
         const bd_param *pp = &f.m.params[p];
         /* the word embedding is sparse: sample rows the batch uses */
-        bad += check_elems(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel,
+        bad += FD(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel,
                            strstr(pp->name, "word_embeddings") ? 0 : 3, &r, &worst);
     }
     /* word embeddings of ids present in the batch */
     for (int s = 0; s < 6; s++) {
         int id = f.ids[(int)bd_rng_below(&r, (uint64_t)f.B * f.T)];
         size_t off = (size_t)id * f.m.cfg.hidden + (size_t)bd_rng_below(&r, (uint64_t)f.m.cfg.hidden);
-        bad += check_elems(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
+        bad += FD(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
     }
     printf("full fine-tuning: %d parameter tensors, worst error / tolerance %.2f\n", f.m.n_params, worst);
     assert_int_equal(bad, 0);
@@ -164,15 +143,15 @@ static void run_adapters(bd_method method) {
         bd_adapted_linear *al = &f.t.ads[i];
         char name[200];
         bd_peft_name(&f.t, i, "lora_A", name, sizeof name);
-        bad += check_elems(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
+        bad += FD(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
         bd_peft_name(&f.t, i, "lora_B", name, sizeof name);
-        bad += check_elems(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
+        bad += FD(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
         if (al->m) {
             bd_peft_name(&f.t, i, "magnitude", name, sizeof name);
-            bad += check_elems(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
+            bad += FD(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
         }
     }
-    bad += check_elems(&f, "classifier", f.m.cls_w, dg + f.t.head_off, 3 * 32 + 3, 4, &r, &worst);
+    bad += FD(&f, "classifier", f.m.cls_w, dg + f.t.head_off, 3 * 32 + 3, 4, &r, &worst);
     printf("%s, all modules, dropout on: %d adapters, worst error / tolerance %.2f\n",
            method == BD_METHOD_LORA ? "LoRA" : "DoRA", f.t.n_ad, worst);
     assert_int_equal(bad, 0);

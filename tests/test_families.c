@@ -177,26 +177,8 @@ static double loss_at(fx *f, int backward) {
     return loss;
 }
 
-static int check(fx *f, const char *name, float *w, const float *g, size_t n, int k, bd_rng *r, double *worst) {
-    int bad = 0;
-    for (int s = 0; s < k; s++) {
-        size_t i = (size_t)bd_rng_below(r, n);
-        float old = w[i];
-        const float h = 1e-2f;
-        w[i] = old + h;
-        double lp = loss_at(f, 0);
-        w[i] = old - h;
-        double lm = loss_at(f, 0);
-        w[i] = old;
-        double fd = (lp - lm) / (2.0 * h), err = fabs(fd - g[i]), tol = 3e-4 + 3e-2 * fabs(g[i]);
-        if (err / tol > *worst) *worst = err / tol;
-        if (err > tol) {
-            bad++;
-            printf("  MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, (double)g[i], fd);
-        }
-    }
-    return bad;
-}
+static double loss_of(void *f) { return loss_at(f, 0); }
+#define FD(fxp, name, w, g, n, k, r, worst) tiny_fd_check(name, w, g, n, k, r, worst, loss_of, fxp)
 
 static void test_full_fd(void **st) {
     (void)st;
@@ -212,14 +194,14 @@ static void test_full_fd(void **st) {
     for (int p = 0; p < f.m.n_params; p++) {
         const bd_param *pp = &f.m.params[p];
         if (strstr(pp->name, "word_embeddings") || strstr(pp->name, "position_embeddings")) continue;
-        bad += check(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel, 3, &r, &worst);
+        bad += FD(&f, pp->name, f.m.data + pp->offset, grad + pp->offset, pp->numel, 3, &r, &worst);
     }
     const int H = f.m.cfg.hidden;
     if (f.m.pos) {
         /* RoBERTa's positions: rows pos_offset + t of every t a real token has (and none below) */
         for (int t = 0; t < f.b.T; t += 3) {
             size_t off = (size_t)(2 + t) * H + (size_t)bd_rng_below(&r, (uint64_t)H);
-            bad += check(&f, "position_embeddings(row 2+t)", f.m.pos + off, grad + (f.m.pos - f.m.data) + off, 1, 1, &r,
+            bad += FD(&f, "position_embeddings(row 2+t)", f.m.pos + off, grad + (f.m.pos - f.m.data) + off, 1, 1, &r,
                          &worst);
         }
         for (size_t j = 0; j < 2 * (size_t)H; j++) pos_g += fabs(grad[(f.m.pos - f.m.data) + j]);
@@ -228,7 +210,7 @@ static void test_full_fd(void **st) {
     for (int s = 0; s < 6; s++) {
         int id = f.b.ids[(int)bd_rng_below(&r, (uint64_t)f.b.B * f.b.T)];
         size_t off = (size_t)id * H + (size_t)bd_rng_below(&r, (uint64_t)H);
-        bad += check(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
+        bad += FD(&f, "word_embeddings(used row)", f.m.word + off, grad + (f.m.word - f.m.data) + off, 1, 1, &r, &worst);
     }
     printf("%s full fine-tuning: %d tensors, worst error / tolerance %.2f\n", F->name, f.m.n_params, worst);
     assert_int_equal(bad, 0);
@@ -255,18 +237,18 @@ static void run_adapters(bd_method method) {
         char want_pfx[64];
         snprintf(want_pfx, sizeof want_pfx, "base_model.model.%s.encoder.layer.", F->prefix);
         assert_non_null(strstr(name, want_pfx));
-        bad += check(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
+        bad += FD(&f, name, al->A, dg + (al->A - f.t.dir.w), (size_t)al->r * al->in, 2, &r, &worst);
         bd_peft_name(&f.t, i, "lora_B", name, sizeof name);
-        bad += check(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
+        bad += FD(&f, name, al->B, dg + (al->B - f.t.dir.w), (size_t)al->out * al->r, 2, &r, &worst);
         if (al->m) {
             bd_peft_name(&f.t, i, "magnitude", name, sizeof name);
-            bad += check(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
+            bad += FD(&f, name, al->m, mg + (al->m - f.t.mag.w), (size_t)al->out, 2, &r, &worst);
         }
     }
     const int H = f.m.cfg.hidden;
     /* the head in the direction group: out_proj, then dense (both train) */
-    bad += check(&f, "classifier.out_proj", f.m.cls_w, dg + f.t.head_off, 3 * (size_t)H + 3, 4, &r, &worst);
-    bad += check(&f, "classifier.dense", f.m.pool_w, dg + (f.m.pool_w - f.t.dir.w), (size_t)H * H + H, 6, &r, &worst);
+    bad += FD(&f, "classifier.out_proj", f.m.cls_w, dg + f.t.head_off, 3 * (size_t)H + 3, 4, &r, &worst);
+    bad += FD(&f, "classifier.dense", f.m.pool_w, dg + (f.m.pool_w - f.t.dir.w), (size_t)H * H + H, 6, &r, &worst);
     printf("%s %s, all modules, dropout on: %d adapters + the head, worst error / tolerance %.2f\n", F->name,
            method == BD_METHOD_LORA ? "LoRA" : "DoRA", f.t.n_ad, worst);
     assert_int_equal(bad, 0);
@@ -321,17 +303,10 @@ static void test_peft_round_trip(void **st) {
 /* ---- against PEFT (gen_peft_roberta.py) ---- */
 
 static double peft_loss(const char *adir, int step) {
-    char path[256], key[32], line[256];
+    char path[256], key[32];
     snprintf(path, sizeof path, "%s/loss.txt", adir);
     snprintf(key, sizeof key, "loss step %d ", step);
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    double v = NAN;
-    while (fgets(line, sizeof line, fp))
-        if (!strncmp(line, key, strlen(key))) v = atof(line + strlen(key));
-    fclose(fp);
-    assert_false(isnan(v));
-    return v;
+    return tiny_ref_loss(path, key);
 }
 
 /* Every trainable tensor (values or gradients) against a PEFT file: the

@@ -76,15 +76,7 @@ static double ref_loss(const char *adir, int step, int exact) {
     char path[256], key[64];
     snprintf(path, sizeof path, "%s/loss.txt", adir);
     snprintf(key, sizeof key, "%s step %d ", exact ? "loss_exact" : "loss", step);
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    char line[512];
-    double v = NAN;
-    while (fgets(line, sizeof line, fp))
-        if (!strncmp(line, key, strlen(key))) v = atof(line + strlen(key));
-    fclose(fp);
-    assert_false(isnan(v));
-    return v;
+    return tiny_ref_loss(path, key);
 }
 
 /* Every trainable tensor of f (values or gradients) against file. */

@@ -20,11 +20,15 @@ is what these files check.
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import RobertaConfig, RobertaForSequenceClassification
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_ref import randomise  # noqa: E402  (every parameter from a seeded generator)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261201
@@ -50,19 +54,6 @@ CONFIG = dict(
     id2label={0: "negative", 1: "neutral", 2: "positive"},
     label2id={"negative": 0, "neutral": 1, "positive": 2},
 )
-
-
-def randomise(model, rng):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            shape = tuple(p.shape)
-            if "LayerNorm.weight" in name:
-                v = 1.0 + 0.1 * rng.standard_normal(shape)
-            elif name.endswith(".bias"):
-                v = 0.1 * rng.standard_normal(shape)
-            else:
-                v = 0.2 * rng.standard_normal(shape)
-            p.copy_(torch.from_numpy(v.astype(np.float32)))
 
 
 def make_rows(rng):

@@ -11,6 +11,7 @@
 
 #include "dataset.h"
 #include "encode.h"
+#include "rng.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 
@@ -86,3 +87,38 @@ double tiny_cmp_tensor(const bd_st *st, const char *name, const float *p, size_t
     return worst;
 }
 
+
+int tiny_fd_check(const char *name, float *w, const float *g, size_t n, int k, bd_rng *r, double *worst,
+                  double (*loss)(void *ctx), void *ctx) {
+    int bad = 0;
+    for (int s = 0; s < k; s++) {
+        size_t i = (size_t)bd_rng_below(r, n);
+        float old = w[i];
+        const float h = 1e-2f;
+        w[i] = old + h;
+        double lp = loss(ctx);
+        w[i] = old - h;
+        double lm = loss(ctx);
+        w[i] = old;
+        double fd = (lp - lm) / (2.0 * h), err = fabs(fd - g[i]), tol = 3e-4 + 3e-2 * fabs(g[i]);
+        if (err / tol > *worst) *worst = err / tol;
+        if (err > tol) {
+            bad++;
+            printf("  MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, (double)g[i], fd);
+        }
+    }
+    return bad;
+}
+
+double tiny_ref_loss(const char *loss_txt, const char *key) {
+    FILE *fp = fopen(loss_txt, "r");
+    if (!fp) fail_msg("%s: cannot open", loss_txt);
+    char line[512];
+    double v = NAN;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, fp))
+        if (!strncmp(line, key, kl)) v = atof(line + kl);
+    fclose(fp);
+    if (isnan(v)) fail_msg("%s: no line \"%s\"", loss_txt, key);
+    return v;
+}

@@ -30,4 +30,14 @@ double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_)
 struct bd_st;
 double tiny_cmp_tensor(const struct bd_st *st, const char *name, const float *p, size_t n);
 
+/* k random elements of w[n] against the analytic gradient g[n] by central differences of
+ * loss(ctx) in float32 (step 1e-2; pass: |fd - g| <= 3e-4 + 3e-2 |g|): the mismatches (each
+ * printed), *worst the largest error / tolerance. For wiring checks of whole models; the ops
+ * themselves are checked in double (test_ops_grad). */
+struct bd_rng;
+int tiny_fd_check(const char *name, float *w, const float *g, size_t n, int k, struct bd_rng *r, double *worst,
+                  double (*loss)(void *ctx), void *ctx);
+/* The value after "KEY" on a line of a reference loss.txt (fails the test when absent). */
+double tiny_ref_loss(const char *loss_txt, const char *key);
+
 #endif
