@@ -495,21 +495,25 @@ static int resume_changes(bd_trainer *t, bd_err *e) {
 
 /* config.ini (fresh runs, or a resume that changed keys), metrics.csv as
  * the checkpoint left it, log.txt. */
-static int open_files(bd_trainer *t, int resume, int rewrite_config, bd_err *e) {
+/* RUN/config.ini, the resolved configuration (temp name + rename). */
+static int write_config(bd_trainer *t, bd_err *e) {
     char path[4400];
     snprintf(path, sizeof path, "%s/config.ini", t->dir);
-    if (!resume || rewrite_config) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) return bd_errf(e, "out of memory");
-        fprintf(f, "# bidora run configuration (resolved); rerun with: bidora train -c %s\n", path);
-        bd_config_write(&t->c, f);
-        if (fclose(f) != 0) { free(buf); return bd_errf(e, "out of memory"); }
-        int rc = bd_write_file_atomic(path, buf, len, e);
-        free(buf);
-        if (rc) return -1;
-    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return bd_errf(e, "out of memory");
+    fprintf(f, "# bidora run configuration (resolved); rerun with: bidora train -c %s\n", path);
+    bd_config_write(&t->c, f);
+    if (fclose(f) != 0) { free(buf); return bd_errf(e, "out of memory"); }
+    int rc = bd_write_file_atomic(path, buf, len, e);
+    free(buf);
+    return rc ? -1 : 0;
+}
+
+static int open_files(bd_trainer *t, int resume, int rewrite_config, bd_err *e) {
+    char path[4400];
+    if ((!resume || rewrite_config) && write_config(t, e)) return -1;
     snprintf(path, sizeof path, "%s/metrics.csv", t->dir);
     if (bd_tr_restore_metrics(t, path, resume && t->has_ckpt, e)) return -1;
     t->metrics_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -537,6 +541,8 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     publish(t, BD_RUN_LOADING, "loading");
     /* the directory first: a second writer is turned away before any loading */
     if (claim_dir(t, resume_dir, e)) goto fail;
+    /* a fresh run's config.ini at once: killed while it loads, it can still be resumed (from step 0) */
+    if (!resume_dir && write_config(t, e)) goto fail;
     {
         char probe[4200];
         snprintf(probe, sizeof probe, "%s/config.json", c->model);
@@ -680,8 +686,11 @@ fail:
     bd_control_close(t->ctl); /* its viewers get the failure; the socket goes before the directory */
     t->ctl = NULL;
     if (t->created_dir && t->lock.fd >= 0 && t->metrics_fd < 0) {
-        /* nothing of the run was written: leave no directory behind (only while
-         * holding the lock: a writer that won it keeps the directory) */
+        /* nothing of the run was written but its config: leave no directory behind
+         * (only while holding the lock: a writer that won it keeps the directory) */
+        char cfg[4400];
+        snprintf(cfg, sizeof cfg, "%s/config.ini", t->dir);
+        unlink(cfg);
         unlink(t->lock.path);
         bd_runlock_release(&t->lock);
         rmdir(t->dir);
