@@ -790,6 +790,12 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     }
     while (t->step < t->total) {
         if (bd_channel_stop_requested(t->ch)) break;
+        struct stat ls;
+        if (fstat(t->lock.fd, &ls) == 0 && ls.st_nlink == 0) {
+            /* the run directory was removed (rm -rf): nothing could be kept, a detached run would train for nobody */
+            bd_errf(e, "%s: the run directory was removed while training; stopped at step %ld", t->dir, t->step);
+            goto fail;
+        }
         if (bd_channel_pause_requested(t->ch)) {
             publish(t, BD_RUN_PAUSED, "paused");
             bd_tr_log(t, "paused at step %ld", t->step);

@@ -16,15 +16,16 @@
 #      attach with no RUN: the newest live run) and stopped (F8) the same
 #      way; with on_hangup=stop, SIGHUP checkpoints and stops it (129);
 #   7. q, then d, in the workbench gives the shell its prompt back while
-#      the run trains on; bidora pause / resume / checkpoint work on it.
+#      the run trains on; bidora pause / resume / checkpoint work on it;
+#   8. a live run whose directory is removed stops (exit 2, one line).
 # Exits 1 with the failing check and the screen, 0 when all pass.
 set -u
 . tests/cli/tui_lib
 
-tiny_config det # out_dir = $T/runs, eval every 25 steps, no periodic checkpoint
+ON_HANGUP=detach tiny_config det # out_dir = $T/runs, eval every 25 steps, no periodic checkpoint; the default on_hangup
 R=$T/runs
 hpid=""
-trap '[ -n "$hpid" ] && kill -INT "$hpid" 2>/dev/null; for d in "$R"/*/; do [ -S "$d/control.sock" ] && "$BIDORA" stop "$d" >/dev/null 2>&1; done; cleanup' EXIT
+trap '[ -n "$hpid" ] && kill -INT "$hpid" 2>/dev/null; cleanup' EXIT # cleanup stops detached runs too
 
 rows() { wc -l <"$1/metrics.csv"; }
 # metrics.csv of run $1 grows within 5 s / stays put for 1 s
@@ -213,5 +214,17 @@ still "$Q" || fail "metrics.csv grows while paused"
 grows "$Q" || fail "metrics.csv does not grow after bidora resume"
 "$BIDORA" stop "$Q" | grep -q 'stopped at step' || fail "bidora stop did not stop it"
 ok "q, d: the shell prompt is back, the run trains on; bidora pause, checkpoint, resume, stop act on it"
+# ---- 8. a live run whose directory is removed stops (a detached run would train for nobody) ----
+"$BIDORA" train -c "$T/det.ini" run_name=gone 2>"$T/gone.err" &
+p=$!
+wait_file "$R/gone/metrics.csv" 10 || fail "the run to remove did not start"
+sleep 0.3
+rm -rf "$R/gone"
+wait $p
+st=$?
+[ "$st" = 2 ] || fail "a run whose directory was removed exited $st, not 2"
+grep -q 'gone: the run directory was removed while training; stopped at step [0-9]' "$T/gone.err" ||
+    fail "no line saying the run directory was removed: $(cat "$T/gone.err")"
+ok "a run whose directory is removed stops with one line (exit 2)"
 echo "detach: all checks passed"
 exit 0
