@@ -56,18 +56,7 @@ static void setup(fx *f, bd_method method) {
 }
 
 static double loss_at(fx *f, int backward) {
-    bd_err e = {{0}};
-    bd_rng rng;
-    bd_rng_seed(&rng, 77); /* the same masks every call */
-    bd_bert_forward(&f->m, &f->a, f->ids, f->tids, f->mask, f->B, f->T, &rng);
-    float probs[6 * 3], dl[6 * 3] = {0};
-    float loss = bd_xent_fwd(probs, f->a.logits, f->labels, f->B, 3);
-    if (backward) {
-        bd_trainable_zero_grad(&f->t);
-        bd_xent_bwd(dl, probs, f->labels, f->B, 3, 1.0f);
-        if (bd_bert_backward(&f->m, &f->a, &f->t.grads, f->ids, f->tids, dl, f->B, f->T, &e)) fail_msg("%s", e.msg);
-    }
-    return loss;
+    return tiny_xent_step(&f->m, &f->a, &f->t, f->ids, f->tids, f->mask, f->labels, f->B, f->T, 77, backward);
 }
 
 static double loss_of(void *f) { return loss_at(f, 0); }

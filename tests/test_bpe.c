@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tiny.h"
 #include "tokenizer.h"
 
 #define BPE_CASES "tests/ref/tokenizer_bpe_cases.jsonl"
@@ -119,19 +120,6 @@ static void expect_load_error(const char *dir, const char *want1, const char *wa
 
 /* ---- reference cases ---- */
 
-/* Python strings may hold U+0000, which a C string cannot: U+0001 stands in
- * (both are control characters every tokenizer here treats alike; no
- * reference case has one outside the cases that check exactly that). */
-static char *without_nul(const json_t *s) {
-    size_t n = json_string_length(s);
-    char *out = malloc(n + 1);
-    assert_non_null(out);
-    memcpy(out, json_string_value(s), n);
-    for (size_t i = 0; i < n; i++)
-        if (!out[i]) out[i] = '\x01';
-    out[n] = '\0';
-    return out;
-}
 
 /* Encode one case; 1 when ids (and type ids, if want_types) match. */
 static int check_case(const bd_tokenizer *t, json_t *c, json_t *want, json_t *want_types, const char *where,
@@ -140,7 +128,7 @@ static int check_case(const bd_tokenizer *t, json_t *c, json_t *want, json_t *wa
     int max_length = (int)json_integer_value(json_object_get(c, "max_length"));
     if (!json_is_string(jt) || !json_is_array(want) || max_length < 2)
         fail_msg("%s: needs text, ids, max_length", where);
-    char *text = without_nul(jt), *pair = json_is_string(jp) ? without_nul(jp) : NULL;
+    char *text = tiny_without_nul(jt), *pair = json_is_string(jp) ? tiny_without_nul(jp) : NULL;
     int32_t *ids = malloc((size_t)max_length * sizeof *ids), *types = malloc((size_t)max_length * sizeof *types);
     int n = 0;
     bd_err e = {{0}};

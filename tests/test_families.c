@@ -162,19 +162,8 @@ static void teardown_fx(fx *f) {
 }
 
 static double loss_at(fx *f, int backward) {
-    bd_err e = {{0}};
-    bd_rng rng;
-    bd_rng_seed(&rng, 77); /* the same masks every call */
-    batch *b = &f->b;
-    bd_bert_forward(&f->m, &f->a, b->ids, b->tids, b->mask, b->B, b->T, &rng);
-    float probs[MAXB * 3], dl[MAXB * 3] = {0};
-    float loss = bd_xent_fwd(probs, f->a.logits, b->labels, b->B, 3);
-    if (backward) {
-        bd_trainable_zero_grad(&f->t);
-        bd_xent_bwd(dl, probs, b->labels, b->B, 3, 1.0f);
-        if (bd_bert_backward(&f->m, &f->a, &f->t.grads, b->ids, b->tids, dl, b->B, b->T, &e)) fail_msg("%s", e.msg);
-    }
-    return loss;
+    const batch *b = &f->b;
+    return tiny_xent_step(&f->m, &f->a, &f->t, b->ids, b->tids, b->mask, b->labels, b->B, b->T, 77, backward);
 }
 
 static double loss_of(void *f) { return loss_at(f, 0); }
@@ -315,19 +304,8 @@ static double peft_cmp(fx *f, const char *file, int grads) {
     bd_err e = {{0}};
     bd_st st;
     if (bd_st_open(&st, file, &e)) fail_msg("%s", e.msg);
-    double worst = 0;
+    double worst = tiny_cmp_adapters(&st, &f->t, grads);
     char name[200];
-    for (int i = 0; i < f->t.n_ad; i++) {
-        bd_adapted_linear *al = &f->t.ads[i];
-        bd_peft_name(&f->t, i, "lora_A.weight", name, sizeof name);
-        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
-        bd_peft_name(&f->t, i, "lora_B.weight", name, sizeof name);
-        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
-        if (al->m) {
-            bd_peft_name(&f->t, i, "lora_magnitude_vector", name, sizeof name);
-            worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dm : al->m, (size_t)al->out));
-        }
-    }
     const int H = f->m.cfg.hidden;
     const bd_bert_grads *g = &f->t.grads;
     const float *vals[4] = {f->m.pool_w, f->m.pool_b, f->m.cls_w, f->m.cls_b};
@@ -342,17 +320,8 @@ static double peft_cmp(fx *f, const char *file, int grads) {
 }
 
 static float peft_step_loss(fx *f) {
-    bd_err e = {{0}};
-    bd_rng rng;
-    bd_rng_seed(&rng, 1);
-    batch *b = &f->b;
-    bd_trainable_zero_grad(&f->t);
-    bd_bert_forward(&f->m, &f->a, b->ids, b->tids, b->mask, b->B, b->T, &rng);
-    float probs[MAXB * 3], dl[MAXB * 3] = {0};
-    float loss = bd_xent_fwd(probs, f->a.logits, b->labels, b->B, 3);
-    bd_xent_bwd(dl, probs, b->labels, b->B, 3, 1.0f);
-    if (bd_bert_backward(&f->m, &f->a, &f->t.grads, b->ids, b->tids, dl, b->B, b->T, &e)) fail_msg("%s", e.msg);
-    return loss;
+    const batch *b = &f->b;
+    return (float)tiny_xent_step(&f->m, &f->a, &f->t, b->ids, b->tids, b->mask, b->labels, b->B, b->T, 1, 1);
 }
 
 static void run_peft(const char *adir) {

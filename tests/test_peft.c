@@ -60,16 +60,7 @@ static void teardown(fx *f) {
 
 /* Forward + backward at the current parameters; returns the loss. */
 static float loss_and_grad(fx *f) {
-    bd_err e = {{0}};
-    bd_rng rng;
-    bd_rng_seed(&rng, 1);
-    bd_trainable_zero_grad(&f->t);
-    bd_bert_forward(&f->m, &f->a, f->ids, f->tids, f->mask, 8, f->T, &rng);
-    float probs[8 * 3], dlogits[8 * 3] = {0};
-    float loss = bd_xent_fwd(probs, f->a.logits, f->labels, 8, 3);
-    bd_xent_bwd(dlogits, probs, f->labels, 8, 3, 1.0f);
-    if (bd_bert_backward(&f->m, &f->a, &f->t.grads, f->ids, f->tids, dlogits, 8, f->T, &e)) fail_msg("%s", e.msg);
-    return loss;
+    return (float)tiny_xent_step(&f->m, &f->a, &f->t, f->ids, f->tids, f->mask, f->labels, 8, f->T, 1, 1);
 }
 
 static double ref_loss(const char *adir, int step, int exact) {
@@ -84,19 +75,7 @@ static double cmp_all(fx *f, const char *file, int grads) {
     bd_err e = {{0}};
     bd_st st = {0};
     if (bd_st_open(&st, file, &e)) fail_msg("%s", e.msg);
-    double worst = 0;
-    char name[200];
-    for (int i = 0; i < f->t.n_ad; i++) {
-        bd_adapted_linear *al = &f->t.ads[i];
-        bd_peft_name(&f->t, i, "lora_A.weight", name, sizeof name);
-        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
-        bd_peft_name(&f->t, i, "lora_B.weight", name, sizeof name);
-        worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
-        if (al->kind == BD_ADAPTER_DORA) {
-            bd_peft_name(&f->t, i, "lora_magnitude_vector", name, sizeof name);
-            worst = fmax(worst, tiny_cmp_tensor(&st, name, grads ? al->dm : al->m, (size_t)al->out));
-        }
-    }
+    double worst = tiny_cmp_adapters(&st, &f->t, grads);
     worst = fmax(worst, tiny_cmp_tensor(&st, "base_model.model.classifier.weight",
                                    grads ? f->t.grads.cls_w : f->m.cls_w, 3 * 32));
     worst = fmax(worst, tiny_cmp_tensor(&st, "base_model.model.classifier.bias",

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tiny.h"
 #include "tokenizer.h"
 
 #ifndef CASES /* -DCASES=... runs another case file */
@@ -477,19 +478,6 @@ static bd_tokenizer *cached(const char *dir) {
     return toks[n++];
 }
 
-/* Python strings may hold U+0000, which a C string cannot. U+0001 stands in:
- * both are control characters that every step treats alike (dropped by
- * clean-text, never part of a special token). */
-static char *without_nul(const json_t *s) {
-    size_t n = json_string_length(s);
-    char *out = malloc(n + 1);
-    assert_non_null(out);
-    memcpy(out, json_string_value(s), n);
-    for (size_t i = 0; i < n; i++)
-        if (!out[i]) out[i] = '\x01';
-    out[n] = '\0';
-    return out;
-}
 
 /* Every case of a reference file must match ids and type ids exactly. */
 static void run_cases(const char *path, int min_cases) {
@@ -514,7 +502,7 @@ static void run_cases(const char *path, int min_cases) {
             fail_msg("%s:%d: needs text, ids, type_ids, max_length", path, lineno);
         /* Python strings may hold U+0000; the C API takes NUL-terminated
          * text, and the tokenizer drops U+0000 anyway, so remove it here. */
-        char *text = without_nul(jt), *pair = json_is_string(jp) ? without_nul(jp) : NULL;
+        char *text = tiny_without_nul(jt), *pair = json_is_string(jp) ? tiny_without_nul(jp) : NULL;
         int32_t *ids = malloc((size_t)max_length * sizeof *ids);
         int32_t *types = malloc((size_t)max_length * sizeof *types);
         int n = 0;

@@ -84,7 +84,6 @@ struct bd_control {
     bd_channel *ch;
     char dir[4096], path[4200];
     int dirfd;                /* for a run directory too long for sun_path, else -1 */
-    double t0;
     client cl[BD_CTL_CLIENTS];
     int n;
     bd_status last;           /* the status last sent to subscribers */
@@ -144,7 +143,8 @@ static void put_error(client *k, const char *fmt, ...) {
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-json_t *bd_ctl_status_json(const char *type, const bd_status *st) {
+/* The status as the server sends it ("type" first). */
+static json_t *status_json(const char *type, const bd_status *st) {
     json_t *j = json_object();
     if (!j) return NULL;
     json_object_set_new(j, "type", json_string(type));
@@ -171,7 +171,7 @@ static void send_status(bd_control *c, client *k, const char *type) {
     bd_status st;
     bd_channel_get_status(c->ch, &st);
     if (!st.pid) st.pid = (long)getpid(); /* before the trainer's first publish */
-    put_json(k, bd_ctl_status_json(type, &st));
+    put_json(k, status_json(type, &st));
 }
 
 /* Log lines from *next on (the channel's ring keeps the last BD_CH_LOGS). */
@@ -426,7 +426,6 @@ int bd_control_open(bd_control **out, const char *run_dir, bd_channel *ch, char 
     if (chmod(c->path, 0600) != 0) { bd_errf(e, "%s: cannot chmod: %s", c->path, strerror(errno)); goto unlink_fail; }
     if (listen(c->lfd, 8) != 0) { bd_errf(e, "%s: cannot listen: %s", c->path, strerror(errno)); goto unlink_fail; }
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0) { bd_errf(e, "cannot create a pipe: %s", strerror(errno)); goto unlink_fail; }
-    c->t0 = mono_s();
     /* the server thread takes no signals: they belong to the viewer's thread */
     sigset_t all, old;
     sigfillset(&all);

@@ -68,8 +68,6 @@ int bd_ctl_call(bd_ctl_conn *c, const char *cmd, int timeout_ms, json_t **reply,
 
 /* A "status" or "end" object into a bd_status (fields it lacks stay 0). */
 void bd_ctl_status_from_json(const json_t *j, bd_status *st);
-/* The status as the server sends it ("type" first). */
-json_t *bd_ctl_status_json(const char *type, const bd_status *st);
 
 const char *bd_run_state_name(bd_run_state s);
 

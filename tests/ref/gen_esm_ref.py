@@ -29,7 +29,7 @@ from transformers import EsmConfig, EsmForSequenceClassification
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from gen_peft_roberta import write_refs  # noqa: E402
-from gen_roberta_ref import fresh, randomise, save_model  # noqa: E402
+from gen_roberta_ref import fresh, logits_of, randomise, save_model  # noqa: E402  (pad 1 in both)
 
 SEED = 20261202
 # ESM-2's vocabulary (EsmTokenizer's vocab.txt order)
@@ -72,25 +72,6 @@ def make_rows(rng):
     return rows
 
 
-def padded(rows):
-    T = max(len(r) for r in rows)
-    ids = torch.full((len(rows), T), PAD, dtype=torch.long)
-    am = torch.zeros_like(ids)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-        am[i, : len(r)] = 1
-    return ids, am
-
-
-def logits_of(model, rows):
-    ids, am = padded(rows)
-    model.eval()
-    with torch.no_grad():
-        out = model(input_ids=ids, attention_mask=am).logits.float()
-        for i, r in enumerate(rows):  # padding changes nothing
-            alone = model(input_ids=torch.tensor([r])).logits[0].float()
-            assert (alone - out[i]).abs().max().item() < 1e-5, (i, (alone - out[i]).abs().max().item())
-    return out
 
 
 
@@ -144,10 +125,10 @@ def main():
         "rows": rows,
         "labels": labels,
         "targets": targets,
-        "logits": logits_of(model, rows).tolist(),
+        "logits": logits_of(model, rows, PAD).tolist(),
         "logits_bf16": logits_of(EsmForSequenceClassification.from_pretrained(db, torch_dtype=torch.float32),
-                                 rows).tolist(),
-        "logits_reg": logits_of(reg, rows).tolist(),
+                                 rows, PAD).tolist(),
+        "logits_reg": logits_of(reg, rows, PAD).tolist(),
     }
     for k in ("logits", "logits_bf16", "logits_reg"):
         out[k] = [[float("%.9g" % v) for v in r] for r in out[k]]

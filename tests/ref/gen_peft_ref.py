@@ -79,12 +79,14 @@ def dora_forward_exact(self, x, *, lora_A, lora_B, scaling, base_layer):
     return (mag_norm_scale - 1) * F.linear(x, weight) + mag_norm_scale * lora_result * scaling
 
 
-def build(use_dora):
-    base = BertForSequenceClassification.from_pretrained(MODEL_DIR, torch_dtype=torch.float32)
+def build(use_dora, cls=BertForSequenceClassification, model_dir=MODEL_DIR, seed=SEED):
+    """cls from model_dir wrapped by PEFT (r 4, alpha 8, query + value, SEQ_CLS), A and B
+    (and DoRA's m) set from a RandomState(seed); eval mode."""
+    base = cls.from_pretrained(model_dir, torch_dtype=torch.float32)
     cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], lora_dropout=0.0,
                      use_dora=use_dora, task_type="SEQ_CLS")
     model = get_peft_model(base, cfg)
-    rng = np.random.RandomState(SEED)
+    rng = np.random.RandomState(seed)
     with torch.no_grad():
         for name, mod in model.named_modules():
             if not hasattr(mod, "lora_A") or "default" not in getattr(mod, "lora_A", {}):

@@ -24,7 +24,8 @@ from transformers import RobertaForSequenceClassification
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_peft_ref import BETAS, EPS, LR, STEPS, WD, file_name, fmt, save, snapshot, trainable  # noqa: E402
+from gen_roberta_ref import padded  # noqa: E402
+from gen_peft_ref import BETAS, EPS, LR, STEPS, WD, build, file_name, fmt, save, snapshot, trainable  # noqa: E402
 
 MODEL_DIR = os.path.join(HERE, "tiny_roberta")
 SEED = 4343
@@ -33,35 +34,10 @@ SEED = 4343
 def make_batch(batch_file="tiny_roberta_batch.json"):
     with open(os.path.join(HERE, batch_file)) as f:
         b = json.load(f)
-    rows, pad = b["rows"], b["pad"]
-    T = max(len(r) for r in rows)
-    ids = torch.full((len(rows), T), pad, dtype=torch.long)
-    am = torch.zeros_like(ids)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-        am[i, : len(r)] = 1
+    ids, am = padded(b["rows"], b["pad"])
     return ids, am, torch.tensor(b["labels"])
 
 
-def build(use_dora, cls=RobertaForSequenceClassification, model_dir=MODEL_DIR):
-    base = cls.from_pretrained(model_dir, torch_dtype=torch.float32)
-    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], lora_dropout=0.0,
-                     use_dora=use_dora, task_type="SEQ_CLS")
-    model = get_peft_model(base, cfg)
-    rng = np.random.RandomState(SEED)
-    with torch.no_grad():
-        for _, mod in model.named_modules():
-            if not hasattr(mod, "lora_A") or "default" not in getattr(mod, "lora_A", {}):
-                continue
-            A, B = mod.lora_A["default"].weight, mod.lora_B["default"].weight
-            bound = 1.0 / np.sqrt(A.shape[1])
-            A.copy_(torch.from_numpy(rng.uniform(-bound, bound, A.shape).astype(np.float32)))
-            B.copy_(torch.from_numpy((0.1 * rng.standard_normal(B.shape)).astype(np.float32)))
-            if use_dora:
-                m = mod.lora_magnitude_vector["default"].weight
-                m.mul_(torch.from_numpy((1.0 + 0.1 * rng.standard_normal(m.shape)).astype(np.float32)))
-    model.eval()
-    return model
 
 
 def loss_and_grads(model, batch):
@@ -83,7 +59,7 @@ def write_refs(prefix, cls, model_dir, batch_file, base_name):
         outdir = os.path.join(HERE, "peft_%s_%s" % (prefix, method))
         if os.path.isdir(outdir):
             shutil.rmtree(outdir)
-        model = build(use_dora, cls, model_dir)
+        model = build(use_dora, cls, model_dir, SEED)
         names = sorted(file_name(n) for n, _ in trainable(model))
         assert "base_model.model.classifier.dense.weight" in names, names
         assert "base_model.model.classifier.out_proj.weight" in names, names

@@ -70,20 +70,26 @@ def make_rows(rng):
     return rows
 
 
-def logits_of(model, rows):
+def padded(rows, pad=PAD):
+    """rows right-padded with pad to the longest, and their attention mask (as bidora batches)."""
     T = max(len(r) for r in rows)
-    ids = torch.full((len(rows), T), PAD, dtype=torch.long)
-    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    ids = torch.full((len(rows), T), pad, dtype=torch.long)
+    am = torch.zeros_like(ids)
     for i, r in enumerate(rows):
         ids[i, : len(r)] = torch.tensor(r)
-        mask[i, : len(r)] = 1
+        am[i, : len(r)] = 1
+    return ids, am
+
+
+def logits_of(model, rows, pad=PAD):
+    """Eval-mode logits of the padded rows; every row alone (no padding) must agree."""
+    ids, am = padded(rows, pad)
     model.eval()
     with torch.no_grad():
-        out = model(input_ids=ids, attention_mask=mask).logits.float()
-        # every row alone (no padding) agrees: padding changes nothing
+        out = model(input_ids=ids, attention_mask=am).logits.float()
         for i, r in enumerate(rows):
             alone = model(input_ids=torch.tensor([r])).logits[0].float()
-            assert (alone - out[i]).abs().max().item() < 1e-5
+            assert (alone - out[i]).abs().max().item() < 1e-5, (i, (alone - out[i]).abs().max().item())
     return out
 
 

@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "dataset.h"
 #include "encode.h"
+#include "model.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "tokenizer.h"
+#include "trainable.h"
 
 int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, int32_t *type_ids,
                float *mask, int32_t *labels) {
@@ -121,4 +125,53 @@ double tiny_ref_loss(const char *loss_txt, const char *key) {
     fclose(fp);
     if (isnan(v)) fail_msg("%s: no line \"%s\"", loss_txt, key);
     return v;
+}
+
+double tiny_xent_step(const bd_bert *m, bd_bert_acts *a, bd_trainable *t, const int32_t *ids, const int32_t *tids,
+                      const float *mask, const int32_t *labels, int B, int T, uint64_t seed, int backward) {
+    const int L = m->cfg.num_labels;
+    bd_err e = {{0}};
+    bd_rng rng;
+    bd_rng_seed(&rng, seed); /* the same dropout masks every call */
+    bd_bert_forward(m, a, ids, tids, mask, B, T, &rng);
+    float *probs = malloc(sizeof(float) * (size_t)B * L), *dl = calloc((size_t)B * L, sizeof(float));
+    assert_non_null(probs);
+    assert_non_null(dl);
+    float loss = bd_xent_fwd(probs, a->logits, labels, B, L);
+    if (backward) {
+        bd_trainable_zero_grad(t);
+        bd_xent_bwd(dl, probs, labels, B, L, 1.0f);
+        if (bd_bert_backward(m, a, &t->grads, ids, tids, dl, B, T, &e)) fail_msg("%s", e.msg);
+    }
+    free(probs);
+    free(dl);
+    return loss;
+}
+
+double tiny_cmp_adapters(const bd_st *st, const bd_trainable *t, int grads) {
+    double worst = 0;
+    char name[200];
+    for (int i = 0; i < t->n_ad; i++) {
+        const bd_adapted_linear *al = &t->ads[i];
+        bd_peft_name(t, i, "lora_A.weight", name, sizeof name);
+        worst = fmax(worst, tiny_cmp_tensor(st, name, grads ? al->dA : al->A, (size_t)al->r * al->in));
+        bd_peft_name(t, i, "lora_B.weight", name, sizeof name);
+        worst = fmax(worst, tiny_cmp_tensor(st, name, grads ? al->dB : al->B, (size_t)al->out * al->r));
+        if (al->m) {
+            bd_peft_name(t, i, "lora_magnitude_vector", name, sizeof name);
+            worst = fmax(worst, tiny_cmp_tensor(st, name, grads ? al->dm : al->m, (size_t)al->out));
+        }
+    }
+    return worst;
+}
+
+char *tiny_without_nul(const json_t *s) {
+    size_t n = json_string_length(s);
+    char *out = malloc(n + 1);
+    assert_non_null(out);
+    memcpy(out, json_string_value(s), n);
+    for (size_t i = 0; i < n; i++)
+        if (!out[i]) out[i] = '\x01';
+    out[n] = '\0';
+    return out;
 }

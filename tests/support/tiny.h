@@ -6,6 +6,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
+
+#include "model.h"
+#include "safetensors.h"
+#include "trainable.h"
 
 #define TINY_REF "tests/ref/"
 
@@ -27,8 +32,17 @@ double tiny_max_rel_err(const float *a, const float *b, size_t n, double floor_)
  * tensor's largest |ref|) (both are float32 sums in different orders; the
  * floor keeps the check about the tensor, not about rounding of its tiny
  * elements). Fails the test when the tensor is missing or sized otherwise. */
-struct bd_st;
-double tiny_cmp_tensor(const struct bd_st *st, const char *name, const float *p, size_t n);
+double tiny_cmp_tensor(const bd_st *st, const char *name, const float *p, size_t n);
+/* Every adapter tensor of t (A, B and DoRA's m; their gradients when grads) against the same-named
+ * tensors of a PEFT file: the largest tiny_cmp_tensor. */
+double tiny_cmp_adapters(const bd_st *st, const bd_trainable *t, int grads);
+/* A training-mode forward of the B x T batch (dropout masks from seed), the mean cross-entropy
+ * over the model's labels, and with backward every gradient of t (zeroed first). */
+double tiny_xent_step(const bd_bert *m, bd_bert_acts *a, bd_trainable *t, const int32_t *ids, const int32_t *tids,
+                      const float *mask, const int32_t *labels, int B, int T, uint64_t seed, int backward);
+/* A reference JSON string as a C string: U+0000 (which a C string cannot hold) becomes U+0001, a
+ * control character every tokenizer here treats alike. */
+char *tiny_without_nul(const json_t *s);
 
 /* k random elements of w[n] against the analytic gradient g[n] by central differences of
  * loss(ctx) in float32 (step 1e-2; pass: |fd - g| <= 3e-4 + 3e-2 |g|): the mismatches (each
