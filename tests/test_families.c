@@ -53,30 +53,17 @@ typedef struct batch {
     float targets[MAXB];
 } batch;
 
-/* tiny_roberta_batch.json: rows right-padded with <pad> to the longest. */
+/* tiny_roberta_batch.json: rows right-padded with <pad> to the longest, and
+ * transformers' logits of them. */
 static void read_batch(batch *b) {
+    memset(b, 0, sizeof *b);
+    b->L = 3;
+    b->T = tiny_json_rows(F->batch, NULL, MAXB, MAXT, b->ids, b->mask, b->labels, &b->B);
+    assert_true(b->B > 0);
     json_error_t je;
     json_t *j = json_load_file(F->batch, 0, &je);
     if (!j) fail_msg("%s: %s", F->batch, je.text);
-    json_t *rows = json_object_get(j, "rows");
-    int pad = (int)json_integer_value(json_object_get(j, "pad"));
-    memset(b, 0, sizeof *b);
-    b->B = (int)json_array_size(rows);
-    b->L = 3;
-    assert_true(b->B > 0 && b->B <= MAXB);
     for (int i = 0; i < b->B; i++) {
-        int n = (int)json_array_size(json_array_get(rows, i));
-        if (n > b->T) b->T = n;
-    }
-    assert_true(b->T <= MAXT);
-    for (int i = 0; i < b->B; i++) {
-        json_t *r = json_array_get(rows, i);
-        for (int t = 0; t < b->T; t++) {
-            int real = t < (int)json_array_size(r);
-            b->ids[i * b->T + t] = real ? (int32_t)json_integer_value(json_array_get(r, t)) : pad;
-            b->mask[i * b->T + t] = real ? 1.0f : 0.0f;
-        }
-        b->labels[i] = (int32_t)json_integer_value(json_array_get(json_object_get(j, "labels"), i));
         json_t *tg = json_object_get(j, "targets"), *reg = json_object_get(j, "logits_reg");
         if (tg) b->targets[i] = (float)json_number_value(json_array_get(tg, i));
         if (reg) b->want_reg[i] = (float)json_number_value(json_array_get(json_array_get(reg, i), 0));

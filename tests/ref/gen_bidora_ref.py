@@ -188,11 +188,12 @@ def grads(f, V, M, wrt):
 
 
 def both_grads(f, V, M):
+    vn, mn = list(V), list(M)
     V, M = leaf(V), leaf(M)
     y = f(V, M)
-    gs = torch.autograd.grad(y, [V[k] for k in V_NAMES] + [M[k] for k in M_NAMES])
-    return (y.item(), {k: gs[i].detach() for i, k in enumerate(V_NAMES)},
-            {k: gs[len(V_NAMES) + i].detach() for i, k in enumerate(M_NAMES)})
+    gs = torch.autograd.grad(y, [V[k] for k in vn] + [M[k] for k in mn])
+    return (y.item(), {k: gs[i].detach() for i, k in enumerate(vn)},
+            {k: gs[len(vn) + i].detach() for i, k in enumerate(mn)})
 
 
 def axpy(a, x, y):
@@ -208,18 +209,19 @@ def diffnorm(a, b):
     return math.sqrt(sum(float(((a[k].double() - b[k].double()) ** 2).sum()) for k in a))
 
 
-def hvp_mixed(base, Vp, M, v, batch):
+def hvp_mixed(f_low, Vp, M, v):
     """H v = d/dt dL_low/dM (V' + t v, M) |_{t=0} = d/dM <dL_low/dV, v>  (mixed partials commute).
     Also computed the other way (forward-mode via double VJP) as a cross-check."""
+    V_NAMES, M_NAMES = list(Vp), list(M)
     V1, M1 = leaf(Vp), leaf(M)
-    L = l_low(base, V1, M1, batch)
+    L = f_low(V1, M1)
     gV = torch.autograd.grad(L, [V1[k] for k in V_NAMES], create_graph=True)
     s = sum((gk * v[k]).sum() for gk, k in zip(gV, V_NAMES))
     hv1 = torch.autograd.grad(s, [M1[k] for k in M_NAMES])
     hv1 = {k: t.detach() for k, t in zip(M_NAMES, hv1)}
     # second way: J = d gM / dV; J v = d/du <J^T u, v> with u a dummy (double-VJP trick)
     V2, M2 = leaf(Vp), leaf(M)
-    L = l_low(base, V2, M2, batch)
+    L = f_low(V2, M2)
     gM = torch.autograd.grad(L, [M2[k] for k in M_NAMES], create_graph=True)
     u = [torch.zeros_like(t, requires_grad=True) for t in gM]
     JTu = torch.autograd.grad(gM, [V2[k] for k in V_NAMES], grad_outputs=u, create_graph=True)
@@ -256,17 +258,18 @@ def fd_check(f, V, M, gV, gM, n_per_tensor=2, h=1e-5):
 
 # ----------------------------------------------------------------------------- one iteration
 
-def iteration(base, V0, M0, bt, bv, alphas):
-    """One BiDoRA iteration in the dtype of the inputs. Returns a dict of everything."""
+def iteration(f_ce_t, f_up, f_R, V0, M0, alphas):
+    """One BiDoRA iteration in the dtype of the inputs: f_ce_t(V, M) = CE on b_t, f_up(V, M) = CE on b_v,
+    f_R(V) = the regularizer. Returns a dict of everything."""
     r = {}
-    f_low = lambda V, M: l_low(base, V, M, bt)  # noqa: E731
-    f_up = lambda V, M: ce(base, V, M, bv)      # noqa: E731
+    V_NAMES, M_NAMES = list(V0), list(M0)
+    f_low = lambda V, M: f_ce_t(V, M) + ORTH_LAMBDA * f_R(V)  # noqa: E731
     with torch.no_grad():
-        r["loss_lower"] = ce(base, V0, M0, bt).item()
-        r["R"] = orth_reg(base, V0).item()
+        r["loss_lower"] = f_ce_t(V0, M0).item()
+        r["R"] = f_R(V0).item()
     # 1. lower step
     r["L_low"], gV = grads(f_low, V0, M0, "V")
-    _, gR = grads(lambda V, M: orth_reg(base, V), V0, M0, "V")
+    _, gR = grads(lambda V, M: f_R(V), V0, M0, "V")
     r["grad"], r["grad_R"] = gV, gR
     Vp = {k: V0[k] - LR_LOW * gV[k] for k in V_NAMES}
     r["Vp"] = Vp
@@ -286,44 +289,29 @@ def iteration(base, V0, M0, bt, bv, alphas):
     return r
 
 
-def main():
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    base32 = load_file(os.path.join(MODEL_DIR, "model.safetensors"))
-    start = load_file(ADAPTER)
-    assert set(start) == set(V_NAMES) | set(M_NAMES), sorted(start)
-    V32 = {k: start[k] for k in V_NAMES}
-    M32 = {k: start[k] for k in M_NAMES}
-    bt, bv = make_batch(ROWS_LOWER), make_batch(ROWS_UPPER)
-
-    # --- check the functional model against PEFT (exact norm gradient) on b_t
-    l0, gv0, gm0 = both_grads(lambda V, M: ce(base32, V, M, bt), V32, M32)
-    peft_g = load_file(os.path.join(HERE, "peft_dora", "grads_exact.safetensors"))
-    worst = 0.0
-    for k, gk in list(gv0.items()) + list(gm0.items()):
-        ref = peft_g[k]
-        worst = max(worst, float(((gk - ref).abs() / (ref.abs() + 1e-2 * ref.abs().max())).max()))
-    with open(os.path.join(HERE, "peft_dora", "loss.txt")) as f:
-        peft_loss = [float(x.split()[-1]) for x in f if x.startswith("loss_exact step 0 ")][0]
-    print("functional model vs PEFT (exact): loss %.9g vs %.9g, worst grad rel err %.2g" % (l0, peft_loss, worst))
-    assert abs(l0 - peft_loss) < 1e-6 and worst < 1e-4, (l0, peft_loss, worst)
-
+def reference(outdir, start, fns32, fns64, write_batch):
+    """The float32 and float64 iterations from start (V first, then M, in the order of the dicts'
+    keys), their checks, and the files of outdir. fns32 / fns64 = (CE on b_t, CE on b_v, R) in that
+    precision; write_batch(f) writes the batch.txt lines."""
+    V32, M32 = start
     # --- float32 pipeline (the C code's precision) and float64 pipeline
-    r32 = iteration(base32, V32, M32, bt, bv, [(DARTS_ALPHA, "1e-2")])
-    base64 = {k: t.double() for k, t in base32.items()}
+    V_NAMES, M_NAMES = list(V32), list(M32)
+    r32 = iteration(*fns32, V32, M32, [(DARTS_ALPHA, "1e-2")])
     V64 = {k: t.double() for k, t in V32.items()}
     M64 = {k: t.double() for k, t in M32.items()}
-    r64 = iteration(base64, V64, M64, bt, bv, ALPHAS)
-    hv1, hv2 = hvp_mixed(base64, r64["Vp"], M64, r64["v"], bt)
+    r64 = iteration(*fns64, V64, M64, ALPHAS)
+    ce_t64, ce_v64, reg64 = fns64
+    f_low64 = lambda V, M: ce_t64(V, M) + ORTH_LAMBDA * reg64(V)  # noqa: E731
+    hv1, hv2 = hvp_mixed(f_low64, r64["Vp"], M64, r64["v"])
     hv_cross = diffnorm(hv1, hv2) / gnorm(hv1)
     print("H v two ways (float64): rel diff %.2g" % hv_cross)
     assert hv_cross < 1e-12
     # the float64 gradients against central finite differences: dL_low/dV and dL_low/dM at V on b_t,
     # dR/dV, dCE/dV and dCE/dM at V' on b_v
-    _, gLV, gLM = both_grads(lambda V, M: l_low(base64, V, M, bt), V64, M64)
-    w1 = fd_check(lambda V, M: l_low(base64, V, M, bt), V64, M64, gLV, gLM)
-    w2 = fd_check(lambda V, M: orth_reg(base64, V), V64, M64, r64["grad_R"], {k: torch.zeros_like(M64[k]) for k in M_NAMES})
-    w3 = fd_check(lambda V, M: ce(base64, V, M, bv), r64["Vp"], M64, r64["v"], r64["g_direct"])
+    _, gLV, gLM = both_grads(f_low64, V64, M64)
+    w1 = fd_check(f_low64, V64, M64, gLV, gLM)
+    w2 = fd_check(lambda V, M: reg64(V), V64, M64, r64["grad_R"], {k: torch.zeros_like(M64[k]) for k in M_NAMES})
+    w3 = fd_check(ce_v64, r64["Vp"], M64, r64["v"], r64["g_direct"])
     print("float64 gradients vs central finite differences: L_low %.2g, R %.2g, upper CE %.2g" % (w1, w2, w3))
     assert max(w1, w2, w3) < 1e-6, (w1, w2, w3)
     ce_g = gnorm({k: r64["grad"][k] - ORTH_LAMBDA * r64["grad_R"][k] for k in V_NAMES})
@@ -333,19 +321,20 @@ def main():
     hex_n = gnorm(h_exact)
 
     # --- outputs
-    if os.path.isdir(OUTDIR):
-        shutil.rmtree(OUTDIR)
-    os.makedirs(OUTDIR)
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
     meta = {"format": "pt"}
     c = lambda t: t.detach().contiguous()  # noqa: E731
-    save_file({k: c(start[k]) for k in V_NAMES + M_NAMES}, os.path.join(OUTDIR, "start.safetensors"), metadata=meta)
+    save_file({k: c(t) for k, t in list(V32.items()) + list(M32.items())}, os.path.join(outdir, "start.safetensors"),
+              metadata=meta)
     low = {}
     for k in V_NAMES:
         low[k] = c(r32["Vp"][k])
         low[k + ".grad"] = c(r32["grad"][k])
         if "lora_" in k:
             low[k + ".grad_R"] = c(r32["grad_R"][k])
-    save_file(low, os.path.join(OUTDIR, "lower.safetensors"), metadata=meta)
+    save_file(low, os.path.join(outdir, "lower.safetensors"), metadata=meta)
     fd32 = r32["fd"]["1e-2"]
     up = {}
     for k in V_NAMES:
@@ -357,14 +346,14 @@ def main():
         up[k + ".h"] = c(fd32["h"][k])
         up[k + ".h_exact"] = c(h_exact[k])                      # F64
         up[k] = c(M32[k] - LR_UP * fd32["h"][k])                # M' (float32)
-    save_file(up, os.path.join(OUTDIR, "upper.safetensors"), metadata=meta)
+    save_file(up, os.path.join(outdir, "upper.safetensors"), metadata=meta)
     hyp = {}
     for k in M_NAMES:
         hyp[k + ".Hv"] = c(hv1[k])
         hyp[k + ".g_direct"] = c(r64["g_direct"][k])
         for _, tag in ALPHAS:
             hyp[k + ".h_a" + tag] = c(r64["fd"][tag]["h"][k])
-    save_file(hyp, os.path.join(OUTDIR, "hyper_alpha.safetensors"), metadata=meta)
+    save_file(hyp, os.path.join(outdir, "hyper_alpha.safetensors"), metadata=meta)
 
     lines = [
         "# one BiDoRA iteration, see tests/ref/README.md 'BiDoRA reference'. Unsuffixed = float32 pipeline,",
@@ -399,31 +388,63 @@ def main():
     for e1, e2 in zip(errs, errs[1:]):
         assert 50 < e1 / e2 < 200, errs
     assert diffnorm(r32["fd"]["1e-2"]["h"], h_exact) / hex_n < 1e-3
-    with open(os.path.join(OUTDIR, "scalars.txt"), "w", newline="\n") as f:
+    with open(os.path.join(outdir, "scalars.txt"), "w", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
 
-    with open(os.path.join(OUTDIR, "batch.txt"), "w", newline="\n") as f:
-        f.write("# two batches; each block starts with 'batch lower' (b_t) or 'batch upper' (b_v)\n")
-        for name, rows_idx, b in (("lower", ROWS_LOWER, bt), ("upper", ROWS_UPPER, bv)):
-            ids, _, am, labels = b
-            f.write("batch %s\n" % name)
-            f.write("rows %s\n" % " ".join(str(x) for x in rows_idx))
-            f.write("max_length %d\n" % MAX_LENGTH)
-            f.write("text_column text\nlabel_column label\n")
-            f.write("labels %s\n" % " ".join(str(int(x)) for x in labels))
-            f.write("seq_len %d\n" % ids.shape[1])
-            for k in range(len(rows_idx)):
-                n = int(am[k].sum())
-                f.write("ids %d %s\n" % (rows_idx[k], " ".join(str(int(x)) for x in ids[k, :n])))
-        f.write("optimizer sgd lr_lower %g lr_upper %g momentum 0 weight_decay 0\n" % (LR_LOW, LR_UP))
-        f.write("bidora hypergrad darts2 darts_alpha %g hyper_xi %g orth_lambda %g dora_norm_grad exact\n"
-                % (DARTS_ALPHA, XI, ORTH_LAMBDA))
-        f.write("lora r %d alpha %d scaling %g target_modules query,value dropout 0 use_dora true\n"
-                % (R_RANK, ALPHA, SCALING))
-
+    with open(os.path.join(outdir, "batch.txt"), "w", newline="\n") as f:
+        write_batch(f)
     print("loss_lower %.6f  R %.6f  loss_upper %.6f  ||v|| %.6g  ||g_direct|| %.4g  ||Hv|| %.4g"
           % (r32["loss_lower"], r32["R"], r32["loss_upper"], r32["norm_v"], gnorm(r64["g_direct"]), second))
     print("\n".join(table))
+
+
+def write_bert_batch(f, bt, bv):
+    f.write("# two batches; each block starts with 'batch lower' (b_t) or 'batch upper' (b_v)\n")
+    for name, rows_idx, b in (("lower", ROWS_LOWER, bt), ("upper", ROWS_UPPER, bv)):
+        ids, _, am, labels = b
+        f.write("batch %s\n" % name)
+        f.write("rows %s\n" % " ".join(str(x) for x in rows_idx))
+        f.write("max_length %d\n" % MAX_LENGTH)
+        f.write("text_column text\nlabel_column label\n")
+        f.write("labels %s\n" % " ".join(str(int(x)) for x in labels))
+        f.write("seq_len %d\n" % ids.shape[1])
+        for k in range(len(rows_idx)):
+            n = int(am[k].sum())
+            f.write("ids %d %s\n" % (rows_idx[k], " ".join(str(int(x)) for x in ids[k, :n])))
+    f.write("optimizer sgd lr_lower %g lr_upper %g momentum 0 weight_decay 0\n" % (LR_LOW, LR_UP))
+    f.write("bidora hypergrad darts2 darts_alpha %g hyper_xi %g orth_lambda %g dora_norm_grad exact\n"
+            % (DARTS_ALPHA, XI, ORTH_LAMBDA))
+    f.write("lora r %d alpha %d scaling %g target_modules query,value dropout 0 use_dora true\n"
+            % (R_RANK, ALPHA, SCALING))
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    base32 = load_file(os.path.join(MODEL_DIR, "model.safetensors"))
+    start = load_file(ADAPTER)
+    assert set(start) == set(V_NAMES) | set(M_NAMES), sorted(start)
+    V32 = {k: start[k] for k in V_NAMES}
+    M32 = {k: start[k] for k in M_NAMES}
+    bt, bv = make_batch(ROWS_LOWER), make_batch(ROWS_UPPER)
+
+    # --- check the functional model against PEFT (exact norm gradient) on b_t
+    l0, gv0, gm0 = both_grads(lambda V, M: ce(base32, V, M, bt), V32, M32)
+    peft_g = load_file(os.path.join(HERE, "peft_dora", "grads_exact.safetensors"))
+    worst = 0.0
+    for k, gk in list(gv0.items()) + list(gm0.items()):
+        ref = peft_g[k]
+        worst = max(worst, float(((gk - ref).abs() / (ref.abs() + 1e-2 * ref.abs().max())).max()))
+    with open(os.path.join(HERE, "peft_dora", "loss.txt")) as f:
+        peft_loss = [float(x.split()[-1]) for x in f if x.startswith("loss_exact step 0 ")][0]
+    print("functional model vs PEFT (exact): loss %.9g vs %.9g, worst grad rel err %.2g" % (l0, peft_loss, worst))
+    assert abs(l0 - peft_loss) < 1e-6 and worst < 1e-4, (l0, peft_loss, worst)
+
+    # --- float32 pipeline (the C code's precision) and float64 pipeline
+    base64 = {k: t.double() for k, t in base32.items()}
+    fns = lambda b: (lambda V, M: ce(b, V, M, bt), lambda V, M: ce(b, V, M, bv),  # noqa: E731
+                     lambda V: orth_reg(b, V))
+    reference(OUTDIR, (V32, M32), fns(base32), fns(base64), lambda f: write_bert_batch(f, bt, bv))
 
 
 if __name__ == "__main__":

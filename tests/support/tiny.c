@@ -39,6 +39,39 @@ int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, i
     return T;
 }
 
+int tiny_json_rows(const char *path, const int *idx, int n, int max_t, int32_t *ids, float *mask, int32_t *labels,
+                   int *rows_out) {
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j) fail_msg("%s: %s", path, je.text);
+    json_t *rows = json_object_get(j, "rows"), *lab = json_object_get(j, "labels");
+    const int pad = (int)json_integer_value(json_object_get(j, "pad"));
+    if (!idx) {
+        assert_true((int)json_array_size(rows) <= n);
+        n = (int)json_array_size(rows);
+    }
+    int T = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *r = json_array_get(rows, idx ? (size_t)idx[i] : (size_t)i);
+        assert_non_null(r);
+        if ((int)json_array_size(r) > T) T = (int)json_array_size(r);
+    }
+    assert_true(T <= max_t);
+    for (int i = 0; i < n; i++) {
+        const size_t k = idx ? (size_t)idx[i] : (size_t)i;
+        json_t *r = json_array_get(rows, k);
+        for (int t = 0; t < T; t++) {
+            const int real = t < (int)json_array_size(r);
+            ids[i * T + t] = real ? (int32_t)json_integer_value(json_array_get(r, (size_t)t)) : pad;
+            mask[i * T + t] = real ? 1.0f : 0.0f;
+        }
+        labels[i] = (int32_t)json_integer_value(json_array_get(lab, k));
+    }
+    json_decref(j);
+    if (rows_out) *rows_out = n;
+    return T;
+}
+
 int tiny_read_logits(const char *path, float *out, int max_rows, int L) {
     FILE *f = fopen(path, "r");
     assert_non_null(f);

@@ -20,6 +20,13 @@
 int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, int32_t *type_ids,
                float *mask, int32_t *labels);
 
+/* Rows idx[n] (all of them when idx is NULL; n then the capacity) of a reference batch file
+ * (tests/ref/tiny_{roberta,esm}_batch.json: token id rows, "pad", "labels"), right-padded with
+ * the pad id to the longest of them: ids and mask [n * max_t], labels [n]. Returns T; *rows_out
+ * (when not NULL) the rows taken. */
+int tiny_json_rows(const char *path, const int *idx, int n, int max_t, int32_t *ids, float *mask, int32_t *labels,
+                   int *rows_out);
+
 /* Expected logits of a transformers reference file (header row, then text,label,logit_0..
  * logit_{L-1} per row) into out[max_rows * L]; returns the rows read. */
 int tiny_read_logits(const char *path, float *out, int max_rows, int L);
