@@ -235,6 +235,15 @@ static void test_browser(void **state) {
     assert_int_equal(models, 1);
     assert_int_equal(files, 0);
     bd_browser_free(&b);
+    /* every family's model directory is a model in the browser (issue 15) */
+    assert_int_equal(bd_browser_open(&b, BD_BROWSE_MODEL, "tests/ref", &e), 0);
+    const char *fams[] = {"tiny_bert", "tiny_roberta", "tiny_esm", "tiny_esm_reg"};
+    for (int k = 0; k < 4; k++) {
+        int found = 0;
+        for (int i = 0; i < b.n; i++) if (!strcmp(b.e[i].name, fams[k])) found = b.e[i].is_model ? 1 : -1;
+        if (found != 1) fail_msg("%s: %s", fams[k], found ? "listed, not as a model" : "not listed");
+    }
+    bd_browser_free(&b);
     assert_int_equal(bd_browser_open(&b, BD_BROWSE_CSV, tmpdir, &e), 0);
     files = 0;
     for (int i = 0; i < b.n; i++) files += !b.e[i].is_dir;
