@@ -497,9 +497,9 @@ static void test_bad_slow_files(void **state) {
     expect_load_error(dir, "tokenizer_config.json: token \"<x>\" has id 5", "vocab_size 5");
     /* sentencepiece families and other BPEs by name */
     expect_load_error(bpe_dir("{" V4 "}", "#version: 0.2\n", "{\"model_type\": \"xlm-roberta\"}"),
-                      "model_type \"xlm-roberta\" uses a sentencepiece tokenizer", NULL);
+                      "a sentencepiece tokenizer (model_type \"xlm-roberta\") without tokenizer.json", NULL);
     expect_load_error(bpe_dir("{" V4 "}", "#version: 0.2\n", "{\"model_type\": \"camembert\"}"),
-                      "model_type \"camembert\" uses a sentencepiece tokenizer", NULL);
+                      "a sentencepiece tokenizer (model_type \"camembert\") without tokenizer.json", NULL);
     expect_load_error(bpe_dir("{" V4 "}", "#version: 0.2\n", "{\"model_type\": \"gpt2\"}"),
                       "model_type \"gpt2\" with vocab.json + merges.txt is not supported", NULL);
 }
@@ -529,7 +529,9 @@ static void test_bad_tokenizer_json(void **state) {
                       "tokenizer.json: pre_tokenizer \"Whitespace\" is not supported", NULL);
     expect_load_error(json_with("post_processor", "{\"type\": \"Sequence\", \"processors\": []}"),
                       "tokenizer.json: post_processor \"Sequence\" is not supported", NULL);
-    expect_load_error(json_with("model.type", "\"Unigram\""), "tokenizer.json: model type \"Unigram\" is not supported", NULL);
+    expect_load_error(json_with("model.type", "\"Unigram\""), "tokenizer.json: model.vocab is not a list of [piece, score]",
+                      NULL); /* Unigram (test_unigram.c) reads a list */
+    expect_load_error(json_with("model.type", "\"WordLevel\""), "tokenizer.json: model type \"WordLevel\" is not supported", NULL);
     expect_load_error(json_with("added_tokens", "[{\"id\": 5, \"content\": \"x\", \"single_word\": true}]"),
                       "tokenizer.json: added token \"x\": single_word=true is not supported", NULL);
     /* BPE: options it does not implement, and its parts */

@@ -52,6 +52,7 @@ typedef struct {
 } bd_tmpl;
 
 typedef struct bd_bpe bd_bpe; /* bpe.c */
+typedef struct bd_unigram bd_unigram; /* unigram.c */
 
 struct bd_tokenizer {
     bd_tok_kind kind;
@@ -79,6 +80,7 @@ struct bd_tokenizer {
     int size; /* largest id + 1 */
     bd_tmpl single, pair;
     bd_bpe *bpe;
+    bd_unigram *uni;
 
     /* while loading: config.json's vocab_size (the embedding table's rows,
      * which every id must index; INT32_MAX without a config) and its path */
@@ -133,6 +135,21 @@ bool bd_bpe_prefix_space(const bd_tokenizer *t);
  * pre-tokenizing pattern, bytes to unicode, merges by rank. */
 int bd_bpe_segment(const bd_tokenizer *t, const int32_t *cp, size_t n, bd_cpvec *out, bd_err *e);
 void bd_bpe_free(bd_bpe *b);
+
+/* ---- unigram.c (tokenizer.json's Unigram model, normalizers and pre-tokenizers) ---- */
+/* model (type Unigram): vocab [[piece, score], ...], unk_id; byte_fallback refused. */
+int bd_unigram_load_json(bd_tokenizer *t, json_t *model, const char *path, bd_err *e);
+/* The normalizer / pre_tokenizer of a Unigram tokenizer.json (null, or what unigram.c supports). */
+int bd_unigram_normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e);
+int bd_unigram_pre_tokenizer(bd_tokenizer *t, json_t *p, const char *path, bd_err *e);
+/* The normalizer on cp[0..n) into out. */
+int bd_unigram_normalize(const bd_tokenizer *t, const int32_t *cp, size_t n, bd_cpvec *out, bd_err *e);
+/* Pre-tokenizer and model on normalized text holding no added token (first: it begins the
+ * text, for prepend_scheme "first"); the ids go to out. */
+int bd_unigram_pieces(const bd_tokenizer *t, const int32_t *cp, size_t n, bool first, bd_cpvec *out, bd_err *e);
+/* The best segmentation of one pre-token (Viterbi, unknowns fused). */
+int bd_unigram_segment(const bd_tokenizer *t, const int32_t *cp, size_t n, bd_cpvec *out, bd_err *e);
+void bd_unigram_free(bd_unigram *u);
 
 /* ---- tokjson.c ---- */
 /* Everything from DIR/tokenizer.json (path): model, normalizer, pre-tokenizer,

@@ -418,11 +418,13 @@ typedef struct {
     unsigned required; /* bit per key */
 } named_defaults;
 
-static const named_defaults DEFAULTS[3] = {
+static const named_defaults DEFAULTS[4] = {
     [BD_TOK_WORDPIECE] = {{"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]", NULL, NULL},
                           1u << K_UNK | 1u << K_SEP | 1u << K_PAD | 1u << K_CLS},
     [BD_TOK_BPE] = {{"<unk>", "</s>", "<pad>", "<s>", "<mask>", "<s>", "</s>"},
                     1u << K_UNK | 1u << K_SEP | 1u << K_PAD | 1u << K_CLS},
+    [BD_TOK_UNIGRAM] = {{"<unk>", "</s>", "<pad>", "<s>", "<mask>", "<s>", "</s>"},
+                        1u << K_UNK | 1u << K_SEP | 1u << K_PAD | 1u << K_CLS},
     [BD_TOK_ESM] = {{"<unk>", NULL, "<pad>", "<cls>", "<mask>", NULL, "<eos>"},
                     1u << K_UNK | 1u << K_PAD | 1u << K_CLS | 1u << K_EOS},
 };
@@ -462,7 +464,7 @@ static int extra_specials(bd_tokenizer *t, json_t *obj, const char *path, const 
         char q[160];
         if (id < 0)
             return bd_errf(e, "%s: no %s \"%s\" (additional special token in %s)", vocab_path,
-                           t->kind == BD_TOK_BPE ? "token" : "line", bd_printable(q, sizeof q, s), path);
+                           t->kind == BD_TOK_BPE || t->kind == BD_TOK_UNIGRAM ? "token" : "line", bd_printable(q, sizeof q, s), path);
         bd_added_tok f = {.special = true, .protect = true};
         if (bd_tk_add_token(t, s, id, &f, path, e)) return -1;
     }
@@ -504,12 +506,12 @@ static int resolve_named(bd_tokenizer *t, const named_tokens *nt, const char *vo
         int id = bd_tk_resolve_id(t, nt->name[k], strlen(nt->name[k]));
         if (id < 0) {
             char q[160];
-            return bd_errf(e, "%s: no %s \"%s\" (the %s)", vocab_path, t->kind == BD_TOK_BPE ? "token" : "line",
+            return bd_errf(e, "%s: no %s \"%s\" (the %s)", vocab_path, t->kind == BD_TOK_BPE || t->kind == BD_TOK_UNIGRAM ? "token" : "line",
                            bd_printable(q, sizeof q, nt->name[k]), NAMED_KEYS[k]);
         }
         /* RobertaTokenizer makes a plain-string <mask> lstrip (it eats the space before it) */
         bd_added_tok f = {.special = true, .protect = true};
-        f.lstrip = t->kind == BD_TOK_BPE && k == K_MASK;
+        f.lstrip = (t->kind == BD_TOK_BPE || t->kind == BD_TOK_UNIGRAM) && k == K_MASK;
         if (nt->obj[k]) {
             json_t *l = json_object_get(nt->obj[k], "lstrip"), *r = json_object_get(nt->obj[k], "rstrip");
             if (l) f.lstrip = json_is_true(l);
@@ -694,12 +696,13 @@ static int pick_kind(const char *dir, const char *cfg, const char *mt, bool *jso
     char cls[256];
     tokenizer_class(dir, cls, sizeof cls);
     *json = false;
-    if (!strcmp(mt, "xlm-roberta") || !strcmp(mt, "xlm-roberta-xl") || !strcmp(mt, "camembert"))
-        return bd_errf(e, "%s: model_type \"%s\" uses a sentencepiece tokenizer, which is not supported "
-                       "(supported: WordPiece, byte-level BPE as RoBERTa's, ESM)", cfg, mt);
-    if (starts_with(cls, "XLMRobertaTokenizer") || starts_with(cls, "CamembertTokenizer"))
-        return bd_errf(e, "%s/tokenizer_config.json: tokenizer_class \"%s\" is a sentencepiece tokenizer, "
-                       "which is not supported", dir, cls);
+    bool spm = !strcmp(mt, "xlm-roberta") || !strcmp(mt, "camembert") || starts_with(cls, "XLMRobertaTokenizer") ||
+               starts_with(cls, "CamembertTokenizer") || file_exists(dir, "sentencepiece.bpe.model");
+    if (spm && !file_exists(dir, "tokenizer.json"))
+        return bd_errf(e, "%s: a sentencepiece tokenizer (%s \"%s\") without tokenizer.json, which bidora needs: save "
+                       "the fast tokenizer (AutoTokenizer.from_pretrained(dir).save_pretrained(dir) writes tokenizer.json)",
+                       dir, mt[0] ? "model_type" : cls[0] ? "tokenizer_class" : "file",
+                       mt[0] ? mt : cls[0] ? cls : "sentencepiece.bpe.model");
     if (!strcmp(mt, "esm") || !strcmp(cls, "EsmTokenizer")) return BD_TOK_ESM;
     if (file_exists(dir, "tokenizer.json")) {
         *json = true;
@@ -726,7 +729,9 @@ static int normalize_added(bd_tokenizer *t, bd_err *e) {
         bd_added_tok *a = &t->added[i];
         if (!a->normalized) continue;
         bd_cpvec v = {0};
-        if (bert_normalize_fast(t, a->s.cp, a->s.n, &v, e)) { bd_tk_cpvec_free(&v); return -1; }
+        int rc = t->kind == BD_TOK_UNIGRAM ? bd_unigram_normalize(t, a->s.cp, a->s.n, &v, e)
+                                           : bert_normalize_fast(t, a->s.cp, a->s.n, &v, e);
+        if (rc) { bd_tk_cpvec_free(&v); return -1; }
         free(a->s.cp);
         a->s.cp = v.v;
         a->s.n = v.n;
@@ -783,7 +788,8 @@ bd_tokenizer *bd_tok_load(const char *dir, bd_err *e) {
     }
     if (load_config(t, dir, path, json, e)) goto fail;
     if (!json) default_templates(t);
-    else if (t->kind == BD_TOK_WORDPIECE && (t->unk_id = t->model_unk_id, normalize_added(t, e)))
+    else if ((t->kind == BD_TOK_WORDPIECE || t->kind == BD_TOK_UNIGRAM) &&
+             (t->unk_id = t->model_unk_id, normalize_added(t, e)))
         goto fail;
     if (check_templates(t, path, e)) goto fail;
     t->limit_path = NULL;
@@ -807,6 +813,7 @@ void bd_tok_free(bd_tokenizer *t) {
     free(t->slots);
     free(t->vocab_buf);
     bd_bpe_free(t->bpe);
+    bd_unigram_free(t->uni);
     free(t);
 }
 
@@ -821,6 +828,7 @@ const char *bd_tok_kind_name(bd_tok_kind k) {
     case BD_TOK_WORDPIECE: return "WordPiece";
     case BD_TOK_BPE: return "byte-level BPE";
     case BD_TOK_ESM: return "ESM";
+    case BD_TOK_UNIGRAM: return "Unigram";
     }
     return "?";
 }
@@ -1270,6 +1278,32 @@ static int bpe_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpv
     return 0;
 }
 
+/* ---- Unigram around unigram.c ---- */
+
+/* XLMRobertaTokenizerFast: raw added tokens, normalizer, normalized added tokens, then
+ * pre-tokenizer and model on each piece ("first" only for the piece that begins the text). */
+static int unigram_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out, bd_err *e) {
+    if (split_fast(t, x->v, x->n, ADDED_RAW, &s->p1, e)) return -1;
+    for (size_t k = 0; k < s->p1.n; k++) {
+        const piece *p = &s->p1.v[k];
+        if (p->added >= 0) {
+            if (bd_tk_cpvec_push(out, t->added[p->added].id, e)) return -1;
+            continue;
+        }
+        if (bd_unigram_normalize(t, x->v + p->start, p->end - p->start, &s->b, e) ||
+            split_fast(t, s->b.v, s->b.n, ADDED_NORMALIZED, &s->p2, e))
+            return -1;
+        for (size_t m = 0; m < s->p2.n; m++) {
+            const piece *q = &s->p2.v[m];
+            int rc = q->added >= 0 ? bd_tk_cpvec_push(out, t->added[q->added].id, e)
+                                   : bd_unigram_pieces(t, s->b.v + q->start, q->end - q->start,
+                                                       p->start == 0 && q->start == 0, out, e);
+            if (rc) return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- ESM ---- */
 
 /* EsmTokenizer: every vocabulary token splits the text (the trie holds them
@@ -1314,6 +1348,7 @@ static int tokenize_text(const bd_tokenizer *t, const char *text, scratch *s, bd
     case BD_TOK_WORDPIECE: return t->fast ? wordpiece_fast(t, x, s, out, e) : wordpiece_slow(t, x, s, out, e);
     case BD_TOK_BPE: return t->fast ? bpe_fast(t, x, s, out, e) : bpe_slow(t, x, s, out, e);
     case BD_TOK_ESM: return esm_tokenize(t, x, s, out, e);
+    case BD_TOK_UNIGRAM: return unigram_fast(t, x, s, out, e);
     }
     return bd_errf(e, "tokenizer: unknown kind %d", (int)t->kind);
 }

@@ -8,6 +8,8 @@
  *  - byte-level BPE (RobertaTokenizer): GPT-2's pre-tokenizing pattern, bytes
  *    to unicode, merges by rank; <s> A </s> and <s> A </s></s> B </s>.
  *  - EsmTokenizer (ESM-2): one token per residue, <cls> A <eos> (B <eos>).
+ *  - sentencepiece Unigram (XLM-RoBERTa, CamemBERT) from tokenizer.json only:
+ *    the charsmap normalizer, Metaspace, Viterbi over the pieces (unigram.c).
  *
  * bd_tok_load picks the tokenizer from DIR/config.json's model_type, DIR/
  * tokenizer_config.json's tokenizer_class and the files present. When DIR has
@@ -28,7 +30,7 @@
 
 typedef struct bd_tokenizer bd_tokenizer;
 
-typedef enum { BD_TOK_WORDPIECE, BD_TOK_BPE, BD_TOK_ESM } bd_tok_kind;
+typedef enum { BD_TOK_WORDPIECE, BD_TOK_BPE, BD_TOK_ESM, BD_TOK_UNIGRAM } bd_tok_kind;
 
 /* Load the tokenizer of model directory DIR:
  *  - DIR/tokenizer.json when present (and the model is not ESM), with
@@ -38,7 +40,8 @@ typedef enum { BD_TOK_WORDPIECE, BD_TOK_BPE, BD_TOK_ESM } bd_tok_kind;
  *    vocab.txt (BertTokenizer); with tokenizer_config.json (flags, special
  *    and added tokens, add_prefix_space), special_tokens_map.json and
  *    added_tokens.json as transformers reads them.
- * model_type xlm-roberta and camembert (sentencepiece) are refused by name.
+ * model_type xlm-roberta and camembert need tokenizer.json (a directory with
+ * only the sentencepiece .model file is refused, saying how to write it).
  * The special tokens the encoding adds must have ids. When DIR/config.json
  * gives a vocab_size, every id must be below it, so each indexes the model's
  * embedding table: a larger vocabulary is refused, naming both files. */
@@ -65,7 +68,7 @@ int bd_tok_pad_id(const bd_tokenizer *t);
 int bd_tok_cls_id(const bd_tokenizer *t);
 bd_tok_kind bd_tok_kind_of(const bd_tokenizer *t);
 int bd_tok_is_fast(const bd_tokenizer *t);
-/* "WordPiece", "byte-level BPE" or "ESM" */
+/* "WordPiece", "byte-level BPE", "ESM" or "Unigram" */
 const char *bd_tok_kind_name(bd_tok_kind k);
 
 #endif

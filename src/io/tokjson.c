@@ -1,9 +1,12 @@
 /* tokjson.c: the fast tokenizers' single file, tokenizer.json (the tokenizers
  * library's serialization, as 0.20 writes and reads it). Implemented:
  *   model            BPE (vocab, merges as "a b" or ["a", "b"], unk_token) and
- *                    WordPiece (vocab, unk_token, "##", max_input_chars_per_word)
- *   normalizer       null, BertNormalizer (WordPiece only)
- *   pre_tokenizer    ByteLevel (BPE: add_prefix_space, use_regex), BertPreTokenizer (WordPiece)
+ *                    WordPiece (vocab, unk_token, "##", max_input_chars_per_word),
+ *                    Unigram (unigram.c: vocab of [piece, score], unk_id)
+ *   normalizer       null, BertNormalizer (WordPiece only); with Unigram: Precompiled,
+ *                    Strip, Replace, Sequence (unigram.c)
+ *   pre_tokenizer    ByteLevel (BPE: add_prefix_space, use_regex), BertPreTokenizer (WordPiece),
+ *                    Metaspace, WhitespaceSplit, Sequence (Unigram)
  *   post_processor   RobertaProcessing, BertProcessing, TemplateProcessing, ByteLevel, null
  *   added_tokens     content, id, special, normalized, lstrip, rstrip
  * Everything else is refused by name ("tokenizer.json: normalizer \"NFKC\" is
@@ -60,6 +63,7 @@ static int wordpiece_model(bd_tokenizer *t, json_t *model, const char *path, bd_
 
 static int normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e) {
     const char *type = type_of(n);
+    if (t->kind == BD_TOK_UNIGRAM) return bd_unigram_normalizer(t, n, path, e);
     t->clean_text = t->chinese = t->lower = t->strip_accents = false;
     if (!strcmp(type, "null")) return 0;
     if (strcmp(type, "BertNormalizer")) return unsupported(path, "normalizer", n, "", e);
@@ -78,6 +82,7 @@ static int normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e) {
 
 static int pre_tokenizer(bd_tokenizer *t, json_t *p, const char *path, bd_err *e) {
     const char *type = type_of(p);
+    if (t->kind == BD_TOK_UNIGRAM) return bd_unigram_pre_tokenizer(t, p, path, e);
     if (t->kind == BD_TOK_WORDPIECE) {
         if (strcmp(type, "BertPreTokenizer"))
             return unsupported(path, "pre_tokenizer", p, " with a WordPiece model (supported: BertPreTokenizer)", e);
@@ -215,11 +220,14 @@ int bd_tokjson_load(bd_tokenizer *t, const char *path, bd_err *e) {
     if (!strcmp(type, "BPE")) {
         t->kind = BD_TOK_BPE;
         if (bd_bpe_load_json(t, model, path, e)) goto out;
+    } else if (!strcmp(type, "Unigram")) {
+        t->kind = BD_TOK_UNIGRAM;
+        if (bd_unigram_load_json(t, model, path, e)) goto out;
     } else if (!strcmp(type, "WordPiece")) {
         t->kind = BD_TOK_WORDPIECE;
         if (wordpiece_model(t, model, path, e)) goto out;
     } else {
-        unsupported(path, "model type", model, " (supported: BPE, WordPiece)", e);
+        unsupported(path, "model type", model, " (supported: BPE, WordPiece, Unigram)", e);
         goto out;
     }
     if (normalizer(t, json_object_get(root, "normalizer"), path, e) ||

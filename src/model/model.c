@@ -66,12 +66,15 @@ int bd_bert_config_load(bd_bert_config *c, const char *path, bd_err *e) {
     char q[160];
     if (!strcmp(c->model_type, "bert")) {
         c->family = BD_FAMILY_BERT;
-    } else if (!strcmp(c->model_type, "roberta")) {
+    } else if (!strcmp(c->model_type, "roberta") || !strcmp(c->model_type, "xlm-roberta") ||
+               !strcmp(c->model_type, "camembert")) {
+        /* XLM-RoBERTa and CamemBERT: RoBERTa's architecture and "roberta." names
+         * (base_model_prefix in transformers 4.46); only the tokenizer differs */
         c->family = BD_FAMILY_ROBERTA;
     } else if (!strcmp(c->model_type, "esm")) {
         c->family = BD_FAMILY_ESM;
     } else {
-        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM, roberta, esm)",
+        bd_errf(e, "%s: model_type \"%s\" is not supported yet (supported: bert, which covers MiniLM, roberta, xlm-roberta, camembert, esm)",
                 path, bd_printable(q, sizeof q, json_string_value(mt)));
         goto out;
     }
