@@ -86,11 +86,13 @@ static void test_views_and_quit(void **state) {
     assert_int_equal(a->focus, BD_P_EVAL);
     bd_dispatch(a, 'l');
     assert_true(a->logy[BD_P_EVAL]);
+    bd_smooth_default(a);
+    assert_true(a->ema == 0.6); /* TensorBoard's default */
     bd_dispatch(a, '+');
     bd_dispatch(a, '+');
-    assert_true(a->ema > 0.5);
+    assert_true(a->ema > 0.85);
     bd_dispatch(a, '-');
-    assert_true(a->ema > 0.2 && a->ema < 0.5);
+    assert_true(a->ema > 0.7 && a->ema < 0.85);
     bd_dispatch(a, ' '); /* no run: an error line, nothing paused */
     assert_true(a->msg_error);
     assert_false(a->paused);

@@ -2,6 +2,7 @@
  * block / ASCII dot placement, pixel mapping, the least-squares slope on
  * known data (including the dD-dM points of a run), and whole chart
  * frames (marker cell, labels, log-y with non-positive values). */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,8 +285,128 @@ static void test_fmt_num(void **state) {
     assert_string_equal(b, "nan");
 }
 
+/* Tick labels share their decimals, the fewest that keep each within 0.5% of the span. */
+static void test_ticks(void **state) {
+    (void)state;
+    char out[3][16];
+    const double a[3] = {0.5, 0.25, 0};
+    bd_fmt_ticks(a, 3, 7, 0, out);
+    assert_string_equal(out[0], "0.50");
+    assert_string_equal(out[1], "0.25");
+    assert_string_equal(out[2], "0.00");
+    const double b[3] = {2.5, 1.25, 0};
+    bd_fmt_ticks(b, 3, 7, 0, out);
+    assert_string_equal(out[0], "2.50"); /* not "2" "1" "0": 1.25 is not 1 */
+    assert_string_equal(out[1], "1.25");
+    const double c[3] = {8, 4, 0};
+    bd_fmt_ticks(c, 3, 7, 0, out);
+    assert_string_equal(out[0], "8");
+    assert_string_equal(out[2], "0");
+    const double d[2] = {0.000123, 0.000456};
+    bd_fmt_ticks(d, 2, 8, 0, out);
+    assert_string_equal(out[0], "0.000123");
+    assert_string_equal(out[1], "0.000456");
+    const double d2[2] = {1.23e-7, 4.56e-7}; /* too many decimals for 8 columns: e-notation, alike */
+    bd_fmt_ticks(d2, 2, 8, 0, out);
+    assert_string_equal(out[0], "1.23e-07");
+    assert_string_equal(out[1], "4.56e-07");
+    const double e[3] = {10, 0.3162, 0.01}; /* a log axis: each label close to its own value */
+    bd_fmt_ticks(e, 3, 7, 1, out);
+    assert_string_equal(out[0], "10.000");
+    assert_string_equal(out[2], "0.010");
+    const double f[2] = {-0.0, 1};
+    bd_fmt_ticks(f, 2, 7, 0, out);
+    assert_string_equal(out[0], "0"); /* no "-0" */
+}
+
+/* Key entries are placed whole, left to right, row by row; the rest is counted out. */
+static void test_key_layout(void **state) {
+    (void)state;
+    int w[4] = {10, 10, 10, 25}, row[4], col[4];
+    assert_int_equal(bd_key_layout(w, 4, 30, 1, 2, row, col), 2); /* 10 + 2 + 10 + 2 + 10 > 30 */
+    assert_int_equal(col[1], 12);
+    assert_int_equal(bd_key_layout(w, 4, 34, 2, 2, row, col), 4);
+    assert_int_equal(row[2], 0);
+    assert_int_equal(col[2], 24);
+    assert_int_equal(row[3], 1);
+    assert_int_equal(col[3], 0);
+    assert_int_equal(bd_key_layout(w, 4, 20, 2, 2, row, col), 2); /* one a row; the 3rd row is not there */
+    int wide[1] = {40};
+    assert_int_equal(bd_key_layout(wide, 1, 30, 3, 2, row, col), 0); /* never cut */
+}
+
+/* A smoothed series: the raw one is drawn faint under it; each dot names its series; the cursor. */
+static void test_chart_layers(void **state) {
+    (void)state;
+    double x[20], y[20], y2[20];
+    for (int i = 0; i < 20; i++) { x[i] = i; y[i] = i % 2 ? 1 : 0; y2[i] = 5; }
+    bd_chart_spec s;
+    memset(&s, 0, sizeof s);
+    s.s[0] = (bd_chart_series){x, y, 20, 3, "train", 0, 1};
+    s.s[1] = (bd_chart_series){x, y2, 20, 4, "flat", 0, 0};
+    s.ns = 2;
+    s.ema = 0.6;
+    s.xtitle = "step";
+    s.ytitle = "loss";
+    s.has_cursor = 1;
+    s.cx = 10;
+    bd_chart_frame f;
+    assert_int_equal(bd_chart_build(&f, &s, 40, 12, BD_GLYPH_ASCII), 0);
+    int faint = 0, sid1 = 0, sid2 = 0;
+    for (int i = 0; i < f.cv.cols * f.cv.rows; i++) {
+        if (!f.cv.bits[i]) continue;
+        faint += (f.cv.colour[i] & BD_FAINT) != 0;
+        sid1 += f.cv.sid[i] == 1;
+        sid2 += f.cv.sid[i] == 2;
+        if (f.cv.colour[i] & BD_FAINT) assert_int_equal(f.cv.sid[i], 1); /* only the smoothed one has a raw twin */
+    }
+    assert_true(faint > 0 && sid1 > faint && sid2 > 0);
+    /* the raw zig-zag reaches 0 and 1: the axis holds it, not just the smoothed curve */
+    assert_true(f.ay.lo <= 0 && f.ay.hi >= 5);
+    assert_int_equal(f.cursor_col, bd_canvas_xpx(&f.cv, 10.0 / 19.0) / f.cv.sx);
+    assert_string_equal(f.xtitle, "step");
+    assert_string_equal(f.ytitle, "loss");
+    bd_chart_frame_free(&f);
+    s.ema = 0; /* no smoothing: no faint twin */
+    assert_int_equal(bd_chart_build(&f, &s, 40, 12, BD_GLYPH_ASCII), 0);
+    for (int i = 0; i < f.cv.cols * f.cv.rows; i++) assert_false(f.cv.colour[i] & BD_FAINT);
+    bd_chart_frame_free(&f);
+    assert_true(bd_series_mark(0) == '*' && bd_series_mark(1) == '+' && bd_series_mark(2) == 'o');
+}
+
+/* The overfitting readout: the gap against the train loss of the same window, its trend, the
+ * eval minimum and the evaluations since. */
+static void test_overfit(void **state) {
+    (void)state;
+    bd_run_data d;
+    bd_run_data_init(&d);
+    bd_overfit o;
+    assert_int_equal(bd_overfit_readout(&d, LONG_MAX, &o), -1);
+    for (int s = 1; s <= 30; s++) bd_run_data_add(&d, "train/loss", s, 2.0 - s * 0.05); /* 1.95 .. 0.5 */
+    const double ev[6] = {1.8, 1.4, 1.2, 1.2, 1.3, 1.5};    /* at 5, 10, ..., 30 */
+    for (int k = 0; k < 6; k++) bd_run_data_add(&d, "eval/loss", 5 * (k + 1), ev[k]);
+    assert_int_equal(bd_overfit_readout(&d, LONG_MAX, &o), 0);
+    assert_int_equal(o.n_evals, 6);
+    assert_int_equal(o.min_step, 20); /* the last time it reached 1.2 */
+    assert_int_equal(o.rising, 2);
+    /* train steps 26..30: mean of 0.7 0.65 0.6 0.55 0.5 = 0.6 */
+    assert_float_equal(o.gap, 1.5 - 0.6, 1e-12);
+    /* gaps at 20, 25, 30 (train means of steps 16-20, 21-25, 26-30: 1.1, 0.85, 0.6):
+     * 0.1, 0.45, 0.9: slope 0.4 a evaluation */
+    assert_float_equal(o.trend, 0.4, 1e-12);
+    assert_int_equal(bd_overfit_readout(&d, 20, &o), 0); /* as of the cursor at step 20 */
+    assert_int_equal(o.n_evals, 4);
+    assert_int_equal(o.rising, 0);
+    assert_int_equal(o.min_step, 20);
+    bd_run_data_free(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ticks),
+        cmocka_unit_test(test_key_layout),
+        cmocka_unit_test(test_chart_layers),
+        cmocka_unit_test(test_overfit),
         cmocka_unit_test(test_axis_linear),
         cmocka_unit_test(test_axis_flat_and_empty),
         cmocka_unit_test(test_axis_log),

@@ -524,7 +524,7 @@ static int app_main(int argc, char **argv, const char *attach_dir) {
     bd_run_data_init(&a->opened);
     a->layer = 0;
     a->module = 0;
-    a->smooth = 0;
+    bd_smooth_default(a);
     a->focus = BD_P_LOSS;
     /* our handlers first: ncurses then leaves SIGINT/SIGTERM to us */
     bd_catch_signals(on_signal);

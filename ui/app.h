@@ -102,6 +102,8 @@ struct bd_app {
     double mag_x[BD_CH_MAG], mag_y[BD_CH_MAG], mag_y0[BD_CH_MAG];
     double sc_x[BD_SCATTER_MAX], sc_y[BD_SCATTER_MAX];
     char labels[BD_CHART_SERIES][16]; /* per-layer legend names of the chart being built */
+    int cursor_on;           /* Left / Right: a vertical line over the step charts */
+    long cursor_step;        /* ... at this step; the panels read their values there */
 
     /* set-up view */
     bd_setup_mode sm;
@@ -166,6 +168,8 @@ extern const bd_binding bd_keys_global[];
 extern const bd_binding bd_keys_run[];
 extern const bd_binding bd_keys_setup[];
 extern const bd_binding bd_keys_runs[];
+/* The curves' smoothing at start: EMA 0.6, as TensorBoard. */
+void bd_smooth_default(bd_app *a);
 int bd_dispatch(bd_app *a, int key);
 /* The name a key is shown by ("F5", "Enter", "q"). */
 void bd_key_name(int key, char *buf, int n);

@@ -9,13 +9,14 @@
 
 void bd_chart_frame_free(bd_chart_frame *f) { bd_canvas_free(&f->cv); }
 
-/* Axes over every series (smoothed where asked, as drawn). */
+/* Axes over every series as drawn: the raw values and, where smoothed, the smoothed ones. */
 static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *ys) {
     bd_axis_init(&f->ax, 0);
     bd_axis_init(&f->ay, s->logy);
     for (int i = 0; i < s->ns; i++) {
         bd_axis_add(&f->ax, s->s[i].x, s->s[i].n);
-        bd_axis_add(&f->ay, ys[i], s->s[i].n);
+        bd_axis_add(&f->ay, s->s[i].y, s->s[i].n);
+        if (ys[i] != s->s[i].y) bd_axis_add(&f->ay, ys[i], s->s[i].n);
     }
     if (s->x_from_zero && f->ax.n && f->ax.lo > 0) f->ax.lo = 0;
     int any_points = 0;
@@ -24,15 +25,15 @@ static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *y
     bd_axis_finish(&f->ax, any_points);
 }
 
-static void plot_series(bd_chart_frame *f, const bd_chart_series *se, const double *y) {
+static void plot_series(bd_chart_frame *f, const bd_chart_series *se, const double *y, int colour) {
     bd_canvas *cv = &f->cv;
     int px0 = 0, py0 = 0, have_prev = 0;
     for (int i = 0; i < se->n; i++) {
         double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);
         if (isnan(fx) || isnan(fy)) { have_prev = 0; continue; }
         int px = bd_canvas_xpx(cv, fx), py = bd_canvas_ypx(cv, fy);
-        if (se->points || !have_prev) bd_canvas_dot(cv, px, py, se->colour);
-        else if (px != px0 || py != py0) bd_canvas_line(cv, px0, py0, px, py, se->colour);
+        if (se->points || !have_prev) bd_canvas_dot(cv, px, py, colour);
+        else if (px != px0 || py != py0) bd_canvas_line(cv, px0, py0, px, py, colour);
         px0 = px;
         py0 = py;
         have_prev = 1;
@@ -70,17 +71,27 @@ static void fit_line(bd_chart_frame *f, const bd_chart_spec *s) {
     }
 }
 
-/* Steps read as whole numbers; small x (dD) as %g. */
-static void fmt_x(char *buf, double v) {
-    if (fabs(v) >= 1 && fabs(v) < 1e9 && fabs(v - round(v)) < 1e-6) bd_fmt(buf, 16, "%.0f", v);
-    else bd_fmt_num(buf, 10, v);
+/* Steps read as whole numbers; other x (dD) as ticks with common decimals. */
+static void fmt_x(bd_chart_frame *f) {
+    double v[2] = {f->ax.lo, f->ax.hi};
+    char out[2][16];
+    int whole = 1;
+    for (int i = 0; i < 2; i++) whole &= fabs(v[i]) < 1e9 && fabs(v[i] - round(v[i])) < 1e-6;
+    if (whole) {
+        bd_fmt(f->xlo, sizeof f->xlo, "%.0f", v[0]);
+        bd_fmt(f->xhi, sizeof f->xhi, "%.0f", v[1]);
+        return;
+    }
+    bd_fmt_ticks(v, 2, 10, 0, out);
+    bd_fmt(f->xlo, sizeof f->xlo, "%s", out[0]);
+    bd_fmt(f->xhi, sizeof f->xhi, "%s", out[1]);
 }
 
 int bd_chart_build(bd_chart_frame *f, const bd_chart_spec *s, int w, int h, bd_glyphs g) {
     memset(f, 0, sizeof *f);
     f->w = w;
     f->h = h;
-    f->marker_col = f->marker_row = -1;
+    f->marker_col = f->marker_row = f->cursor_col = -1;
     for (int i = 0; i < 3; i++) f->ylab_row[i] = -1;
     /* labels only where they leave a useful plot */
     f->gutter = w >= 24 ? 7 : 0;
@@ -102,7 +113,19 @@ int bd_chart_build(bd_chart_frame *f, const bd_chart_spec *s, int w, int h, bd_g
     fit_axes(f, s, ys);
     if (!f->have_data) goto out;
     if (s->fit) fit_line(f, s);
-    for (int i = 0; i < s->ns; i++) plot_series(f, &s->s[i], ys[i]);
+    for (int i = 0; i < s->ns; i++) /* the raw series first, faint, under the smoothed ones */
+        if (ys[i] != s->s[i].y) {
+            f->cv.cur_sid = i + 1;
+            plot_series(f, &s->s[i], s->s[i].y, s->s[i].colour | BD_FAINT);
+        }
+    for (int i = 0; i < s->ns; i++) {
+        f->cv.cur_sid = i + 1;
+        plot_series(f, &s->s[i], ys[i], s->s[i].colour);
+    }
+    if (s->has_cursor) {
+        double fx = bd_axis_frac(&f->ax, s->cx);
+        if (!isnan(fx) && fx >= 0 && fx <= 1) f->cursor_col = bd_canvas_xpx(&f->cv, fx) / f->cv.sx;
+    }
     if (s->has_marker) {
         double fx = bd_axis_frac(&f->ax, s->mx), fy = bd_axis_frac(&f->ay, s->my);
         if (!isnan(fx) && !isnan(fy) && fy >= 0 && fy <= 1 && fx >= 0 && fx <= 1) {
@@ -114,16 +137,23 @@ int bd_chart_build(bd_chart_frame *f, const bd_chart_spec *s, int w, int h, bd_g
     if (f->gutter) {
         int rows = f->plot_rows, lab_rows[3] = {0, rows / 2, rows - 1};
         double fr[3] = {1.0, rows > 1 ? 1.0 - (double)(rows / 2) / (rows - 1) : 0.5, 0.0};
+        double v[3];
+        int k = 0, which[3];
         for (int i = 0; i < 3; i++) {
             if (i == 1 && rows < 5) continue;
             if (i == 2 && rows < 2) continue;
             f->ylab_row[i] = lab_rows[i];
-            bd_fmt_num(f->ylab[i], f->gutter, bd_axis_value(&f->ay, fr[i]));
+            which[k] = i;
+            v[k++] = bd_axis_value(&f->ay, fr[i]);
         }
+        char out[3][16];
+        bd_fmt_ticks(v, k, f->gutter, f->ay.log, out);
+        for (int i = 0; i < k; i++) bd_fmt(f->ylab[which[i]], sizeof f->ylab[0], "%s", out[i]);
+        if (s->ytitle && f->xlab_row >= 0) bd_fmt(f->ytitle, sizeof f->ytitle, "%.*s", f->gutter, s->ytitle);
     }
     if (f->xlab_row >= 0) {
-        fmt_x(f->xlo, f->ax.lo);
-        fmt_x(f->xhi, f->ax.hi);
+        fmt_x(f);
+        if (s->xtitle) bd_fmt(f->xtitle, sizeof f->xtitle, "%s", s->xtitle);
     }
 out:
     for (int i = 0; i < s->ns && i < BD_CHART_SERIES; i++)

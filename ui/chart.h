@@ -16,8 +16,11 @@ typedef struct bd_chart_series {
     int colour;              /* a theme colour (bd_colour) */
     const char *label;
     int points;              /* 1: scatter dots; 0: a line through the points */
-    int smooth;              /* 1: apply the chart's EMA */
+    int smooth;              /* 1: apply the chart's EMA (the raw series drawn faint behind it) */
 } bd_chart_series;
+
+/* The character that tells series i apart where colour cannot (--ascii, --mono). */
+static inline char bd_series_mark(int i) { return "*+ox#@%&"[i & 7]; }
 
 typedef struct bd_chart_spec {
     bd_chart_series s[BD_CHART_SERIES];
@@ -29,6 +32,9 @@ typedef struct bd_chart_spec {
     int marker_colour;
     int fit, fit_colour;     /* least-squares line through every point series */
     int x_from_zero;         /* the x axis starts at 0 (steps) */
+    const char *xtitle, *ytitle; /* axis names ("step"; the scatter's "dD" and "dM"); NULL: none */
+    int has_cursor;          /* a vertical line at x = cx */
+    double cx;
 } bd_chart_spec;
 
 typedef struct bd_chart_frame {
@@ -42,6 +48,8 @@ typedef struct bd_chart_frame {
     int ylab_row[3];         /* -1: not shown */
     char xlo[16], xhi[16];   /* first and last x, on the last row */
     int xlab_row;            /* -1: no x labels */
+    char xtitle[16], ytitle[16]; /* centred on the x label row; in the gutter's corner ("" none) */
+    int cursor_col;          /* canvas column of the cursor, -1 if none */
     int marker_col, marker_row; /* cell of the marker within the canvas, -1 if none */
     int marker_colour;
     int have_fit;

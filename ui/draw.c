@@ -6,6 +6,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "text.h"
+
 /* UTF-8 -> wide characters that fit in width columns (bad bytes become '?'). */
 static int to_wide(const char *s, wchar_t *out, int cap, int width, int *cols) {
     mbstate_t st;
@@ -82,13 +84,22 @@ void bd_box(WINDOW *w, const bd_term *t, const char *title, int focused) {
     }
 }
 
-int bd_legend(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, const char *label) {
+int bd_legend_mark(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, int series, const char *label) {
     if (width < 4) return 0;
-    int used = bd_put(w, y, x, width, bd_attr(t, colour) | A_BOLD, t->utf8 ? "\u2501\u2501" : "--");
+    char mark[8];
+    if (series >= 0 && bd_chart_marks(t)) bd_fmt(mark, sizeof mark, "%c%c", bd_series_mark(series), bd_series_mark(series));
+    else bd_fmt(mark, sizeof mark, "%s", t->utf8 ? "\u2501\u2501" : "--");
+    int used = bd_put(w, y, x, width, bd_attr(t, colour) | A_BOLD, mark);
     used += bd_put(w, y, x + used, width - used, bd_attr(t, BD_C_NORMAL), " ");
     used += bd_put(w, y, x + used, width - used, bd_attr(t, BD_C_NORMAL), label);
     return used;
 }
+
+int bd_legend(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, const char *label) {
+    return bd_legend_mark(w, y, x, width, t, colour, -1, label);
+}
+
+int bd_chart_marks(const bd_term *t) { return t->glyphs == BD_GLYPH_ASCII || t->mono; }
 
 void bd_draw_chart(WINDOW *w, int y, int x, const bd_chart_frame *f, const bd_term *t) {
     attr_t dim = bd_attr(t, BD_C_DIM);
@@ -107,20 +118,35 @@ void bd_draw_chart(WINDOW *w, int y, int x, const bd_chart_frame *f, const bd_te
         wattrset(w, A_NORMAL);
     }
     const bd_canvas *cv = &f->cv;
+    const int marks = bd_chart_marks(t);
     for (int r = 0; r < cv->rows; r++)
         for (int c = 0; c < cv->cols; c++) {
-            unsigned char bits = cv->bits[(size_t)r * cv->cols + c];
-            if (!bits) continue;
-            bd_put_glyph(w, y + r, x + f->plot_x + c, bd_canvas_glyph(cv, c, r),
-                         bd_attr(t, cv->colour[(size_t)r * cv->cols + c]));
+            const size_t i = (size_t)r * cv->cols + c;
+            unsigned char bits = cv->bits[i];
+            int cur = c == f->cursor_col;
+            if (!bits) {
+                if (cur) bd_put_glyph(w, y + r, x + f->plot_x + c, t->glyphs == BD_GLYPH_ASCII ? '|' : 0x2502, dim);
+                continue;
+            }
+            const int colour = cv->colour[i] & ~BD_FAINT, faint = (cv->colour[i] & BD_FAINT) != 0;
+            attr_t at = bd_attr(t, colour) | (faint ? A_DIM : 0) | (cur ? A_REVERSE : 0);
+            unsigned glyph = bd_canvas_glyph(cv, c, r);
+            /* where colour cannot tell series apart: each series its character, the raw ones '.' */
+            if (marks && cv->sid[i]) glyph = faint ? '.' : (unsigned)bd_series_mark(cv->sid[i] - 1);
+            bd_put_glyph(w, y + r, x + f->plot_x + c, glyph, at);
         }
     if (f->marker_row >= 0)
-        bd_put_glyph(w, y + f->marker_row, x + f->plot_x + f->marker_col, t->utf8 ? 0x25C6 : '*',
+        bd_put_glyph(w, y + f->marker_row, x + f->plot_x + f->marker_col, t->utf8 ? 0x25C6 : '^',
                      bd_attr(t, f->marker_colour) | A_BOLD);
     if (f->xlab_row >= 0) {
         int row = y + f->xlab_row, width = f->w - f->plot_x;
-        bd_put(w, row, x + f->plot_x, width, dim, f->xlo);
+        int lo = bd_put(w, row, x + f->plot_x, width, dim, f->xlo);
         int len = (int)strlen(f->xhi);
-        if (len + (int)strlen(f->xlo) + 1 < width) bd_put(w, row, x + f->w - len, len, dim, f->xhi);
+        int hi_at = f->w - len;
+        if (len + lo + 1 < width) bd_put(w, row, x + hi_at, len, dim, f->xhi);
+        else hi_at = f->w;
+        int tl = (int)strlen(f->xtitle), mid = f->plot_x + (width - tl) / 2;
+        if (tl && mid > f->plot_x + lo + 1 && mid + tl < hi_at - 1) bd_put(w, row, x + mid, tl, dim, f->xtitle);
+        if (f->ytitle[0]) bd_put(w, row, x, f->gutter, dim, f->ytitle);
     }
 }

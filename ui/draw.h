@@ -20,5 +20,11 @@ void bd_draw_chart(WINDOW *w, int y, int x, const bd_chart_frame *f, const bd_te
 void bd_put_glyph(WINDOW *w, int y, int x, unsigned cp, attr_t a);
 /* A legend entry "-- label" in the series colour; returns columns used. */
 int bd_legend(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, const char *label);
+/* The same for chart series number series (>= 0): where bd_chart_marks, its
+ * character ("** label", as the chart draws it) instead of the line. */
+int bd_legend_mark(WINDOW *w, int y, int x, int width, const bd_term *t, int colour, int series, const char *label);
+/* Whether charts tell series apart by characters (* + o x # ...) rather than
+ * colour and braille: --ascii or --mono. */
+int bd_chart_marks(const bd_term *t);
 
 #endif

@@ -84,6 +84,11 @@ static int k_next_panel(bd_app *a, int key) {
     return R;
 }
 
+void bd_smooth_default(bd_app *a) {
+    a->smooth = 2; /* 0.6, TensorBoard's default */
+    a->ema = smooth_levels[a->smooth];
+}
+
 static int k_smooth(bd_app *a, int key) {
     a->smooth += key == '-' ? -1 : 1;
     if (a->smooth < 0) a->smooth = 0;
@@ -124,6 +129,7 @@ static int k_back(bd_app *a, int key) {
     (void)key;
     if (a->view == BD_VIEW_HELP) { a->view = a->back; a->rebuild = 1; }
     else if (a->view == BD_VIEW_RUN && a->zoom) { a->zoom = 0; a->rebuild = 1; }
+    else if (a->view == BD_VIEW_RUN && a->cursor_on) a->cursor_on = 0;
     a->msg[0] = '\0';
     return R;
 }
@@ -182,13 +188,35 @@ static int k_layer(bd_app *a, int key) {
 static int k_module(bd_app *a, int key) {
     int idx[BD_N_MODS], n = run_modules(a, idx, BD_N_MODS), at = 0;
     for (int i = 0; i < n; i++) if (idx[i] == a->module) at = i;
-    int back = key == BD_FN(KEY_LEFT) || key == 'h';
+    int back = key == 'M' || key == 'h';
     a->module = idx[(at + (back ? n - 1 : 1)) % n];
     bd_live_select_mag(a->ch, a->layer, a->module);
     return R;
 }
 
 static int k_dd(bd_app *a, int key) { (void)key; a->wd_dd = !a->wd_dd; return R; }
+
+/* The cursor: Left / Right move it over the steps the run logged (train/loss, else any series),
+ * Shift moves ten; the first press puts it on the newest step; Esc removes it. */
+static int k_cursor(bd_app *a, int key) {
+    const bd_run_data *d = bd_app_shown(a);
+    const bd_series *s = bd_run_data_find(d, "train/loss");
+    if (!s || !s->n) s = d->n ? &d->s[0] : NULL;
+    if (!s || !s->n) { bd_app_message(a, 1, "no steps to put the cursor on yet"); return R; }
+    int back = key == BD_FN(KEY_LEFT) || key == BD_FN(KEY_SLEFT);
+    int by = key == BD_FN(KEY_SLEFT) || key == BD_FN(KEY_SRIGHT) ? 10 : 1;
+    int i = s->n - 1;
+    if (a->cursor_on) {
+        i = 0;
+        while (i < s->n - 1 && s->x[i] < (double)a->cursor_step) i++;
+        i += back ? -by : by;
+        if (i < 0) i = 0;
+        if (i > s->n - 1) i = s->n - 1;
+    }
+    a->cursor_on = 1;
+    a->cursor_step = (long)s->x[i];
+    return R;
+}
 
 static int k_zoom(bd_app *a, int key) {
     (void)key;
@@ -207,7 +235,9 @@ static int k_page_log(bd_app *a, int key) {
 
 const bd_binding bd_keys_run[] = {
     {{BD_FN(KEY_UP), BD_FN(KEY_DOWN), 'k', 'j'}, "Up Down j k", NULL, "layer of the magnitude panel (log focused: scroll)", k_layer},
-    {{BD_FN(KEY_LEFT), BD_FN(KEY_RIGHT), 'h', 'm'}, "Left Right h m", NULL, "module (query, value, ...) of the weight panels", k_module},
+    {{BD_FN(KEY_LEFT), BD_FN(KEY_RIGHT), BD_FN(KEY_SLEFT), BD_FN(KEY_SRIGHT)}, "Left Right", NULL,
+     "cursor: a line over the charts at a step, their keys read the values there (Shift: 10 steps; Esc: off)", k_cursor},
+    {{'m', 'M', 'h'}, "m M", NULL, "next / previous module (query, value, ...) of the weight panels", k_module},
     {{'d'}, "d", NULL, "weight panel: dM or dD per layer over steps", k_dd},
     {{BD_ENTER}, "Enter", NULL, "zoom the focused panel (again or Esc: back)", k_zoom},
     {{'e'}, "e", NULL, "export the focused chart's series as CSV (into out_dir)", k_export},

@@ -81,19 +81,22 @@ int bd_canvas_init(bd_canvas *c, int cols, int rows, bd_glyphs g) {
     c->sy = g == BD_GLYPH_BRAILLE ? 4 : g == BD_GLYPH_BLOCK ? 2 : 3;
     c->bits = calloc((size_t)rows * cols, 1);
     c->colour = calloc((size_t)rows * cols, 1);
-    if (!c->bits || !c->colour) { bd_canvas_free(c); return -1; }
+    c->sid = calloc((size_t)rows * cols, 1);
+    if (!c->bits || !c->colour || !c->sid) { bd_canvas_free(c); return -1; }
     return 0;
 }
 
 void bd_canvas_free(bd_canvas *c) {
     free(c->bits);
     free(c->colour);
-    c->bits = c->colour = NULL;
+    free(c->sid);
+    c->bits = c->colour = c->sid = NULL;
 }
 
 void bd_canvas_clear(bd_canvas *c) {
     memset(c->bits, 0, (size_t)c->rows * c->cols);
     memset(c->colour, 0, (size_t)c->rows * c->cols);
+    memset(c->sid, 0, (size_t)c->rows * c->cols);
 }
 
 /* Braille: dots 1-2-3-7 down the left column, 4-5-6-8 down the right. */
@@ -106,6 +109,7 @@ void bd_canvas_dot(bd_canvas *c, int px, int py, int colour) {
     size_t i = (size_t)row * c->cols + col;
     c->bits[i] |= bit;
     c->colour[i] = (uint8_t)colour;
+    c->sid[i] = (uint8_t)c->cur_sid;
 }
 
 void bd_canvas_line(bd_canvas *c, int x0, int y0, int x1, int y1, int colour) {
@@ -159,4 +163,53 @@ void bd_fmt_num(char *buf, int width, double v) {
         if ((int)strlen(tmp) <= width) { memcpy(buf, tmp, strlen(tmp) + 1); return; }
     }
     snprintf(buf, (size_t)width + 1, "%.0e", v);
+}
+
+/* Every v[i] with d decimals (e: in e-notation) in at most width columns, each
+ * within tol of its value; -1 when one does not fit or is off by more. */
+static int fmt_all(const double *v, int n, int width, int e, int d, double tol, int rel, char (*out)[16]) {
+    for (int i = 0; i < n; i++) {
+        if (rel) tol = 0.005 * fabs(v[i]) * (1 + 1e-9);
+        double x = fabs(v[i]) < 1e-300 ? 0 : v[i];
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, e ? "%.*e" : "%.*f", d, x);
+        if (tmp[0] == '-' && strtod(tmp, NULL) == 0) memmove(tmp, tmp + 1, strlen(tmp)); /* no "-0.00" */
+        if ((int)strlen(tmp) > width || fabs(strtod(tmp, NULL) - x) > tol) return -1;
+        memcpy(out[i], tmp, strlen(tmp) + 1);
+    }
+    return 0;
+}
+
+void bd_fmt_ticks(const double *v, int n, int width, int rel, char (*out)[16]) {
+    if (width > 15) width = 15;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(v[i])) { for (int k = 0; k < n; k++) bd_fmt_num(out[k], width, v[k]); return; }
+        lo = fmin(lo, v[i]);
+        hi = fmax(hi, v[i]);
+    }
+    /* each label within 0.5% of the span (rel, or all values equal: of the value itself) */
+    double span = hi - lo > 0 ? hi - lo : fmax(fabs(hi), 1e-300);
+    rel = rel || hi == lo;
+    double tol = 0.005 * span * (1 + 1e-9);
+    for (int d = 0; d <= 8; d++)
+        if (!fmt_all(v, n, width, 0, d, tol, rel, out)) return;
+    for (int d = 0; d <= 6; d++)
+        if (!fmt_all(v, n, width, 1, d, tol, rel, out)) return;
+    for (int k = 0; k < n; k++) bd_fmt_num(out[k], width, v[k]);
+}
+
+int bd_key_layout(const int *w, int n, int width, int rows, int gap, int *row, int *col) {
+    int r = 0, c = 0, placed = 0;
+    for (int i = 0; i < n; i++) {
+        if (w[i] > width) break;
+        if (c && c + gap + w[i] > width) { r++; c = 0; }
+        if (r >= rows) break;
+        if (c) c += gap;
+        row[i] = r;
+        col[i] = c;
+        c += w[i];
+        placed++;
+    }
+    return placed;
 }

@@ -42,8 +42,11 @@ typedef struct bd_canvas {
     int cols, rows, sx, sy;
     bd_glyphs g;
     uint8_t *bits;           /* [rows * cols] dot masks */
-    uint8_t *colour;         /* [rows * cols] */
+    uint8_t *colour;         /* [rows * cols]; BD_FAINT set: a faint dot (drawn dim) */
+    uint8_t *sid;            /* [rows * cols] the series (1-based; 0 none) of the last dot */
+    int cur_sid;             /* what bd_canvas_dot writes into sid */
 } bd_canvas;
+#define BD_FAINT 0x80        /* or-ed into a colour: the raw series behind a smoothed one */
 
 int bd_canvas_init(bd_canvas *c, int cols, int rows, bd_glyphs g);
 void bd_canvas_free(bd_canvas *c);
@@ -61,6 +64,18 @@ int bd_canvas_ypx(const bd_canvas *c, double fy);
 uint32_t bd_canvas_glyph(const bd_canvas *c, int col, int row);
 /* The glyph for a dot mask in a glyph set (exposed for tests). */
 uint32_t bd_glyph_of(bd_glyphs g, unsigned bits);
+
+/* Labels for n tick values, all with the same number of decimals (or the same
+ * mantissa digits in e-notation), the fewest that tell them apart, each at most
+ * width characters (width <= 15), each within 0.5% of the values' span (rel: of
+ * itself, for a log axis): 0.5 / 0.25 / 0 reads "0.50", "0.25", "0.00". */
+void bd_fmt_ticks(const double *v, int n, int width, int rel, char (*out)[16]);
+
+/* A key line: n entries of widths w[i] placed left to right with gap columns
+ * between them on at most rows rows of width columns; an entry never cut.
+ * row[i], col[i] get each placed entry's position; returns how many entries
+ * were placed (the first ones). */
+int bd_key_layout(const int *w, int n, int width, int rows, int gap, int *row, int *col);
 
 /* Format v in at most width characters (%.3g-like, k/M suffixes avoided
  * so labels read as numbers). */

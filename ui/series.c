@@ -126,6 +126,48 @@ double bd_series_at(const bd_series *s, long step) {
     return NAN;
 }
 
+/* The mean of s over steps in (from, to]; NaN when it has none there. */
+static double window_mean(const bd_series *s, double from, double to) {
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->x[i] > from && s->x[i] <= to && isfinite(s->y[i])) { sum += s->y[i]; n++; }
+    return n ? sum / n : NAN;
+}
+
+int bd_overfit_readout(const bd_run_data *d, long at_step, bd_overfit *o) {
+    memset(o, 0, sizeof *o);
+    const bd_series *ev = bd_run_data_find(d, "eval/loss"), *tr = bd_run_data_find(d, "train/loss");
+    if (!ev || !tr) return -1;
+    double gaps[3];
+    int ng = 0, best = -1;
+    double prev = -INFINITY;
+    for (int i = 0; i < ev->n && ev->x[i] <= (double)at_step; i++) {
+        if (!isfinite(ev->y[i])) { prev = ev->x[i]; continue; }
+        o->n_evals++;
+        o->last_step = (long)ev->x[i];
+        if (best < 0 || ev->y[i] <= ev->y[best]) best = i; /* the last time it reached the minimum */
+        double t = window_mean(tr, prev, ev->x[i]);
+        prev = ev->x[i];
+        if (isnan(t)) continue;
+        if (ng == 3) { gaps[0] = gaps[1]; gaps[1] = gaps[2]; ng = 2; }
+        gaps[ng++] = ev->y[i] - t;
+        o->gap = gaps[ng - 1];
+    }
+    if (best < 0 || !ng) return -1;
+    o->min_step = (long)ev->x[best];
+    o->min_value = ev->y[best];
+    for (int i = best + 1; i < ev->n && ev->x[i] <= (double)at_step; i++) o->rising += isfinite(ev->y[i]);
+    /* the slope of the last gaps against 0, 1, 2 */
+    if (ng >= 2) {
+        double mx = (ng - 1) / 2.0, my = 0, sxy = 0, sxx = 0;
+        for (int i = 0; i < ng; i++) my += gaps[i] / ng;
+        for (int i = 0; i < ng; i++) { sxy += (i - mx) * (gaps[i] - my); sxx += (i - mx) * (i - mx); }
+        o->trend = sxy / sxx;
+    }
+    return 0;
+}
+
 /* "wd/layer.N.MODULE/dM" -> N and MODULE (MODULE may hold dots). */
 static int parse_wd(const char *name, int *layer, char *module, size_t n) {
     if (strncmp(name, "wd/layer.", 9)) return -1;

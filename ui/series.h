@@ -47,6 +47,21 @@ int bd_best_eval(const bd_run_data *d, long *step, double *value, const char **n
 /* The value of series name at step (NaN if absent). */
 double bd_series_at(const bd_series *s, long step);
 
+/* The loss chart's overfitting readout, from the evaluations at or before
+ * at_step (LONG_MAX: all). gap: the last eval loss minus the train loss
+ * averaged over the same window (the train steps after the evaluation before
+ * it, up to and including its step); trend: the least-squares change of the gap
+ * per evaluation over the last (up to) 3; min_step, min_value: where eval loss
+ * last reached its minimum; rising: evaluations after that one. Returns -1
+ * when there is no evaluation with train steps in its window. */
+typedef struct bd_overfit {
+    int n_evals;
+    long last_step, min_step;
+    double gap, trend, min_value;
+    int rising;
+} bd_overfit;
+int bd_overfit_readout(const bd_run_data *d, long at_step, bd_overfit *o);
+
 /* The adapted (layer, module) pairs seen in wd/layer.N.MODULE/dM names. */
 #define BD_WD_MAX 256
 typedef struct bd_wd_key { int layer; char module[48]; } bd_wd_key;

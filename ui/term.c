@@ -49,6 +49,7 @@ void bd_term_choose(bd_term *t, const bd_term_opts *o, const char *codeset, cons
     memset(t, 0, sizeof *t);
     t->utf8 = codeset && (!strcasecmp(codeset, "UTF-8") || !strcasecmp(codeset, "utf8"));
     t->glyphs = (o->ascii || !t->utf8) ? BD_GLYPH_ASCII : o->block ? BD_GLYPH_BLOCK : BD_GLYPH_BRAILLE;
+    if (o->ascii) t->utf8 = 0; /* --ascii is pure ASCII: no box, line or marker glyphs either */
     t->mono = o->mono || (no_color && no_color[0]); /* no-color.org: set and not empty */
     for (int i = 0; i < BD_N_COLOURS; i++) t->attr[i] = mono_scheme[i];
 }

@@ -27,7 +27,7 @@ typedef struct bd_term_opts {
 
 typedef struct bd_term {
     SCREEN *scr;
-    int utf8, mono;
+    int utf8, mono;          /* utf8: non-ASCII glyphs may be drawn (a UTF-8 locale, no --ascii) */
     bd_glyphs glyphs;
     attr_t attr[BD_N_COLOURS];
 } bd_term;

@@ -13,8 +13,8 @@ set -u
 . tests/cli/tui_lib
 
 step_now() { screen | sed -n 's/.*step \([0-9][0-9]*\)\/[0-9].*/\1/p' | head -n 1; }
-# the loss chart's last x label (its bottom row, the first "<border> 0 ... N" line)
-loss_x_end() { screen | sed -n 's/^.\{1,3\}  *0  *\([0-9][0-9]*\).*/\1/p' | head -n 1; }
+# the loss chart's last x label (its bottom row, the first "<border> 0 [step] N" line)
+loss_x_end() { screen | sed -n 's/^.\{1,3\}  *0  *\(step  *\)\{0,1\}\([0-9][0-9]*\).*/\2/p' | head -n 1; }
 quit_idle() {
     tm send-keys -t e2e q
     wait_file "$T/rc" 10 || fail "q did not quit an idle workbench"

@@ -86,7 +86,7 @@ ok "Enter opens a run in the run view"
 tm send-keys -t e2e Tab l
 wait_for 'log-y on' 5 || fail "l did not toggle log-y"
 tm send-keys -t e2e +
-wait_for 'smoothing \(EMA\) 0.30' 5 || fail "+ did not raise the smoothing"
+wait_for 'smoothing \(EMA\) 0.80' 5 || fail "+ did not raise the smoothing from 0.6"
 tm send-keys -t e2e Enter
 sleep 0.5
 screen | grep -q ' hypergradient\| dM per layer\|─ log \|- log ' && fail "Enter did not zoom the eval chart"
