@@ -1,6 +1,7 @@
 /* chart.c: a chart spec -> a frame of glyphs and labels (see chart.h). */
 #include "chart.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,42 @@ static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *y
     bd_axis_finish(&f->ax, any_points);
 }
 
+/* A line series denser than the canvas is drawn a pixel column at a time: a
+ * vertical stroke over the column's extent, joined to the next column from
+ * its last point to the next one's first; the same dots as every segment
+ * (each stays within its columns' extents) at O(n + width). */
+static int plot_dense(bd_chart_frame *f, const bd_chart_series *se, const double *y, int colour) {
+    bd_canvas *cv = &f->cv;
+    const int W = bd_canvas_wpx(cv);
+    int *col = malloc(sizeof(int) * (size_t)W * 4);
+    if (!col) return -1;
+    int *lo = col, *hi = col + W, *first = col + 2 * W, *last = col + 3 * W;
+    for (int c = 0; c < W; c++) lo[c] = INT_MAX, hi[c] = INT_MIN;
+    int prevc = -1, gap_before = 0;
+    for (int i = 0; i < se->n; i++) {
+        double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);
+        if (isnan(fx) || isnan(fy)) { gap_before = 1; continue; }
+        int px = bd_canvas_xpx(cv, fx), py = bd_canvas_ypx(cv, fy);
+        if (px < 0 || px >= W) { gap_before = 1; continue; }
+        if (lo[px] == INT_MAX) {
+            first[px] = py;
+            if (prevc >= 0 && !gap_before) bd_canvas_line(cv, prevc, last[prevc], px, py, colour);
+        }
+        if (py < lo[px]) lo[px] = py;
+        if (py > hi[px]) hi[px] = py;
+        last[px] = py;
+        prevc = px;
+        gap_before = 0;
+    }
+    for (int c = 0; c < W; c++)
+        if (lo[c] != INT_MAX) bd_canvas_line(cv, c, lo[c], c, hi[c], colour);
+    free(col);
+    return 0;
+}
+
 static void plot_series(bd_chart_frame *f, const bd_chart_series *se, const double *y, int colour) {
     bd_canvas *cv = &f->cv;
+    if (!se->points && se->n > 2 * bd_canvas_wpx(cv) && !plot_dense(f, se, y, colour)) return;
     int px0 = 0, py0 = 0, have_prev = 0;
     for (int i = 0; i < se->n; i++) {
         double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);

@@ -128,13 +128,21 @@ void bd_canvas_line(bd_canvas *c, int x0, int y0, int x1, int y1, int colour) {
     }
 }
 
+/* lround without the libm call (a chart maps every point twice a frame); far
+ * off-canvas values are clamped so the cast stays defined */
+static inline int round_px(double v) {
+    if (v > 1e8) v = 1e8;
+    if (v < -1e8) v = -1e8;
+    return (int)(v + (v >= 0 ? 0.5 : -0.5));
+}
+
 int bd_canvas_xpx(const bd_canvas *c, double fx) {
-    return (int)lround(fx * (bd_canvas_wpx(c) - 1));
+    return round_px(fx * (bd_canvas_wpx(c) - 1));
 }
 
 int bd_canvas_ypx(const bd_canvas *c, double fy) {
     int h = bd_canvas_hpx(c) - 1;
-    return h - (int)lround(fy * h);
+    return h - round_px(fy * h);
 }
 
 uint32_t bd_glyph_of(bd_glyphs g, unsigned bits) {

@@ -126,12 +126,15 @@ double bd_series_at(const bd_series *s, long step) {
     return NAN;
 }
 
-/* The mean of s over steps in (from, to]; NaN when it has none there. */
-static double window_mean(const bd_series *s, double from, double to) {
+/* The mean of s over steps in (from, to], from index *j on (s sorted by step; *j
+ * is left at the first step after to, so the windows of a run cost one pass);
+ * NaN when it has none there. */
+static double window_mean(const bd_series *s, int *j, double from, double to) {
     double sum = 0;
     int n = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->x[i] > from && s->x[i] <= to && isfinite(s->y[i])) { sum += s->y[i]; n++; }
+    while (*j < s->n && s->x[*j] <= from) (*j)++;
+    for (; *j < s->n && s->x[*j] <= to; (*j)++)
+        if (isfinite(s->y[*j])) { sum += s->y[*j]; n++; }
     return n ? sum / n : NAN;
 }
 
@@ -140,14 +143,14 @@ int bd_overfit_readout(const bd_run_data *d, long at_step, bd_overfit *o) {
     const bd_series *ev = bd_run_data_find(d, "eval/loss"), *tr = bd_run_data_find(d, "train/loss");
     if (!ev || !tr) return -1;
     double gaps[3];
-    int ng = 0, best = -1;
+    int ng = 0, best = -1, j = 0;
     double prev = -INFINITY;
     for (int i = 0; i < ev->n && ev->x[i] <= (double)at_step; i++) {
         if (!isfinite(ev->y[i])) { prev = ev->x[i]; continue; }
         o->n_evals++;
         o->last_step = (long)ev->x[i];
         if (best < 0 || ev->y[i] <= ev->y[best]) best = i; /* the last time it reached the minimum */
-        double t = window_mean(tr, prev, ev->x[i]);
+        double t = window_mean(tr, &j, prev, ev->x[i]);
         prev = ev->x[i];
         if (isnan(t)) continue;
         if (ng == 3) { gaps[0] = gaps[1]; gaps[1] = gaps[2]; ng = 2; }
