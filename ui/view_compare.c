@@ -33,6 +33,14 @@ static unsigned long long signature(const bd_app *a) {
     return h;
 }
 
+/* Drop every "DIR/" from msg. */
+static void strip_dir(char *msg, const char *dir) {
+    char pre[4200];
+    bd_fmt(pre, sizeof pre, "%s/", dir);
+    size_t n = strlen(pre);
+    for (char *p = strstr(msg, pre); p; p = strstr(p, pre)) memmove(p, p + n, strlen(p + n) + 1);
+}
+
 void bd_compare_refresh(bd_app *a, int force) {
     unsigned long long sig = signature(a);
     if (!force && sig == a->cmp_sig && a->cmp.rows) return;
@@ -60,6 +68,7 @@ void bd_compare_refresh(bd_app *a, int force) {
             bd_fmt(both, sizeof both, "%s%s%s", row->err, row->err[0] ? "; " : "", r->err);
             bd_fmt(row->err, sizeof row->err, "%s", both);
         }
+        strip_dir(row->err, r->dir); /* the row names the run: "config.ini:1: ..." */
     }
     bd_cmp_build_cols(t);
     t->sort_col = 0;
@@ -101,7 +110,7 @@ static void clip(char *out, size_t n, const char *text, int width, int utf8) {
 void bd_compare_draw(bd_app *a, WINDOW *w) {
     werase(w);
     const bd_cmp_table *t = &a->cmp;
-    int utf8 = a->term.utf8;
+    int utf8 = a->term.utf8 && a->term.glyphs != BD_GLYPH_ASCII; /* --ascii: ASCII markers too */
     const char *metric = NULL;
     int mixed = 0;
     for (int i = 0; i < t->n; i++)
@@ -153,8 +162,33 @@ void bd_compare_draw(bd_app *a, WINDOW *w) {
     const char *lm = utf8 ? "\u25c0" : "<", *rm = utf8 ? "\u25b6" : ">";
     if (more_left) bd_put(w, 1, x0 - 1, 1, mark, lm);
     if (more_right) bd_put(w, 1, W, 1, mark, rm);
+    /* the footer: what is wrong with the selected run (up to 3 lines), or the keys */
+    char foot[1200];
+    const bd_cmp_row *sr = t->n && a->cmp_sel < t->n ? &t->rows[a->cmp_sel] : NULL;
+    int foot_h = 1;
+    if (sr && sr->err[0]) {
+        bd_fmt(foot, sizeof foot, "! %s: %s", sr->name, sr->err);
+        /* wrapped at blanks, up to 3 lines */
+        int starts[4] = {0}, lens[3] = {0}, len = (int)strlen(foot), nl = 0;
+        for (int at = 0; at < len && nl < 3; nl++) {
+            int cut = len - at <= W ? len - at : W;
+            if (at + cut < len)
+                for (int k = cut; k > W / 2; k--)
+                    if (foot[at + k] == ' ') { cut = k; break; }
+            starts[nl] = at;
+            lens[nl] = cut;
+            at += cut;
+            while (at < len && foot[at] == ' ') at++;
+        }
+        foot_h = nl > H - 3 ? (H - 3 > 1 ? H - 3 : 1) : nl ? nl : 1;
+        for (int i = 0; i < foot_h; i++) {
+            char line[1200];
+            bd_fmt(line, sizeof line, "%.*s", lens[i], foot + starts[i]);
+            bd_put(w, H - foot_h + 1 + i, 1, W, bd_attr(&a->term, BD_C_ERROR), line);
+        }
+    }
     /* the rows */
-    int rows = H - 2; /* the header above, the footer below */
+    int rows = H - 1 - foot_h; /* the header above, the footer below */
     if (a->cmp_sel < a->cmp_top) a->cmp_top = a->cmp_sel;
     if (a->cmp_sel >= a->cmp_top + rows) a->cmp_top = a->cmp_sel - rows + 1;
     for (int r = 0; r < rows && a->cmp_top + r < t->n; r++) {
@@ -180,13 +214,7 @@ void bd_compare_draw(bd_app *a, WINDOW *w) {
         if (more_left) bd_put(w, y, x0 - 1, 1, sel ? at : mark, lm);
         if (more_right) bd_put(w, y, W, 1, sel ? at : mark, rm);
     }
-    /* the footer: what is wrong with the selected run, or the keys */
-    char foot[1200];
-    const bd_cmp_row *sr = t->n ? &t->rows[a->cmp_sel] : NULL;
-    if (sr && sr->err[0]) {
-        bd_fmt(foot, sizeof foot, "! %s: %s", sr->name, sr->err);
-        bd_put(w, H, 1, W, bd_attr(&a->term, BD_C_ERROR), foot);
-    } else {
+    if (!sr || !sr->err[0]) {
         bd_fmt(foot, sizeof foot, "columns %d-%d of %d  F6 > < sort  I invert  %s  gap = final eval loss - train loss",
                first, last - 1, t->ncols - 1, more_left || more_right ? "Left/Right scroll" : "Esc back");
         bd_put(w, H, 1, W, dim, foot);
