@@ -218,9 +218,12 @@ static void do_rename(bd_app *a, const char *to) {
     int i = find_run(a, a->runs_target);
     if (i < 0) { bd_app_message(a, 1, "%s is not in the list any more", a->runs_target); return; }
     bd_err e = {{0}};
-    char old_dir[4096];
+    char old_dir[4096], parent[4096];
     bd_fmt(old_dir, sizeof old_dir, "%s", a->runs.r[i].dir);
-    if (bd_run_rename(a->cfg.out_dir, a->runs_target, to, &e)) { bd_app_message(a, 1, "not renamed: %s", e.msg); return; }
+    /* the folder the listed run is in (out_dir as of the scan, not as the set-up view may have it now) */
+    size_t k = strlen(old_dir) - strlen(a->runs_target);
+    bd_fmt(parent, sizeof parent, "%.*s", (int)(k ? k - 1 : 0), old_dir);
+    if (bd_run_rename(parent, a->runs_target, to, &e)) { bd_app_message(a, 1, "not renamed: %s", e.msg); return; }
     a->runs_sel = bd_runs_renamed(&a->runs, i, to);
     if (!strcmp(a->opened_dir, old_dir)) { /* the run view follows it under its new name */
         bd_fmt(a->opened_dir, sizeof a->opened_dir, "%s", a->runs.r[a->runs_sel].dir);
