@@ -343,6 +343,7 @@ void bd_app_build_windows(bd_app *a) {
         a->n_panel = BD_SETUP_PANELS;
         break;
     case BD_VIEW_RUNS:
+        if (a->runs_compare) { a->panel[0] = win_of(a->lay.content); a->n_panel = 1; break; }
         for (int i = 0; i < BD_RUNS_PANELS; i++) a->panel[i] = win_of(a->lay.runs[i]);
         a->n_panel = BD_RUNS_PANELS;
         break;
@@ -575,6 +576,7 @@ static int app_main(int argc, char **argv, const char *attach_dir) {
 out:
     if (a) {
         bd_runs_free(&a->runs);
+        bd_cmp_free(&a->cmp);
         bd_run_data_free(&a->opened);
         bd_browser_free(&a->br);
         if (a->ch) bd_channel_destroy(a->ch);

@@ -7,6 +7,7 @@
 #include "browser.h"
 #include "channel.h"
 #include "chart.h"
+#include "compare.h"
 #include "config.h"
 #include "form.h"
 #include "layout.h"
@@ -121,6 +122,14 @@ struct bd_app {
     /* runs browser */
     bd_runs runs;
     int runs_sel, runs_top, runs_metric, runs_scanned, runs_logy;
+    /* its filter, the comparison table of the tagged runs, rename / delete prompts (view_runs.c, view_compare.c) */
+    bd_line runs_filter, runs_edit;
+    int runs_prompt;         /* a bd_runs_prompt: the keys go to it first */
+    char runs_target[256];   /* the run a rename / delete prompt is about */
+    int runs_compare;        /* the comparison table replaces the list and the chart */
+    bd_cmp_table cmp;
+    unsigned long long cmp_sig; /* of the tagged runs the table was built from */
+    int cmp_sel, cmp_top, cmp_left; /* selected row, first row shown, first scrolled column shown */
 
     /* the message line; a prompt (y/n, or a file name) takes it over */
     char msg[1024];
@@ -186,9 +195,20 @@ void bd_setup_view_draw(bd_app *a);
 int bd_setup_modal(bd_app *a, int key);
 
 /* view_runs.c */
+enum bd_runs_prompt { BD_RP_NONE, BD_RP_FILTER, BD_RP_RENAME, BD_RP_DELETE };
+extern const bd_binding bd_keys_compare[];
 void bd_runs_view_draw(bd_app *a);
+/* A prompt of the runs browser (filter, rename, delete) takes the keys first. */
+int bd_runs_modal(bd_app *a, int key);
+/* The prompt on the message line; 0 when none is open. */
+int bd_runs_prompt_draw(bd_app *a, WINDOW *w);
 int bd_runs_spec(bd_app *a, bd_chart_spec *s, const char **metric);
 void bd_runs_rescan(bd_app *a);
+/* view_compare.c: the comparison table (c in the runs browser) */
+void bd_compare_open(bd_app *a);
+void bd_compare_draw(bd_app *a, WINDOW *w);
+/* Build the table again when a tagged run changed (or was renamed, removed, untagged). */
+void bd_compare_refresh(bd_app *a, int force);
 
 /* view_help.c: help, too small, the key bar, the message line */
 void bd_help_view_draw(bd_app *a);

@@ -284,7 +284,7 @@ static const bd_binding *view_table(const bd_app *a) {
     switch (a->view) {
     case BD_VIEW_RUN: return bd_keys_run;
     case BD_VIEW_SETUP: return bd_keys_setup;
-    case BD_VIEW_RUNS: return bd_keys_runs;
+    case BD_VIEW_RUNS: return a->runs_compare ? bd_keys_compare : bd_keys_runs;
     default: return keys_help;
     }
 }
@@ -303,6 +303,10 @@ int bd_dispatch(bd_app *a, int key) {
     if (a->confirm_quit) return confirm(a, key);
     if (a->view == BD_VIEW_SETUP || a->prompt_save) {
         int fl = bd_setup_modal(a, key);
+        if (fl) return fl;
+    }
+    if (a->view == BD_VIEW_RUNS && a->runs_prompt) {
+        int fl = bd_runs_modal(a, key);
         if (fl) return fl;
     }
     int fl = run_table(a, view_table(a), key);

@@ -2,9 +2,11 @@
 #include "runs.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +63,31 @@ static int follow_metrics(bd_run_info *r) {
     return changed;
 }
 
+static int wall_row(void *ctx, double wall, long step, int phase, const char *name, double value, bd_err *e) {
+    (void)phase; (void)name; (void)value; (void)e;
+    bd_run_info *r = ctx;
+    if (isfinite(wall)) { r->wall_s = wall; r->wall_step = step; }
+    return 0;
+}
+
+/* The last wall_time of metrics.csv, read by its own follower (what the
+ * series keep has no wall times). Its errors are follow_metrics' too. */
+static int follow_wall(bd_run_info *r) {
+    bd_err e = {{0}};
+    double was = r->wall_s;
+    for (int tries = 0; tries < 2; tries++) {
+        int restarted = 0;
+        int n = bd_mfollow_poll(&r->wall_mf, 0, wall_row, r, &restarted, &e);
+        if (!restarted) { (void)n; break; }
+        r->wall_s = NAN; /* replaced or cut: read it again from byte 0 */
+        r->wall_step = 0;
+    }
+    return !(was == r->wall_s || (isnan(was) && isnan(r->wall_s)));
+}
+
 int bd_run_follow(bd_run_info *r) {
     int changed = follow_metrics(r);
+    changed |= follow_wall(r);
     char path[4400];
     struct stat st;
     bd_fmt(path, sizeof path, "%s/config.ini", r->dir);
@@ -110,6 +135,8 @@ static void read_run(bd_run_info *r) {
     bd_run_data_init(&r->data);
     bd_fmt(path, sizeof path, "%s/metrics.csv", r->dir);
     if (bd_mfollow_init(&r->mf, path, &e)) bd_fmt(r->err, sizeof r->err, "%s", e.msg);
+    bd_mfollow_init(&r->wall_mf, path, &e);
+    r->wall_s = NAN;
     r->running_pid = 0;
     r->cfg_mtime_ns = -1; /* read config.ini, or say "?" without one */
     bd_run_follow(r);
@@ -152,6 +179,49 @@ int bd_runs_add_new(bd_runs *rs, const char *out_dir) {
     closedir(d);
     if (added) qsort(rs->r, (size_t)rs->n, sizeof *rs->r, cmp_run);
     return added;
+}
+
+/* a is part of s, ignoring case */
+static int has_word(const char *s, const char *a, size_t n) {
+    for (; *s; s++)
+        if (!strncasecmp(s, a, n)) return 1;
+    return 0;
+}
+
+int bd_run_matches(const bd_run_info *r, const char *filter) {
+    const char *p = filter;
+    while (*p) {
+        while (*p == ' ') p++;
+        size_t n = strcspn(p, " ");
+        if (!n) break;
+        if (!has_word(r->name, p, n) && strncasecmp(r->method, p, n)) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+int bd_runs_renamed(bd_runs *rs, int i, const char *new_name) {
+    bd_run_info *r = &rs->r[i];
+    char out_dir[4096];
+    size_t k = strlen(r->dir) - strlen(r->name);
+    bd_fmt(out_dir, sizeof out_dir, "%.*s", (int)(k ? k - 1 : 0), r->dir); /* the dir without "/NAME" */
+    bd_fmt(r->name, sizeof r->name, "%s", new_name);
+    bd_fmt(r->dir, sizeof r->dir, "%s/%s", out_dir, new_name);
+    bd_fmt(r->mf.path, sizeof r->mf.path, "%s/metrics.csv", r->dir);     /* the same file (inode), */
+    bd_fmt(r->wall_mf.path, sizeof r->wall_mf.path, "%s", r->mf.path);  /* read on from where it was */
+    char name[256];
+    bd_fmt(name, sizeof name, "%s", new_name);
+    qsort(rs->r, (size_t)rs->n, sizeof *rs->r, cmp_run);
+    for (int j = 0; j < rs->n; j++)
+        if (!strcmp(rs->r[j].name, name)) return j;
+    return 0;
+}
+
+void bd_runs_remove(bd_runs *rs, int i) {
+    if (i < 0 || i >= rs->n) return;
+    bd_run_data_free(&rs->r[i].data);
+    memmove(&rs->r[i], &rs->r[i + 1], sizeof *rs->r * (size_t)(rs->n - i - 1));
+    rs->n--;
 }
 
 void bd_runs_free(bd_runs *rs) {

@@ -24,6 +24,9 @@ typedef struct bd_run_info {
     bd_run_data data;
     bd_mfollow mf;           /* metrics.csv, read up to here */
     long long cfg_mtime_ns;  /* config.ini's mtime when read (a resume rewrites it), 0: absent */
+    bd_mfollow wall_mf;      /* metrics.csv again, for its wall_time column (series keep none) */
+    double wall_s;           /* the last row's wall_time: training seconds (resumes continue it); NaN unknown */
+    long wall_step;          /* that row's step */
 } bd_run_info;
 
 typedef struct bd_runs {
@@ -42,6 +45,18 @@ int bd_run_follow(bd_run_info *r);
 /* Add the runs that appeared in out_dir since the scan (kept sorted).
  * Returns how many were added. */
 int bd_runs_add_new(bd_runs *rs, const char *out_dir);
+
+/* Does the run pass the runs browser's filter? Every word of filter
+ * (blank-separated, case-insensitive) must be part of the name or begin
+ * the method ("dora" finds dora runs and names with "dora", "bi" bidora
+ * runs). An empty filter passes everything. */
+int bd_run_matches(const bd_run_info *r, const char *filter);
+/* The run at index i was renamed on disk to new_name (in the same out_dir):
+ * its name, paths and followers follow it; the list is sorted again.
+ * Returns the run's new index. */
+int bd_runs_renamed(bd_runs *rs, int i, const char *new_name);
+/* Drop the run at index i from the list (its directory is gone). */
+void bd_runs_remove(bd_runs *rs, int i);
 
 /* One series of a chart, as exported. */
 typedef struct bd_export_series {

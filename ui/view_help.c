@@ -17,6 +17,7 @@ static const struct {
     {"Run view (F4): charts of the live or opened run", bd_keys_run},
     {"Set-up view (F2): the config form", bd_keys_setup},
     {"Runs browser (F3)", bd_keys_runs},
+    {"Runs comparison (c in the runs browser, with 2 or more tagged runs)", bd_keys_compare},
 };
 
 static const char *const about[] = {
@@ -90,6 +91,20 @@ void bd_keybar_draw(bd_app *a) {
         bd_fmt(label, sizeof label, "%-6s", b->bar);
         x += bd_put(w, 0, x, W - x, bd_attr(&a->term, BD_C_KEYLABEL), label);
     }
+    /* the runs browser's own keys after them, where the width allows */
+    const bd_binding *own = a->view != BD_VIEW_RUNS ? NULL : a->runs_compare ? bd_keys_compare : bd_keys_runs;
+    for (const bd_binding *b = own; b && b->fn && x < W; b++) {
+        if (!b->bar) continue;
+        char key[16];
+        bd_fmt(key, sizeof key, "%s", b->keyname);
+        char *sp = strchr(key, ' ');
+        if (sp) *sp = '\0';
+        char label[16];
+        bd_fmt(label, sizeof label, "%-6s", b->bar);
+        if (x + (int)strlen(key) + (int)strlen(label) > W) break; /* whole entries only */
+        x += bd_put(w, 0, x, W - x, bd_attr(&a->term, BD_C_KEY), key);
+        x += bd_put(w, 0, x, W - x, bd_attr(&a->term, BD_C_KEYLABEL), label);
+    }
     wnoutrefresh(w);
 }
 
@@ -101,6 +116,8 @@ void bd_message_draw(bd_app *a) {
     if (a->confirm_quit) {
         bd_put(w, 0, 0, W, bd_attr(&a->term, BD_C_WARN),
                "A run is active. d: detach (it trains on; bidora attach) s: stop it (checkpoint) and quit  Esc: cancel");
+    } else if (bd_runs_prompt_draw(a, w)) {
+        /* the runs browser's filter, rename or delete prompt */
     } else if (a->prompt_save) {
         int used = bd_put(w, 0, 0, W, bd_attr(&a->term, BD_C_WARN), "Save config as (Enter saves, Esc cancels): ");
         used += bd_put(w, 0, used, W - used, bd_attr(&a->term, BD_C_NORMAL) | A_UNDERLINE, a->edit.buf);
