@@ -8,6 +8,7 @@
 #include "channel.h"
 #include "chart.h"
 #include "config.h"
+#include "fmt.h"
 #include "form.h"
 #include "layout.h"
 #include "live.h"

@@ -18,6 +18,7 @@
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
+#include "fmt.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -536,6 +537,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->best = -INFINITY;
     t->metrics_fd = t->log_fd = t->lock.fd = -1;
     t->last_eval = -1;
+    t->ckpt_logged = -1;
     t->started = (long long)time(NULL);
     int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
@@ -660,16 +662,16 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
         }
         if (t->done && t->mlen == 0) {
             /* nothing to do, and nothing is touched */
-            bd_errf(e, "%s is finished (%ld steps); to train on, raise max_steps (or epochs): bidora train --resume %s max_steps=N",
-                    t->dir, t->step, t->dir);
+            bd_errf(e, "%s is finished (%ld %s); to train on, raise max_steps (or epochs): bidora train --resume %s max_steps=N",
+                    t->dir, t->step, bd_plural(t->step, "step", "steps"), t->dir);
             rc = 1;
             goto fail;
         }
     }
     if (open_files(t, resume_dir != NULL, changed > 0, e)) goto fail;
     if (t->open_note[0]) bd_tr_log(t, "%s", t->open_note);
-    bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
-          bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
+    bd_tr_log(t, "%s %s on %s: rows %d train, %d val, %d eval; %ld %s; %s", resume_dir ? "resumed" : "started",
+          bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total, bd_plural(t->total, "step", "steps"),
           resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
     bd_tr_log(t, "training on %s%s%s", t->be->device, t->be_note[0] ? "; " : "", t->be_note);
     for (int i = 0; i < 3; i++)
@@ -712,7 +714,8 @@ static void enter_phase2(bd_trainer *t) {
     t->epoch = 0;
     t->pos = 0;
     shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)t->c.seed + 2, 0);
-    bd_tr_log(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d rows", t->n_fit);
+    bd_tr_log(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d %s", t->n_fit,
+              bd_plural(t->n_fit, "row", "rows"));
 }
 
 static int train_step(bd_trainer *t, bd_err *e) {
@@ -847,7 +850,7 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     }
     if (bd_trainer_checkpoint(t, e)) goto fail;
     if (t->io_failed) { *e = t->io_err; goto fail; }
-    bd_tr_log(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, bd_tr_wall(t),
+    bd_tr_log(t, "done: %ld %s in %.1fs; final %s in %s/adapter%s", t->step, bd_plural(t->step, "step", "steps"), bd_tr_wall(t),
           c->method == BD_METHOD_FULL ? "model" : "adapter", t->dir,
           t->best_step >= 0 ? ", best eval in best/" : "");
     if (t->io_failed) { *e = t->io_err; goto fail; }
