@@ -701,6 +701,72 @@ fail:
     return rc;
 }
 
+/* ---- a run's eval split, scored again (bidora eval --run) ---- */
+
+int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progress progress, void *ctx,
+                        bd_run_eval *out, bd_err *e) {
+    memset(out, 0, sizeof *out);
+    bd_trainer *t = calloc(1, sizeof *t);
+    if (!t) return bd_errf(e, "out of memory");
+    t->c = *c;
+    t->metrics_fd = t->log_fd = t->lock.fd = -1;
+    int rc = -1;
+    if (!(t->tok = bd_tok_load(c->model, e))) goto out;
+    t->pad_id = bd_tok_pad_id(t->tok);
+    if (load_data(t, e)) goto out; /* the rows, labels and split exactly as the run had them */
+    if (!t->n_ev) {
+        bd_errf(e, "%s: the run has no eval rows (split's eval fraction is 0 and no eval_data)", c->data);
+        goto out;
+    }
+    int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
+    const int full = c->method == BD_METHOD_FULL;
+    if (bd_bert_load(&t->m, full ? model_dir : c->model, L, (uint64_t)c->seed, e)) goto out;
+    {
+        static const char *const names[] = {"auto", "cpu", "cuda"};
+        if (!(t->be = bd_backend_open(names[c->backend], c->tf32, t->be_note, sizeof t->be_note, e))) goto out;
+        if (bd_bert_to_backend(&t->m, t->be, e)) goto out;
+    }
+    if (!full) {
+        unsigned mask;
+        if (bd_parse_target_modules(c->target_modules, &mask, e)) goto out;
+        bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
+                              c->dora_norm_grad == 0};
+        if (bd_trainable_init(&t->t, &t->m, &ao, (uint64_t)c->seed + 1, e) || bd_peft_load(&t->t, &t->m, model_dir, e))
+            goto out;
+    }
+    if (bd_evaluate_progress(&t->m, &t->enc, t->ev, t->n_ev, t->label_of, t->target_of, (bd_task)c->task,
+                             c->batch_size, t->pad_id, progress, ctx, &out->r, e))
+        goto out;
+    out->gold = calloc((size_t)t->n_ev, sizeof *out->gold);
+    out->target = calloc((size_t)t->n_ev, sizeof *out->target);
+    out->file_row = calloc((size_t)t->n_ev, sizeof *out->file_row);
+    if (!out->gold || !out->target || !out->file_row) { bd_errf(e, "out of memory for %d rows", t->n_ev); goto out; }
+    /* eval rows come from eval_data when given (laid after data and val_data), else from data */
+    const int from_file = t->ds[2].n_rows > 0, base = from_file ? t->ds[0].n_rows + t->ds[1].n_rows : 0;
+    snprintf(out->eval_file, sizeof out->eval_file, "%s", from_file ? c->eval_data : c->data);
+    for (int i = 0; i < t->n_ev; i++) {
+        out->gold[i] = t->label_of[t->ev[i]];
+        out->target[i] = t->target_of[t->ev[i]];
+        out->file_row[i] = t->ev[i] - base;
+    }
+    out->labels = t->labels; /* handed over */
+    memset(&t->labels, 0, sizeof t->labels);
+    rc = 0;
+out:
+    if (rc) bd_run_eval_free(out);
+    bd_trainer_close(t);
+    return rc;
+}
+
+void bd_run_eval_free(bd_run_eval *x) {
+    bd_eval_result_free(&x->r);
+    bd_labels_free(&x->labels);
+    free(x->gold);
+    free(x->target);
+    free(x->file_row);
+    memset(x, 0, sizeof *x);
+}
+
 /* ---- the loop ---- */
 
 /* Phase 2: M frozen; V back to its phase-1 start; train on D_tr + D_val. */
