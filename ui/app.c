@@ -84,7 +84,7 @@ static int fork_keeper(void) {
 static const char *const tui_usage =
     "usage: bidora [tui] [-c FILE] [--ascii] [--block] [--mono] [key=value ...]\n"
     "The workbench: set up a run, train it in the background, watch its curves.\n"
-    "  -c FILE   the configuration to open (default configs/default.ini)\n"
+    "  -c FILE, --config FILE   the configuration to open (default configs/default.ini)\n"
     "  --ascii   ASCII plots (also when the locale is not UTF-8)\n"
     "  --block   block-character plots instead of braille\n"
     "  --mono    no colours (also when NO_COLOR is set)\n"

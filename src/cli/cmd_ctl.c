@@ -166,9 +166,10 @@ int bd_cmd_ps(int argc, char **argv) {
 
 static const char *const ctl_usage =
     "usage: bidora stop RUN [--no-wait]     checkpoint the live run RUN and stop it (waits until it has)\n"
-    "       bidora pause RUN                pause it within one step (the trainer keeps its memory)\n"
-    "       bidora resume RUN               resume a paused run\n"
-    "       bidora checkpoint RUN           write a checkpoint now (paused or not)\n"
+    "       bidora pause RUN [--no-wait]    pause it within one step (the trainer keeps its memory)\n"
+    "       bidora resume RUN [--no-wait]   resume a paused run\n"
+    "       bidora checkpoint RUN [--no-wait]  write a checkpoint now (paused or not)\n"
+    "--no-wait: return once the run has the command, without waiting for its effect.\n"
     "RUN: a run directory, or a run's name in the default out_dir. bidora ps lists the live runs.\n";
 
 /* Wait for a subscription event: "end" (want_state < 0), a status in

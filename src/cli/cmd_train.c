@@ -21,7 +21,7 @@ static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
 
 static const char *const train_usage =
-    "usage: bidora train [-c FILE] [key=value ...]\n"
+    "usage: bidora train [-c FILE | --config FILE] [key=value ...]\n"
     "       bidora train --resume RUN_DIR [key=value ...]   (max_steps, epochs, retrain_steps, eval_every,\n"
     "                                                     checkpoint_every may change)\n"
     "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
