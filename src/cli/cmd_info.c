@@ -81,7 +81,7 @@ static int adapter_info(const char *dir) {
     int n_layers = 0;
     for (int l = 0; l <= max_layer; l++) n_layers += (layers_seen[l / 32] >> (l % 32)) & 1;
     const char *base = json_string_value(json_object_get(cfg, "base_model_name_or_path"));
-    printf("adapter      %s (PEFT %s)\n", dir, dora ? "DoRA: use_dora true (bidora's dora and bidora)" : "LoRA");
+    printf("adapter      %s (PEFT %s)\n", dir, dora ? "DoRA, as bidora's dora and bidora write" : "LoRA");
     printf("base model   %s%s\n", base ? base : "(not named)",
            !base ? "" : access(base, F_OK) == 0 ? "" : " (not found here)");
     printf("rank         %d\nalpha        %g (scale %g%s)\n", o.rank, (double)o.alpha,
