@@ -84,7 +84,7 @@ static int fork_keeper(void) {
 static const char *const tui_usage =
     "usage: bidora [tui] [-c FILE] [--ascii] [--block] [--mono] [key=value ...]\n"
     "The workbench: set up a run, train it in the background, watch its curves.\n"
-    "  -c FILE   the configuration to open (default configs/default.ini)\n"
+    "  -c FILE, --config FILE   the configuration to open (default configs/default.ini)\n"
     "  --ascii   ASCII plots (also when the locale is not UTF-8)\n"
     "  --block   block-character plots instead of braille\n"
     "  --mono    no colours (also when NO_COLOR is set)\n"
@@ -103,7 +103,8 @@ void bd_app_message(bd_app *a, int error, const char *fmt, ...) {
     vsnprintf(a->msg, sizeof a->msg, fmt, ap);
     va_end(ap);
     a->msg_error = error;
-    if (a->live) bd_live_add_log(a->live, a->msg); /* the log pane keeps a history */
+    /* the message line only: the log pane is the trainer's (pause, checkpoint and stop are
+     * logged there by the trainer itself, so an echo here would show each twice) */
 }
 
 const bd_run_data *bd_app_shown(const bd_app *a) { return a->show_opened ? &a->opened : &a->live->data; }
@@ -297,7 +298,8 @@ static void reap_worker(bd_app *a) {
     if (attached && r == 3) bd_app_message(a, 0, "left %s; it trains on (pid %ld)", st->run_dir, st->pid);
     else if (attached && r == -1) bd_app_message(a, 1, "cannot attach: %s", e.msg);
     else if (attached && r == -2 && st->state != BD_RUN_FAILED) bd_app_message(a, 1, "lost the run: %s", e.msg);
-    else if (r == 0) bd_app_message(a, 0, "run finished: %ld steps; adapter in %s/adapter", st->step, st->run_dir);
+    else if (r == 0) bd_app_message(a, 0, "run finished: %ld %s; adapter in %s/adapter", st->step,
+                                      bd_plural(st->step, "step", "steps"), st->run_dir);
     else if (r == 2) bd_app_message(a, 0, "%s", e.msg);
     else if (r == 1)
         bd_app_message(a, 0, "run stopped at step %ld; checkpoint in %s/checkpoint (continue: bidora train --resume %s, "

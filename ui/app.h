@@ -9,6 +9,7 @@
 #include "chart.h"
 #include "compare.h"
 #include "config.h"
+#include "fmt.h"
 #include "form.h"
 #include "layout.h"
 #include "live.h"

@@ -427,8 +427,8 @@ void bd_status_draw(bd_app *a) {
         char live[64] = "from metrics.csv"; /* followed either way (follow.c); live when a process trains it */
         if (a->opened_pid > 0) bd_fmt(live, sizeof live, "live (pid %ld): following metrics.csv", a->opened_pid);
         else if (a->opened_pid) bd_fmt(live, sizeof live, "live: following metrics.csv");
-        bd_fmt(line, sizeof line, " bidora%sviewing %s%s%s%s%ld steps%s%s", sep, a->opened_name, sep,
-               a->opened_method, sep, a->opened.max_step, sep, live);
+        bd_fmt(line, sizeof line, " bidora%sviewing %s%s%s%s%ld %s%s%s", sep, a->opened_name, sep,
+               a->opened_method, sep, a->opened.max_step, bd_plural(a->opened.max_step, "step", "steps"), sep, live);
     } else if (!a->channel_used) {
         bd_fmt(line, sizeof line, " bidora%sidle%s%s%s%s%sF5 starts a run", sep, sep, a->cfg_path, sep,
                bd_method_names[a->cfg.method & 3], sep);
@@ -439,9 +439,10 @@ void bd_status_draw(bd_app *a) {
         char state[64];
         if (a->attached) bd_fmt(state, sizeof state, "%s (attached to pid %ld)", state_name(a), st->pid);
         else bd_fmt(state, sizeof state, "%s", state_name(a));
-        bd_fmt(line, sizeof line, " %s%sstep %ld/%ld%s%s%sphase %d%s%.1f steps/s%sETA %s%s%s%smem %.1f MB%s%s",
+        char rate[32];
+        bd_fmt(line, sizeof line, " %s%sstep %ld/%ld%s%s%sphase %d%s%s%sETA %s%s%s%smem %.1f MB%s%s",
                state, sep, st->step, st->total, sep, st->method[0] ? st->method : a->run_method, sep, st->phase ? st->phase : 1, sep,
-               st->steps_per_s, sep, eta, sep, st->device[0] ? st->device : a->run_backend, sep,
+               bd_fmt_rate(rate, sizeof rate, st->steps_per_s), sep, eta, sep, st->device[0] ? st->device : a->run_backend, sep,
                st->mem_bytes / 1048576.0, sep, dir);
     }
     werase(w);
@@ -471,6 +472,6 @@ int bd_run_export(bd_app *a) {
     bd_err e = {{0}};
     int rows = bd_export_csv(path, p == BD_P_SCATTER ? "dD" : p == BD_P_MAG ? "row" : "step", ex, s.ns, &e);
     if (rows < 0) { bd_app_message(a, 1, "export failed: %s", e.msg); return -1; }
-    bd_app_message(a, 0, "exported %d series (%d rows) to %s", s.ns, rows, path);
+    bd_app_message(a, 0, "exported %d series (%d %s) to %s", s.ns, rows, bd_plural(rows, "row", "rows"), path);
     return 0;
 }

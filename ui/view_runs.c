@@ -52,7 +52,7 @@ void bd_runs_rescan(bd_app *a) {
     }
     free(tags);
     keep_selection_shown(a);
-    bd_app_message(a, 0, "%d runs in %s", a->runs.n, a->cfg.out_dir);
+    bd_app_message(a, 0, "%d %s in %s", a->runs.n, bd_plural(a->runs.n, "run", "runs"), a->cfg.out_dir);
 }
 
 static bd_run_info *selected(bd_app *a) {
@@ -337,7 +337,8 @@ static int k_export(bd_app *a, int key) {
     bd_err e = {{0}};
     int rows = bd_export_csv(path, "step", ex, s.ns, &e);
     if (rows < 0) bd_app_message(a, 1, "export failed: %s", e.msg);
-    else bd_app_message(a, 0, "exported %s of %d runs (%d rows) to %s", metric, s.ns, rows, path);
+    else bd_app_message(a, 0, "exported %s of %d %s (%d %s) to %s", metric, s.ns, bd_plural(s.ns, "run", "runs"), rows,
+                               bd_plural(rows, "row", "rows"), path);
     return R;
 }
 

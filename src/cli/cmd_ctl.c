@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "config.h"
 #include "control.h"
+#include "fmt.h"
 #include "runlock.h"
 
 void bd_default_out_dir(char *buf, size_t n) {
@@ -127,7 +128,7 @@ int bd_cmd_ps(int argc, char **argv) {
     int k = live_runs(od, &names, &e);
     if (k < 0) { bd_report(e.msg); return 1; }
     if (!k) { printf("no live runs in %s\n", od); free(names); return 0; }
-    printf("%-28s %7s %-8s %-6s %13s %7s %8s %-7s %s\n", "NAME", "PID", "STATE", "METHOD", "STEP/TOTAL", "STEPS/S", "ETA",
+    printf("%-28s %7s %-8s %-6s %13s %13s %8s %-7s %s\n", "NAME", "PID", "STATE", "METHOD", "STEP/TOTAL", "RATE", "ETA",
            "BACKEND", "STARTED");
     for (int i = 0; i < k; i++) {
         char dir[4400];
@@ -151,13 +152,12 @@ int bd_cmd_ps(int argc, char **argv) {
         }
         char steps[48], rate[32], eta[48], when[32] = "-";
         snprintf(steps, sizeof steps, "%ld/%ld", st.step, st.total);
-        if (isfinite(st.steps_per_s) && st.steps_per_s > 0) snprintf(rate, sizeof rate, "%.2f", st.steps_per_s);
-        else snprintf(rate, sizeof rate, "-");
+        bd_fmt_rate(rate, sizeof rate, st.steps_per_s); /* "12.34 steps/s", or "3.2 s/step" when slower */
         fmt_dur(eta, sizeof eta, st.state == BD_RUN_RUNNING ? st.eta_s : NAN);
         time_t ts = (time_t)st.started;
         struct tm tm;
         if (st.started > 0 && localtime_r(&ts, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%-28s %7ld %-8s %-6s %13s %7s %8s %-7s %s\n", names[i], st.pid, bd_run_state_name(st.state),
+        printf("%-28s %7ld %-8s %-6s %13s %13s %8s %-7s %s\n", names[i], st.pid, bd_run_state_name(st.state),
                st.method, steps, rate, eta, st.backend[0] ? st.backend : "-", when);
     }
     free(names);
@@ -166,9 +166,10 @@ int bd_cmd_ps(int argc, char **argv) {
 
 static const char *const ctl_usage =
     "usage: bidora stop RUN [--no-wait]     checkpoint the live run RUN and stop it (waits until it has)\n"
-    "       bidora pause RUN                pause it within one step (the trainer keeps its memory)\n"
-    "       bidora resume RUN               resume a paused run\n"
-    "       bidora checkpoint RUN           write a checkpoint now (paused or not)\n"
+    "       bidora pause RUN [--no-wait]    pause it within one step (the trainer keeps its memory)\n"
+    "       bidora resume RUN [--no-wait]   resume a paused run\n"
+    "       bidora checkpoint RUN [--no-wait]  write a checkpoint now (paused or not)\n"
+    "--no-wait: return once the run has the command, without waiting for its effect.\n"
     "RUN: a run directory, or a run's name in the default out_dir. bidora ps lists the live runs.\n";
 
 /* Wait for a subscription event: "end" (want_state < 0), a status in

@@ -1,27 +1,46 @@
-/* bidora eval --model DIR --data CSV [--out FILE] [key=value ...]:
- * metrics on stdout, per-row predictions to FILE. */
+/* bidora eval --model DIR --data CSV [--out FILE] [key=value ...], or
+ * bidora eval --run RUN_DIR: metrics on stdout, per-row predictions to
+ * FILE, progress on stderr. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
+#include "fmt.h"
 #include "model.h"
 #include "tokenizer.h"
 #include "trainable.h"
+#include "trainer.h"
+#include "worker.h"
 
 static const char *const eval_usage =
     "usage: bidora eval --model DIR [--adapter DIR] --data CSV [--out FILE] [key=value ...]\n"
-    "  --adapter DIR: a PEFT LoRA/DoRA adapter (bidora's adapter/ or best/, or PEFT's save_pretrained)\n"
+    "       bidora eval --run RUN_DIR [--adapter DIR] [--out FILE] [batch_size=N]\n"
+    "  --model DIR    a Hugging Face model directory (or a fully fine-tuned run's adapter/ or best/)\n"
+    "  --data CSV     the rows to score (all of them)\n"
+    "  --adapter DIR  a PEFT LoRA/DoRA adapter (bidora's adapter/ or best/, or PEFT's save_pretrained)\n"
+    "  --out FILE     per-row predictions as CSV (row, label, pred, logits)\n"
+    "  --run RUN_DIR  a run's held-out eval split, rebuilt from RUN_DIR/config.ini as training built it,\n"
+    "                 scored by RUN_DIR/best (else RUN_DIR/adapter; --adapter picks another)\n"
     "keys: text_column (text), text_pair_column (none), label_column (label),\n"
-    "      task (classification|regression), max_length (model's), batch_size (32), seed (0)\n";
+    "      task (classification|regression), max_length (model's), batch_size (32), seed (0)\n"
+    "Progress on stderr: one updating line on a terminal, else a line every tenth of the batches.\n";
+
+static const char *const eval_keys[] = {"text_column", "text_pair_column", "label_column", "task", "max_length",
+                                        "batch_size", "seed"};
 
 typedef struct eval_opts {
-    const char *model, *data, *out, *adapter;
+    const char *model, *data, *out, *adapter, *run;
+    const char *other_key;     /* the first key=value other than batch_size */
+    int batch_set;
     const char *text_column, *text_pair_column, *label_column;
     bd_task task;
     int max_length, batch_size;
@@ -45,16 +64,20 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
     o->batch_size = 32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--adapter")) {
+        if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--adapter") ||
+            !strcmp(a, "--run")) {
             if (i + 1 >= argc) return bd_errf(e, "%s needs a value", a);
-            const char **dst = a[2] == 'm' ? &o->model : a[2] == 'd' ? &o->data : a[2] == 'o' ? &o->out : &o->adapter;
+            const char **dst = a[2] == 'm' ? &o->model : a[2] == 'd' ? &o->data : a[2] == 'o' ? &o->out
+                             : a[2] == 'r' ? &o->run : &o->adapter;
             *dst = argv[++i];
             continue;
         }
         const char *eq = strchr(a, '=');
-        if (!eq || a[0] == '-') return bd_errf(e, "unknown argument \"%s\"", a);
+        if (!eq || a[0] == '-') return bd_errf(e, "unknown argument \"%s\" (see bidora eval --help)", a);
         size_t kl = (size_t)(eq - a);
         const char *v = eq + 1;
+        if (kl == 10 && !strncmp(a, "batch_size", kl)) o->batch_set = 1;
+        else if (!o->other_key) o->other_key = a;
         if (kl == 11 && !strncmp(a, "text_column", kl)) o->text_column = v;
         else if (kl == 16 && !strncmp(a, "text_pair_column", kl)) o->text_pair_column = v;
         else if (kl == 12 && !strncmp(a, "label_column", kl)) o->label_column = v;
@@ -71,11 +94,22 @@ static int parse_eval_args(eval_opts *o, int argc, char **argv, bd_err *e) {
             if (parse_int("seed", v, 0, 2147483647, &s, e)) return -1;
             o->seed = (unsigned long long)s;
         } else {
+            char k[64];
+            snprintf(k, sizeof k, "%.*s", (int)(kl < 63 ? kl : 63), a);
+            const char *near = bd_closest(k, eval_keys, (int)(sizeof eval_keys / sizeof eval_keys[0]));
+            if (near) return bd_errf(e, "unknown key \"%.*s\" (did you mean \"%s\"?)", (int)kl, a, near);
             return bd_errf(e, "unknown key \"%.*s\" (allowed: text_column, text_pair_column, label_column, "
                               "task, max_length, batch_size, seed; see bidora eval --help)", (int)kl, a);
         }
     }
-    if (!o->model) return bd_errf(e, "--model DIR is required");
+    if (o->run) {
+        if (o->other_key)
+            return bd_errf(e, "%s: --run takes the keys from the run's config.ini (only batch_size may be given)", o->other_key);
+        if (o->model || o->data)
+            return bd_errf(e, "--run %s: the model and data come from its config.ini (no --model or --data with --run)", o->run);
+        return 0;
+    }
+    if (!o->model) return bd_errf(e, "--model DIR is required (or --run RUN_DIR)");
     if (!o->data) return bd_errf(e, "--data CSV is required");
     return 0;
 }
@@ -100,8 +134,9 @@ static int resolve_labels(bd_labels *L, const char *adapter, const bd_bert_confi
     return bd_labels_from_dataset(L, ds, e);
 }
 
-static int write_predictions(const char *path, const bd_dataset *ds, const bd_labels *L,
-                             const bd_eval_result *r, bd_err *e) {
+/* Row i of r: gold[i] (classification) or target[i], row[i] its row in its file. */
+static int write_predictions(const char *path, const int *gold, const float *target, const int *row,
+                             const bd_labels *L, const bd_eval_result *r, bd_err *e) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -117,8 +152,8 @@ static int write_predictions(const char *path, const bd_dataset *ds, const bd_la
         const float *z = r->logits + (size_t)i * r->num_labels;
         if (r->task == BD_TASK_CLASSIFICATION) {
             /* label names may hold commas or quotes: quote them CSV-style */
-            const char *names[2] = {L->names[ds->label[i]], L->names[r->pred[i]]};
-            fprintf(f, "%d", i);
+            const char *names[2] = {L->names[gold[i]], L->names[r->pred[i]]};
+            fprintf(f, "%d", row ? row[i] : i);
             for (int k = 0; k < 2; k++) {
                 fputs(",\"", f);
                 for (const char *p = names[k]; *p; p++) { if (*p == '"') fputc('"', f); fputc(*p, f); }
@@ -127,7 +162,7 @@ static int write_predictions(const char *path, const bd_dataset *ds, const bd_la
             for (int l = 0; l < r->num_labels; l++) fprintf(f, ",%.9g", (double)z[l]);
             fprintf(f, "\n");
         } else {
-            fprintf(f, "%d,%.9g,%.9g\n", i, (double)ds->target[i], (double)z[0]);
+            fprintf(f, "%d,%.9g,%.9g\n", row ? row[i] : i, (double)target[i], (double)z[0]);
         }
     }
     /* a memory stream fails only when it cannot grow */
@@ -141,6 +176,98 @@ static int write_predictions(const char *path, const bd_dataset *ds, const bd_la
     return rc;
 }
 
+/* Progress on stderr: on a terminal one line rewritten in place (at most five
+ * times a second), else a whole line every tenth of the batches; nothing for
+ * an evaluation of fewer than 10 batches. */
+typedef struct eval_progress {
+    int tty, batch_size, every;
+    double last;
+} eval_progress;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress_init(eval_progress *p, int n, int batch_size) {
+    int batches = (n + batch_size - 1) / batch_size;
+    p->tty = isatty(2);
+    p->batch_size = batch_size;
+    p->every = batches >= 10 ? (batches + 9) / 10 : 0;
+    p->last = 0;
+}
+
+static void on_progress(int done, int n, void *ctx) {
+    eval_progress *p = ctx;
+    if (p->every < 0) progress_init(p, n, p->batch_size); /* --run: sized at the first batch */
+    if (!p->every) return;
+    int batch = (done + p->batch_size - 1) / p->batch_size;
+    if (p->tty) {
+        double t = now_s();
+        if (done < n && t - p->last < 0.2) return;
+        p->last = t;
+        if (done < n) fprintf(stderr, "\r\033[Keval: %d/%d rows (%.0f%%)", done, n, 100.0 * done / n);
+        else fputs("\r\033[K", stderr); /* done: the metrics follow on a clean line */
+    } else if (batch % p->every == 0 || done == n) {
+        fprintf(stderr, "eval: %d/%d rows (%.0f%%)\n", done, n, 100.0 * done / n);
+    }
+}
+
+static void print_metrics(const bd_eval_result *res, const bd_labels *L) {
+    printf("rows       %d\n", res->n);
+    if (res->task == BD_TASK_CLASSIFICATION) {
+        printf("loss       %.6f\naccuracy   %.6f\nmacro_f1   %.6f\nmcc        %.6f\n", res->loss,
+               res->cls.accuracy, res->cls.macro_f1, res->cls.mcc);
+        printf("labels    ");
+        for (int l = 0; l < L->n; l++) printf(" %d=%s", l, L->names[l]);
+        printf("\n");
+    } else {
+        printf("mse        %.6f\npearson    %.6f\nspearman   %.6f\n", res->loss, res->pearson, res->spearman);
+    }
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* bidora eval --run RUN_DIR: the run's own eval split, scored by best/ (else adapter/). */
+static int eval_run(const eval_opts *o) {
+    bd_err e = {{0}};
+    bd_config *c = malloc(sizeof *c);
+    if (!c) { bd_report("out of memory"); return 2; }
+    if (bd_run_config(c, o->run, &e)) { bd_report(e.msg); free(c); return 1; }
+    if (o->batch_set) c->batch_size = o->batch_size;
+    char dir[4300];
+    if (o->adapter) snprintf(dir, sizeof dir, "%s", o->adapter);
+    else {
+        snprintf(dir, sizeof dir, "%s/best", o->run);
+        if (!is_dir(dir)) snprintf(dir, sizeof dir, "%s/adapter", o->run);
+        if (!is_dir(dir)) {
+            fprintf(stderr, "bidora: %s: no best/ or adapter/ yet (the run has not evaluated or finished; --adapter DIR "
+                            "scores another)\n", o->run);
+            free(c);
+            return 1;
+        }
+    }
+    fprintf(stderr, "bidora: scoring %s on the eval split of %s (%s, seed %ld)\n", dir, o->run,
+            c->eval_data[0] ? c->eval_data : c->data, c->seed);
+    bd_run_eval x;
+    eval_progress pg = {0, c->batch_size, -1, 0};
+    if (bd_trainer_eval_run(c, dir, on_progress, &pg, &x, &e)) { bd_report(e.msg); free(c); return 1; }
+    printf("run        %s\nscored     %s\n", o->run, dir);
+    print_metrics(&x.r, &x.labels);
+    int st = 0;
+    if (o->out && write_predictions(o->out, x.gold, x.target, x.file_row, &x.labels, &x.r, &e)) {
+        bd_report(e.msg);
+        st = 2;
+    }
+    bd_run_eval_free(&x);
+    free(c);
+    return st;
+}
+
 int bd_cmd_eval(int argc, char **argv) {
     bd_err e = {{0}};
     eval_opts o;
@@ -150,6 +277,7 @@ int bd_cmd_eval(int argc, char **argv) {
         bd_report(e.msg); /* one line; --help has the rest */
         return 1;
     }
+    if (o.run) return eval_run(&o);
     int status = 1;
     bd_bert_config cfg;
     bd_dataset ds = {0};
@@ -201,19 +329,12 @@ int bd_cmd_eval(int argc, char **argv) {
         goto fail;
     }
     for (int i = 0; i < ds.n_rows; i++) rows[i] = i;
-    if (bd_evaluate(&m, &enc, rows, ds.n_rows, ds.label, ds.target, o.task, o.batch_size,
-                    bd_tok_pad_id(tok), &res, &e)) { status = 2; goto fail; }
-    printf("rows       %d\n", res.n);
-    if (o.task == BD_TASK_CLASSIFICATION) {
-        printf("loss       %.6f\naccuracy   %.6f\nmacro_f1   %.6f\nmcc        %.6f\n", res.loss,
-               res.cls.accuracy, res.cls.macro_f1, res.cls.mcc);
-        printf("labels    ");
-        for (int l = 0; l < L.n; l++) printf(" %d=%s", l, L.names[l]);
-        printf("\n");
-    } else {
-        printf("mse        %.6f\npearson    %.6f\nspearman   %.6f\n", res.loss, res.pearson, res.spearman);
-    }
-    if (o.out && write_predictions(o.out, &ds, &L, &res, &e)) goto fail;
+    eval_progress pg;
+    progress_init(&pg, ds.n_rows, o.batch_size);
+    if (bd_evaluate_progress(&m, &enc, rows, ds.n_rows, ds.label, ds.target, o.task, o.batch_size,
+                             bd_tok_pad_id(tok), on_progress, &pg, &res, &e)) { status = 2; goto fail; }
+    print_metrics(&res, &L);
+    if (o.out && write_predictions(o.out, ds.label, ds.target, NULL, &L, &res, &e)) goto fail;
     status = 0;
     goto done;
 fail:

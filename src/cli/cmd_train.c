@@ -13,6 +13,7 @@
 #include "runlock.h"
 #include "commands.h"
 #include "config.h"
+#include "fmt.h"
 #include "trainer.h"
 #include "worker.h"
 
@@ -20,7 +21,7 @@ static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
 
 static const char *const train_usage =
-    "usage: bidora train [-c FILE] [key=value ...]\n"
+    "usage: bidora train [-c FILE | --config FILE] [key=value ...]\n"
     "       bidora train --resume RUN_DIR [key=value ...]   (max_steps, epochs, retrain_steps, eval_every,\n"
     "                                                     checkpoint_every may change)\n"
     "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
@@ -34,6 +35,42 @@ static void fmt_time(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The progress line. On a terminal one line, rewritten in place (\r) at most
+ * five times a second; elsewhere (a file, a pipe, detached.log) whole lines,
+ * as tqdm does without a terminal: one each time the step passes a multiple
+ * of every (5% of the run), or a minute after the last, never two for a step. */
+typedef struct progress {
+    long last_step;   /* the step of the last whole line (0: none yet) */
+    double last_t;    /* when the last line was printed */
+} progress;
+
+static long progress_every(long total) { return total >= 20 ? total / 20 : 1; }
+
+static void progress_tick(progress *pg, const bd_status *st, int tty, double t) {
+    if (st->step <= 0) return;
+    if (tty) {
+        if (t - pg->last_t < 0.2) return;
+    } else {
+        long every = progress_every(st->total);
+        if (st->step <= pg->last_step) return;
+        if (st->step / every == pg->last_step / every && st->step != st->total && t - pg->last_t < 60) return;
+        pg->last_step = st->step;
+    }
+    pg->last_t = t;
+    char eta[32], el[32], rate[32];
+    fmt_time(eta, sizeof eta, st->eta_s);
+    fmt_time(el, sizeof el, st->elapsed_s);
+    fprintf(stderr, "%sstep %ld/%ld%s  loss %.4f  %s  elapsed %s  ETA %s%s", tty ? "\r\033[K" : "", st->step,
+            st->total, st->phase == 2 ? " (phase 2)" : "", st->loss, bd_fmt_rate(rate, sizeof rate, st->steps_per_s),
+            el, eta, tty ? "" : "\n");
 }
 
 int bd_cmd_train(int argc, char **argv) {
@@ -90,9 +127,11 @@ int bd_cmd_train(int argc, char **argv) {
     if (bd_worker_start(&w, &c, resume, &ch, &e)) { bd_report(e.msg); bd_channel_destroy(&ch); return 2; }
     int tty = isatty(2), detached = 0;
     long next_log = 0;
-    double last_print = 0;
+    progress pg = {0};
     int stop_sent = 0;
     char logs[64][BD_CH_LOGLEN];
+    bd_status st;
+    memset(&st, 0, sizeof st);
     while (!bd_worker_finished(&w)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -101,7 +140,6 @@ int bd_cmd_train(int argc, char **argv) {
         if (sig == SIGHUP && c.on_hangup == 0 && !stop_sent) {
             /* the terminal went away: train on headless (on_hangup = detach) */
             if (!detached) {
-                bd_status st;
                 bd_channel_get_status(&ch, &st);
                 char line[BD_CH_LOGLEN];
                 snprintf(line, sizeof line, "detached (SIGHUP; on_hangup = detach): pid %ld trains on headless",
@@ -120,21 +158,9 @@ int bd_cmd_train(int argc, char **argv) {
         }
         int n = bd_channel_read_logs(&ch, &next_log, logs, 64);
         for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);
-        bd_status st;
         bd_channel_get_status(&ch, &st);
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double tnow = now.tv_sec + now.tv_nsec * 1e-9;
-        if (detached) tty = 0; /* stderr is detached.log now: a line every 10 s */
-        if (st.state == BD_RUN_RUNNING && st.step > 0 && (tty ? tnow - last_print > 0.2 : tnow - last_print > 10)) {
-            char eta[32], el[32];
-            fmt_time(eta, sizeof eta, st.eta_s);
-            fmt_time(el, sizeof el, st.elapsed_s);
-            fprintf(stderr, "%sstep %ld/%ld%s  loss %.4f  %.2f steps/s  elapsed %s  ETA %s%s",
-                    tty ? "\r\033[K" : "", st.step, st.total, st.phase == 2 ? " (phase 2)" : "", st.loss,
-                    st.steps_per_s, el, eta, tty ? "" : "\n");
-            last_print = tnow;
-        }
+        if (detached) tty = 0; /* stderr is detached.log now: whole lines */
+        if (st.state == BD_RUN_RUNNING) progress_tick(&pg, &st, tty, now_s());
     }
     int n = bd_channel_read_logs(&ch, &next_log, logs, 64);
     for (int i = 0; i < n; i++) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", logs[i]);

@@ -5,6 +5,7 @@
 #define BD_COMMANDS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "err.h"
 
 int bd_cmd_info(int argc, char **argv);
@@ -27,6 +28,19 @@ int bd_newest_live_run(const char *out_dir, char *out, size_t n, bd_err *e);
 
 /* fn for SIGINT, SIGTERM and SIGHUP, without SA_RESTART. */
 void bd_catch_signals(void (*fn)(int));
+
+/* cli_help.c: the subcommands main() dispatches on (a command may have two
+ * lines, one a form), each with the flags its parser takes ("-c --config"). */
+typedef struct bd_cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis, *summary, *flags;
+} bd_cli_cmd;
+extern const bd_cli_cmd bd_cli_cmds[];
+extern const int bd_cli_n_cmds;
+const bd_cli_cmd *bd_cli_find(const char *name);
+/* bidora --help: every command, its forms and its flags. */
+void bd_cli_usage(FILE *f);
 
 /* Print "bidora: MSG" on stderr (the single error line). */
 void bd_report(const char *msg);

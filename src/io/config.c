@@ -1,6 +1,7 @@
 /* config.c: the key table, its parser and our own INI reader (lines of any
  * length; every error names FILE:LINE; a key given twice is refused). */
 #include "config.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -165,10 +166,31 @@ static int check_run_name(const char *v, bd_err *e) {
     return 0;
 }
 
+/* Names other trainers use for some keys: a misspelling of one of them
+ * suggests ours ("lerning_rate" -> lr). They are never accepted as keys. */
+static const char *const aliases[][2] = {
+    {"learning_rate", "lr"}, {"lora_alpha", "alpha"}, {"lora_dropout", "dropout"}, {"lora_r", "rank"},
+    {"num_train_epochs", "epochs"}, {"max_seq_length", "max_length"}, {"warmup_ratio", "warmup"},
+    {"train_batch_size", "batch_size"}, {"output_dir", "out_dir"}, {"model_name_or_path", "model"},
+};
+#define N_ALIASES ((int)(sizeof aliases / sizeof aliases[0]))
+
+const char *bd_config_closest_key(const char *name) {
+    const char *cands[N_KEYS + N_ALIASES];
+    for (int i = 0; i < N_KEYS; i++) cands[i] = keys[i].name;
+    for (int i = 0; i < N_ALIASES; i++) cands[N_KEYS + i] = aliases[i][0];
+    const char *near = bd_closest(name, cands, N_KEYS + N_ALIASES);
+    for (int i = 0; near && i < N_ALIASES; i++)
+        if (near == aliases[i][0]) return aliases[i][1];
+    return near;
+}
+
 int bd_config_set(bd_config *c, const char *name, const char *value, bd_err *e) {
     char sh[SHOW_MAX];
     const key *k = find_key(name);
     if (!k) {
+        const char *near = bd_config_closest_key(name);
+        if (near) return bd_errf(e, "unknown key \"%s\" (did you mean \"%s\"?)", shown(sh, sizeof sh, name), near);
         char list[2048] = "";
         for (int i = 0; i < N_KEYS; i++) {
             strncat(list, keys[i].name, sizeof list - strlen(list) - 1);

@@ -67,6 +67,9 @@ int bd_config_finish(bd_config *c, bd_err *e);
 void bd_config_write(const bd_config *c, FILE *f);
 /* One line per key: name, default, allowed values, meaning. */
 void bd_config_help(FILE *f);
+/* The key name is probably a misspelling of (closest by edit distance, also
+ * through names other trainers use, e.g. learning_rate -> lr), or NULL. */
+const char *bd_config_closest_key(const char *name);
 /* The textual value of key (for display), or NULL if unknown. */
 int bd_config_get(const bd_config *c, const char *key, char *buf, size_t n);
 

@@ -374,7 +374,10 @@ int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const
     if (rc) return -1;
 
     json_t *cfg = json_object();
-    json_object_set_new(cfg, "base_model_name_or_path", json_string(base_model));
+    /* absolute: the adapter names its base wherever it is loaded from (PEFT reads the path as given) */
+    char *abs = realpath(base_model, NULL);
+    json_object_set_new(cfg, "base_model_name_or_path", json_string(abs ? abs : base_model));
+    free(abs);
     json_object_set_new(cfg, "bias", json_string("none"));
     json_object_set_new(cfg, "fan_in_fan_out", json_false());
     json_object_set_new(cfg, "inference_mode", json_true());

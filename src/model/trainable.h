@@ -74,7 +74,8 @@ int bd_parse_target_modules(const char *s, unsigned *mask, bd_err *e);
 /* Write / read a PEFT adapter directory: adapter_model.safetensors +
  * adapter_config.json (LoRA; DoRA and BiDoRA as use_dora: true; the head
  * under modules_to_save). Reading checks r, alpha, targets and every shape,
- * and sets A, B, m and the head. base_model names the base model directory. */
+ * and sets A, B, m and the head. base_model names the base model directory
+ * (written as its realpath when it exists). */
 int bd_peft_save(const bd_trainable *t, const bd_bert *m, const char *dir, const char *base_model, bd_err *e);
 int bd_peft_load(bd_trainable *t, bd_bert *m, const char *dir, bd_err *e);
 /* Read an adapter_config.json into opts (method lora or dora). */

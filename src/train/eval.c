@@ -20,6 +20,12 @@ static void *alloc(size_t count, size_t size, const char *what, int n, bd_err *e
 int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
                 const int *labels, const float *targets, bd_task task, int batch_size,
                 int pad_id, bd_eval_result *r, bd_err *e) {
+    return bd_evaluate_progress(m, enc, rows, n, labels, targets, task, batch_size, pad_id, NULL, NULL, r, e);
+}
+
+int bd_evaluate_progress(const bd_bert *m, const bd_encoded *enc, const int *rows, int n, const int *labels,
+                         const float *targets, bd_task task, int batch_size, int pad_id, bd_eval_progress progress,
+                         void *ctx, bd_eval_result *r, bd_err *e) {
     memset(r, 0, sizeof *r);
     const int L = m->cfg.num_labels, T = enc->max_length;
     if (batch_size < 1) batch_size = 1;
@@ -64,6 +70,7 @@ int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
                 loss_sum += d * d;
             }
         }
+        if (progress) progress(s + B, n, ctx);
     }
     r->loss = loss_sum / n;
     for (int i = 0; i < n; i++) {

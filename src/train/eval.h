@@ -22,6 +22,11 @@ typedef struct bd_eval_result {
 int bd_evaluate(const bd_bert *m, const bd_encoded *enc, const int *rows, int n,
                 const int *labels, const float *targets, bd_task task, int batch_size,
                 int pad_id, bd_eval_result *r, bd_err *e);
+/* The same, calling progress(rows done, n, ctx) after each batch (progress may be NULL). */
+typedef void (*bd_eval_progress)(int done, int n, void *ctx);
+int bd_evaluate_progress(const bd_bert *m, const bd_encoded *enc, const int *rows, int n, const int *labels,
+                         const float *targets, bd_task task, int batch_size, int pad_id, bd_eval_progress progress,
+                         void *ctx, bd_eval_result *r, bd_err *e);
 void bd_eval_result_free(bd_eval_result *r);
 
 #endif

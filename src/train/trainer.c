@@ -18,6 +18,7 @@
 #include "dataset.h"
 #include "encode.h"
 #include "eval.h"
+#include "fmt.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -536,6 +537,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->best = -INFINITY;
     t->metrics_fd = t->log_fd = t->lock.fd = -1;
     t->last_eval = -1;
+    t->ckpt_logged = -1;
     t->started = (long long)time(NULL);
     int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
@@ -660,16 +662,16 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
         }
         if (t->done && t->mlen == 0) {
             /* nothing to do, and nothing is touched */
-            bd_errf(e, "%s is finished (%ld steps); to train on, raise max_steps (or epochs): bidora train --resume %s max_steps=N",
-                    t->dir, t->step, t->dir);
+            bd_errf(e, "%s is finished (%ld %s); to train on, raise max_steps (or epochs): bidora train --resume %s max_steps=N",
+                    t->dir, t->step, bd_plural(t->step, "step", "steps"), t->dir);
             rc = 1;
             goto fail;
         }
     }
     if (open_files(t, resume_dir != NULL, changed > 0, e)) goto fail;
     if (t->open_note[0]) bd_tr_log(t, "%s", t->open_note);
-    bd_tr_log(t, "%s %s on %s: %d train, %d val, %d eval rows; %ld steps; %s", resume_dir ? "resumed" : "started",
-          bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total,
+    bd_tr_log(t, "%s %s on %s: rows %d train, %d val, %d eval; %ld %s; %s", resume_dir ? "resumed" : "started",
+          bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total, bd_plural(t->total, "step", "steps"),
           resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
     bd_tr_log(t, "training on %s%s%s", t->be->device, t->be_note[0] ? "; " : "", t->be_note);
     for (int i = 0; i < 3; i++)
@@ -699,6 +701,72 @@ fail:
     return rc;
 }
 
+/* ---- a run's eval split, scored again (bidora eval --run) ---- */
+
+int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progress progress, void *ctx,
+                        bd_run_eval *out, bd_err *e) {
+    memset(out, 0, sizeof *out);
+    bd_trainer *t = calloc(1, sizeof *t);
+    if (!t) return bd_errf(e, "out of memory");
+    t->c = *c;
+    t->metrics_fd = t->log_fd = t->lock.fd = -1;
+    int rc = -1;
+    if (!(t->tok = bd_tok_load(c->model, e))) goto out;
+    t->pad_id = bd_tok_pad_id(t->tok);
+    if (load_data(t, e)) goto out; /* the rows, labels and split exactly as the run had them */
+    if (!t->n_ev) {
+        bd_errf(e, "%s: the run has no eval rows (split's eval fraction is 0 and no eval_data)", c->data);
+        goto out;
+    }
+    int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
+    const int full = c->method == BD_METHOD_FULL;
+    if (bd_bert_load(&t->m, full ? model_dir : c->model, L, (uint64_t)c->seed, e)) goto out;
+    {
+        static const char *const names[] = {"auto", "cpu", "cuda"};
+        if (!(t->be = bd_backend_open(names[c->backend], c->tf32, t->be_note, sizeof t->be_note, e))) goto out;
+        if (bd_bert_to_backend(&t->m, t->be, e)) goto out;
+    }
+    if (!full) {
+        unsigned mask;
+        if (bd_parse_target_modules(c->target_modules, &mask, e)) goto out;
+        bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
+                              c->dora_norm_grad == 0};
+        if (bd_trainable_init(&t->t, &t->m, &ao, (uint64_t)c->seed + 1, e) || bd_peft_load(&t->t, &t->m, model_dir, e))
+            goto out;
+    }
+    if (bd_evaluate_progress(&t->m, &t->enc, t->ev, t->n_ev, t->label_of, t->target_of, (bd_task)c->task,
+                             c->batch_size, t->pad_id, progress, ctx, &out->r, e))
+        goto out;
+    out->gold = calloc((size_t)t->n_ev, sizeof *out->gold);
+    out->target = calloc((size_t)t->n_ev, sizeof *out->target);
+    out->file_row = calloc((size_t)t->n_ev, sizeof *out->file_row);
+    if (!out->gold || !out->target || !out->file_row) { bd_errf(e, "out of memory for %d rows", t->n_ev); goto out; }
+    /* eval rows come from eval_data when given (laid after data and val_data), else from data */
+    const int from_file = t->ds[2].n_rows > 0, base = from_file ? t->ds[0].n_rows + t->ds[1].n_rows : 0;
+    snprintf(out->eval_file, sizeof out->eval_file, "%s", from_file ? c->eval_data : c->data);
+    for (int i = 0; i < t->n_ev; i++) {
+        out->gold[i] = t->label_of[t->ev[i]];
+        out->target[i] = t->target_of[t->ev[i]];
+        out->file_row[i] = t->ev[i] - base;
+    }
+    out->labels = t->labels; /* handed over */
+    memset(&t->labels, 0, sizeof t->labels);
+    rc = 0;
+out:
+    if (rc) bd_run_eval_free(out);
+    bd_trainer_close(t);
+    return rc;
+}
+
+void bd_run_eval_free(bd_run_eval *x) {
+    bd_eval_result_free(&x->r);
+    bd_labels_free(&x->labels);
+    free(x->gold);
+    free(x->target);
+    free(x->file_row);
+    memset(x, 0, sizeof *x);
+}
+
 /* ---- the loop ---- */
 
 /* Phase 2: M frozen; V back to its phase-1 start; train on D_tr + D_val. */
@@ -712,7 +780,8 @@ static void enter_phase2(bd_trainer *t) {
     t->epoch = 0;
     t->pos = 0;
     shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)t->c.seed + 2, 0);
-    bd_tr_log(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d rows", t->n_fit);
+    bd_tr_log(t, "phase 2: magnitudes frozen, direction re-initialised, training on %d %s", t->n_fit,
+              bd_plural(t->n_fit, "row", "rows"));
 }
 
 static int train_step(bd_trainer *t, bd_err *e) {
@@ -847,7 +916,7 @@ int bd_trainer_run(bd_trainer *t, bd_err *e) {
     }
     if (bd_trainer_checkpoint(t, e)) goto fail;
     if (t->io_failed) { *e = t->io_err; goto fail; }
-    bd_tr_log(t, "done: %ld steps in %.1fs; final %s in %s/adapter%s", t->step, bd_tr_wall(t),
+    bd_tr_log(t, "done: %ld %s in %.1fs; final %s in %s/adapter%s", t->step, bd_plural(t->step, "step", "steps"), bd_tr_wall(t),
           c->method == BD_METHOD_FULL ? "model" : "adapter", t->dir,
           t->best_step >= 0 ? ", best eval in best/" : "");
     if (t->io_failed) { *e = t->io_err; goto fail; }

@@ -7,7 +7,9 @@
 
 #include "channel.h"
 #include "config.h"
+#include "dataset.h"
 #include "err.h"
+#include "eval.h"
 
 typedef struct bd_trainer bd_trainer;
 
@@ -40,6 +42,24 @@ int bd_trainer_run(bd_trainer *t, bd_err *e);
 int bd_trainer_checkpoint(bd_trainer *t, bd_err *e);
 
 const char *bd_trainer_dir(const bd_trainer *t);
+
+/* A run's held-out evaluation, again: the eval rows of the run configured by c
+ * (its config.ini), built by the trainer's own loading code (the same files,
+ * labels, tokenizer, max_length, split and seed), scored in batches of
+ * c->batch_size by model_dir: an adapter of the run (best/ or adapter/), or
+ * for method full a model directory. Fills r, the label names (classification)
+ * and, per scored row, its gold label or target and its row in its CSV file. */
+typedef struct bd_run_eval {
+    bd_eval_result r;
+    bd_labels labels;
+    int *gold;          /* [r.n] class ids (classification) */
+    float *target;      /* [r.n] targets (regression) */
+    int *file_row;      /* [r.n] the row's index in eval_file (0 = first data row) */
+    char eval_file[BD_STR];
+} bd_run_eval;
+int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progress progress, void *ctx,
+                        bd_run_eval *out, bd_err *e);
+void bd_run_eval_free(bd_run_eval *x);
 
 /* For tests: one training step; the trainable values (V or the whole model,
  * and M); the planned steps (and those of phase 1). */

@@ -177,7 +177,10 @@ int bd_trainer_checkpoint(bd_trainer *t, bd_err *e) {
     free(buf);
     if (!rc) {
         t->has_ckpt = 1;
-        bd_tr_log(t, "checkpoint at step %ld", t->step);
+        /* the run's last checkpoint (it records that the run is done) follows the loop's at the
+         * same step when checkpoint_every divides the steps: one line says both */
+        if (!(t->done && t->ckpt_logged == t->step)) bd_tr_log(t, "checkpoint at step %ld", t->step);
+        t->ckpt_logged = t->step;
     }
     return rc;
 }

@@ -73,6 +73,7 @@ struct bd_trainer {
     bd_err io_err;
     long last_eval;            /* step of the last evaluation (-1: none) */
     int has_ckpt;              /* a checkpoint of this run exists on disk */
+    long ckpt_logged;          /* the step of the last "checkpoint at step N" line (-1: none) */
     int ckpt_version;          /* of the one loaded on resume (1: metrics.csv is cut by step) */
     int done;                  /* the final evaluation and adapter are written */
     /* batch buffers */
