@@ -34,33 +34,7 @@
 
 /* ---- temporary model directories ---- */
 
-static char tmp_dirs[32][64];
-static int n_tmp;
-
-static const char *new_dir(void) {
-    assert_true(n_tmp < 32);
-    char *dir = tmp_dirs[n_tmp++];
-    strcpy(dir, "/tmp/bd_bpe_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
-static int teardown_dirs(void **state) {
-    (void)state;
-    static const char *const names[] = {"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json",
-                                        "special_tokens_map.json", "added_tokens.json", "config.json",
-                                        "vocab.txt"};
-    char path[4200];
-    for (int i = 0; i < n_tmp; i++) {
-        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            snprintf(path, sizeof path, "%s/%s", tmp_dirs[i], names[k]);
-            unlink(path);
-        }
-        rmdir(tmp_dirs[i]);
-    }
-    n_tmp = 0;
-    return 0;
-}
+static const char *new_dir(void) { return tiny_tmp_dir("bpe"); }
 
 static void put_file(const char *dir, const char *name, const char *text) {
     char path[4200];
@@ -553,15 +527,15 @@ static void test_bad_tokenizer_json(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_bpe_slow_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_bpe_fast_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_bpe_json_variants, teardown_dirs),
-        cmocka_unit_test_teardown(test_bpe_same_vocabulary, teardown_dirs),
-        cmocka_unit_test_teardown(test_bpe_threads, teardown_dirs),
-        cmocka_unit_test_teardown(test_esm_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_bert_json_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_bad_slow_files, teardown_dirs),
-        cmocka_unit_test_teardown(test_bad_tokenizer_json, teardown_dirs),
+        cmocka_unit_test_teardown(test_bpe_slow_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bpe_fast_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bpe_json_variants, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bpe_same_vocabulary, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bpe_threads, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_esm_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bert_json_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bad_slow_files, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_bad_tokenizer_json, tiny_tmp_dirs_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

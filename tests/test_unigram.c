@@ -30,32 +30,7 @@
 #define CAMEMBERT "tests/ref/tiny_camembert"
 #define BATCH "tests/ref/tiny_xlmr_batch.json"
 
-static char tmp_dirs[32][64];
-static int n_tmp;
-
-static const char *new_dir(void) {
-    assert_true(n_tmp < 32);
-    char *dir = tmp_dirs[n_tmp++];
-    strcpy(dir, "/tmp/bd_uni_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
-static int teardown_dirs(void **state) {
-    (void)state;
-    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                        "config.json", "sentencepiece.bpe.model", "added_tokens.json"};
-    char path[4200];
-    for (int i = 0; i < n_tmp; i++) {
-        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            snprintf(path, sizeof path, "%s/%s", tmp_dirs[i], names[k]);
-            unlink(path);
-        }
-        rmdir(tmp_dirs[i]);
-    }
-    n_tmp = 0;
-    return 0;
-}
+static const char *new_dir(void) { return tiny_tmp_dir("uni"); }
 
 static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
     char a[4200], b[4200];
@@ -348,12 +323,12 @@ static void test_xlmr_logits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_xlmr_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_camembert_cases, teardown_dirs),
-        cmocka_unit_test_teardown(test_variants, teardown_dirs),
-        cmocka_unit_test_teardown(test_refusals, teardown_dirs),
-        cmocka_unit_test_teardown(test_refusals_dir, teardown_dirs),
-        cmocka_unit_test_teardown(test_xlmr_logits, teardown_dirs),
+        cmocka_unit_test_teardown(test_xlmr_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_camembert_cases, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_variants, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_refusals, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_refusals_dir, tiny_tmp_dirs_remove),
+        cmocka_unit_test_teardown(test_xlmr_logits, tiny_tmp_dirs_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -512,7 +512,7 @@ static void draw_overlay(bd_app *a, WINDOW *w) {
         char buf[320], num[16];
         bd_fmt_num(num, 8, se->y[se->n - 1]);
         bd_fmt(buf, sizeof buf, "%s  last %s", se->label, num);
-        bd_legend(w, 1 + H - legend + i, 2, W - 2, &a->term, se->colour, buf);
+        bd_legend_mark(w, 1 + H - legend + i, 2, W - 2, &a->term, se->colour, i, buf); /* its character with --ascii, --mono */
     }
     wnoutrefresh(w);
 }

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #include "dataset.h"
 #include "encode.h"
@@ -70,6 +72,34 @@ int tiny_json_rows(const char *path, const int *idx, int n, int max_t, int32_t *
     json_decref(j);
     if (rows_out) *rows_out = n;
     return T;
+}
+
+static char tmp_dirs[32][64];
+static int n_tmp;
+
+const char *tiny_tmp_dir(const char *tag) {
+    assert_true(n_tmp < 32);
+    char *dir = tmp_dirs[n_tmp++];
+    snprintf(dir, sizeof tmp_dirs[0], "/tmp/bd_%.16s_XXXXXX", tag);
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+int tiny_tmp_dirs_remove(void **state) {
+    (void)state;
+    char path[4200];
+    for (int i = 0; i < n_tmp; i++) {
+        DIR *d = opendir(tmp_dirs[i]);
+        for (struct dirent *en; d && (en = readdir(d));) {
+            if (!strcmp(en->d_name, ".") || !strcmp(en->d_name, "..")) continue;
+            snprintf(path, sizeof path, "%s/%s", tmp_dirs[i], en->d_name);
+            unlink(path);
+        }
+        if (d) closedir(d);
+        rmdir(tmp_dirs[i]);
+    }
+    n_tmp = 0;
+    return 0;
 }
 
 int tiny_read_logits(const char *path, float *out, int max_rows, int L) {

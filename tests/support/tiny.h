@@ -27,6 +27,11 @@ int tiny_batch(const int *rows, int n, int pair, int max_length, int32_t *ids, i
 int tiny_json_rows(const char *path, const int *idx, int n, int max_t, int32_t *ids, float *mask, int32_t *labels,
                    int *rows_out);
 
+/* A fresh directory /tmp/bd_TAG_XXXXXX for a test's files (at most 32 live at once), and
+ * the removal of all of them with the plain files in them (a cmocka teardown). */
+const char *tiny_tmp_dir(const char *tag);
+int tiny_tmp_dirs_remove(void **state);
+
 /* Expected logits of a transformers reference file (header row, then text,label,logit_0..
  * logit_{L-1} per row) into out[max_rows * L]; returns the rows read. */
 int tiny_read_logits(const char *path, float *out, int max_rows, int L);
