@@ -20,6 +20,7 @@
 #include "form.h"
 #include "runs.h"
 #include "series.h"
+#include "trainable.h"
 #include "term.h"
 
 static char tmpdir[256];
@@ -397,6 +398,61 @@ static void test_runs_follow(void **state) {
     bd_runs_free(&rs);
 }
 
+/* The form's groups: every key in one; a method's keys only with it; one of max_steps and
+ * epochs; moving skips what is hidden. */
+static void test_form_groups(void **state) {
+    (void)state;
+    bd_config c;
+    bd_config_defaults(&c);
+    const int n = bd_config_n_keys();
+    for (int i = 0; i < n; i++) {
+        bd_config_key_info k;
+        bd_config_key(i, &k);
+        if (bd_form_group_of(k.name) < 0) fail_msg("key %s has no group in the form", k.name);
+    }
+    int rows[256], nr, headers = 0, keys = 0, idx_rank = -1, idx_dng = -1, idx_lr = -1;
+    for (int i = 0; i < n; i++) {
+        bd_config_key_info k;
+        bd_config_key(i, &k);
+        if (!strcmp(k.name, "rank")) idx_rank = i;
+        if (!strcmp(k.name, "dora_norm_grad")) idx_dng = i;
+        if (!strcmp(k.name, "lr")) idx_lr = i;
+    }
+    c.method = BD_METHOD_BIDORA;
+    c.max_steps = 100;
+    nr = bd_form_rows(&c, rows, 256);
+    for (int i = 0; i < nr; i++) { headers += rows[i] < 0; keys += rows[i] >= 0; }
+    assert_int_equal(headers, BD_N_GROUPS);  /* every group shows for BiDoRA */
+    assert_int_equal(keys, n - 1);           /* all keys but epochs */
+    assert_int_equal(rows[0], -(BD_G_MODEL + 1));
+    assert_true(bd_form_shown(&c, "max_steps") && !bd_form_shown(&c, "epochs"));
+    c.max_steps = 0;
+    assert_true(!bd_form_shown(&c, "max_steps") && bd_form_shown(&c, "epochs"));
+    c.method = BD_METHOD_LORA;
+    nr = bd_form_rows(&c, rows, 256);
+    for (int i = 0; i < nr; i++) assert_int_not_equal(rows[i], -(BD_G_BIDORA + 1)); /* no BiDoRA group */
+    assert_false(bd_form_shown(&c, "darts_alpha"));
+    assert_false(bd_form_shown(&c, "dora_norm_grad"));
+    assert_true(bd_form_shown(&c, "rank"));
+    c.method = BD_METHOD_FULL;
+    assert_false(bd_form_shown(&c, "rank") || bd_form_shown(&c, "target_modules"));
+    assert_true(bd_form_shown(&c, "method"));
+    /* from the hidden rank (full fine-tuning) to a shown key; the moves skip hidden keys */
+    int at = bd_form_step(&c, idx_rank, 0);
+    assert_true(at != idx_rank);
+    bd_config_key_info k;
+    bd_config_key(at, &k);
+    assert_true(bd_form_shown(&c, k.name));
+    c.method = BD_METHOD_LORA;
+    assert_int_equal(bd_form_step(&c, idx_rank, 0), idx_rank);
+    for (int s = idx_rank, i = 0; i < 60; i++) {
+        s = bd_form_step(&c, s, 1);
+        assert_int_not_equal(s, idx_dng); /* dora_norm_grad is never stepped on for LoRA */
+    }
+    assert_int_equal(bd_form_step(&c, 0, -5), bd_form_step(&c, 0, 0)); /* clamped at the top */
+    assert_true(idx_lr >= 0);
+}
+
 static void test_term_choice(void **state) {
     (void)state;
     bd_term t;
@@ -432,6 +488,7 @@ int main(void) {
         cmocka_unit_test(test_browser),
         cmocka_unit_test(test_runs_and_export),
         cmocka_unit_test(test_runs_follow),
+        cmocka_unit_test(test_form_groups),
         cmocka_unit_test(test_term_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

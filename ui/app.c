@@ -14,6 +14,7 @@
  * SIGHUP to the workbench and exits with its status, or at once with 0 when
  * the workbench writes "detached" into their pipe. */
 #include "app.h"
+#include "draw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,6 +189,44 @@ static void fresh_channel(bd_app *a) {
     a->run_result[0] = '\0';
 }
 
+void bd_app_box(bd_app *a, const char *title, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->box, sizeof a->box, fmt, ap);
+    va_end(ap);
+    bd_fmt(a->box_title, sizeof a->box_title, "%s", title);
+}
+
+int bd_app_preflight_current(const bd_app *a) {
+    return a->pf_done && !memcmp(&a->pf_cfg, &a->cfg, sizeof a->cfg);
+}
+
+int bd_app_preflight(bd_app *a) {
+    bd_config *c = malloc(sizeof *c);
+    if (!c) { bd_app_message(a, 1, "out of memory"); return -1; }
+    *c = a->cfg;
+    a->pf_cfg = a->cfg;
+    a->pf_n = 0;
+    bd_app_message(a, 0, "pre-flight: loading the model, tokenising the data, timing a few steps ...");
+    if (!a->no_draw && a->term.scr) bd_app_draw(a);
+    bd_err e = {{0}};
+    bd_preflight pf;
+    int rc = bd_config_finish(c, &e) ? -1 : bd_trainer_preflight(c, &pf, &e);
+    if (rc) {
+        a->pf_done = -1;
+        bd_fmt(a->pf_lines[0], sizeof a->pf_lines[0], "%s", e.msg);
+        a->pf_n = 1;
+        bd_app_box(a, "the run would not start", "%s", e.msg);
+        bd_app_message(a, 1, "pre-flight: the run would not start (the box says why)");
+    } else {
+        a->pf_done = 1;
+        a->pf_n = bd_preflight_lines(&pf, c, a->pf_lines, 8);
+        bd_app_message(a, 0, "pre-flight passed: F5 starts the run");
+    }
+    free(c);
+    return rc;
+}
+
 int bd_app_start_run(bd_app *a, const char *resume_dir) {
     if (a->run_active) {
         bd_app_message(a, 1, "a run is active (Space pauses it, F8 stops it)");
@@ -201,7 +240,14 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
         if (bd_run_config(c, resume_dir, &e)) { bd_app_message(a, 1, "%s", e.msg); free(c); return -1; }
     } else {
         if (bd_form_ready(&a->cfg, err, sizeof err)) {
+            bd_app_box(a, "cannot start the run", "%s", err);
             bd_app_message(a, 1, "cannot start: %s", err);
+            bd_app_set_view(a, BD_VIEW_SETUP);
+            free(c);
+            return -1;
+        }
+        /* "ready" means it will start: the pre-flight, unless this config passed it already */
+        if (!(bd_app_preflight_current(a) && a->pf_done == 1) && bd_app_preflight(a)) {
             bd_app_set_view(a, BD_VIEW_SETUP);
             free(c);
             return -1;
@@ -355,6 +401,23 @@ void bd_app_build_windows(bd_app *a) {
     }
 }
 
+/* The message box: centred, its text wrapped whole, over whatever is drawn. */
+static void draw_box(bd_app *a) {
+    const int H = LINES, W = COLS;
+    int bw = W - 8 < 100 ? W - 8 : 100;
+    if (bw < 20) bw = W;
+    int rows = bd_put_wrapped(NULL, 0, 0, bw - 4, 1000, 0, a->box);
+    int bh = rows + 4 < H ? rows + 4 : H;
+    WINDOW *w = newwin(bh, bw, (H - bh) / 2, (W - bw) / 2);
+    if (!w) return;
+    werase(w);
+    bd_box(w, &a->term, a->box_title, 1);
+    bd_put_wrapped(w, 1, 2, bw - 4, bh - 3, bd_attr(&a->term, BD_C_ERROR), a->box);
+    bd_put(w, bh - 2, 2, bw - 4, bd_attr(&a->term, BD_C_DIM), "any key closes this");
+    wnoutrefresh(w);
+    delwin(w);
+}
+
 void bd_app_draw(bd_app *a) {
     wnoutrefresh(stdscr); /* first, so the getch refresh of stdscr never paints over the panels */
     if (a->lay.too_small) {
@@ -371,6 +434,7 @@ void bd_app_draw(bd_app *a) {
     }
     bd_message_draw(a);
     bd_keybar_draw(a);
+    if (a->box[0]) draw_box(a);
     doupdate();
 }
 

@@ -16,6 +16,7 @@
 #include "runs.h"
 #include "series.h"
 #include "term.h"
+#include "trainer.h"
 #include "worker.h"
 
 typedef enum bd_view { BD_VIEW_SETUP, BD_VIEW_RUN, BD_VIEW_RUNS, BD_VIEW_HELP, BD_N_VIEWS } bd_view;
@@ -42,7 +43,7 @@ typedef struct bd_binding {
 } bd_binding;
 
 /* The set-up view's modes: the form, or a picker opened from it. */
-typedef enum bd_setup_mode { BD_SM_FORM, BD_SM_EDIT, BD_SM_BROWSE, BD_SM_COLUMNS, BD_SM_SPLIT } bd_setup_mode;
+typedef enum bd_setup_mode { BD_SM_FORM, BD_SM_EDIT, BD_SM_BROWSE, BD_SM_COLUMNS, BD_SM_SPLIT, BD_SM_MODULES } bd_setup_mode;
 
 /* What the set-up view knows of the data file and the model directory. */
 typedef struct bd_data_info {
@@ -137,7 +138,18 @@ struct bd_app {
     int msg_error;
     int confirm_quit;
     int prompt_save;         /* editing the save-as file name in edit */
+    char save_confirm[BD_STR]; /* the existing file a second Enter overwrites */
     int help_scroll;
+    /* a message box over the screen (a failed F5's reason, whole); any key closes it */
+    char box_title[64], box[BD_ERR_MAX + 256];
+
+    /* the pre-flight of the set-up view (p, and F5 before it starts a run) */
+    int pf_done;             /* 1: pf_lines describe pf_cfg's run; -1: pf_cfg fails (box says why) */
+    bd_config pf_cfg;
+    char pf_lines[8][320];
+    int pf_n;
+    int mod_sel;             /* the target_modules checklist: the row, and the modules ticked */
+    unsigned mod_mask;
 
     int quit, exit_code, quit_after_stop;
 };
@@ -145,6 +157,13 @@ struct bd_app {
 /* app.c: run control */
 void bd_app_message(bd_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int bd_app_start_run(bd_app *a, const char *resume_dir);
+/* The pre-flight of the current config (bd_trainer_preflight): its lines into
+ * pf_lines, or the reason it would not start into the message box. -1 then. */
+int bd_app_preflight(bd_app *a);
+/* Whether the pre-flight shown is the current config's. */
+int bd_app_preflight_current(const bd_app *a);
+/* Open the message box. */
+void bd_app_box(bd_app *a, const char *title, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Show the live run of another process (run_dir/control.sock) as if it were
  * ours: Space, F7, F8 act on it; q leaves it running. */
 int bd_app_attach(bd_app *a, const char *run_dir);

@@ -54,6 +54,28 @@ int bd_put(WINDOW *w, int y, int x, int width, attr_t a, const char *text) {
     return cols;
 }
 
+int bd_put_wrapped(WINDOW *w, int y, int x, int width, int max_rows, attr_t at, const char *text) {
+    int rows = 0;
+    const char *p = text;
+    while (*p && rows < max_rows && width > 0) {
+        int len = (int)strlen(p), cut = len;
+        if (bd_text_width(p) > width) {
+            /* break at the last space that fits (bytes approximate columns for the ASCII we print) */
+            cut = width < len ? width : len;
+            int sp = cut;
+            while (sp > 0 && p[sp] != ' ') sp--;
+            if (sp > width / 3) cut = sp;
+        }
+        char line[512];
+        bd_fmt(line, sizeof line, "%.*s", cut, p);
+        if (w) bd_put(w, y + rows, x, width, at, line);
+        rows++;
+        p += cut;
+        while (*p == ' ') p++;
+    }
+    return rows;
+}
+
 int bd_putf(WINDOW *w, int y, int x, int width, attr_t a, const char *fmt, ...) {
     char buf[2048];
     va_list ap;

@@ -10,6 +10,9 @@
 /* Print UTF-8 text at (y, x) clipped to width columns; returns columns used. */
 int bd_put(WINDOW *w, int y, int x, int width, attr_t a, const char *text);
 int bd_putf(WINDOW *w, int y, int x, int width, attr_t a, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* text over up to max_rows rows of width columns from (y, x), broken at spaces;
+ * returns the rows used (w NULL: only counts them). */
+int bd_put_wrapped(WINDOW *w, int y, int x, int width, int max_rows, attr_t at, const char *text);
 /* Display width of UTF-8 text (columns). */
 int bd_text_width(const char *text);
 /* A border with a title on the top edge; focused boxes stand out. */

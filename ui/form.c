@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "trainable.h"
 #include "text.h"
 
 bd_widget bd_form_widget(const bd_config_key_info *k) {
@@ -17,6 +18,7 @@ bd_widget bd_form_widget(const bd_config_key_info *k) {
     if (!strcmp(n, "out_dir") || !strcmp(n, "init_adapter")) return BD_W_DIR;
     if (!strcmp(n, "text_column") || !strcmp(n, "text_pair_column") || !strcmp(n, "label_column")) return BD_W_COLUMN;
     if (k->kind == BD_KEY_SPLIT) return BD_W_SPLIT;
+    if (!strcmp(n, "target_modules")) return BD_W_MODULES;
     if (k->kind == BD_KEY_ENUM || k->kind == BD_KEY_BOOL) return BD_W_CYCLE;
     return BD_W_TEXT;
 }
@@ -162,4 +164,83 @@ void bd_split_adjust(double f[3], int which, double delta) {
     }
     h[which] += want - d;
     for (int i = 0; i < 3; i++) f[i] = h[i] / 100.0;
+}
+
+/* ---- groups ---- */
+
+static const char *const group_names[BD_N_GROUPS] = {"model", "data", "method", "optimisation", "BiDoRA",
+                                                      "evaluation", "output"};
+static const struct { const char *key; int group; } key_groups[] = {
+    {"model", BD_G_MODEL}, {"backend", BD_G_MODEL}, {"tf32", BD_G_MODEL},
+    {"data", BD_G_DATA}, {"val_data", BD_G_DATA}, {"eval_data", BD_G_DATA}, {"text_column", BD_G_DATA},
+    {"text_pair_column", BD_G_DATA}, {"label_column", BD_G_DATA}, {"task", BD_G_DATA}, {"split", BD_G_DATA},
+    {"seed", BD_G_DATA}, {"max_length", BD_G_DATA},
+    {"method", BD_G_METHOD}, {"rank", BD_G_METHOD}, {"alpha", BD_G_METHOD}, {"rslora", BD_G_METHOD},
+    {"dropout", BD_G_METHOD}, {"target_modules", BD_G_METHOD}, {"dora_norm_grad", BD_G_METHOD},
+    {"init_adapter", BD_G_METHOD},
+    {"optimizer", BD_G_OPTIM}, {"adam_beta1", BD_G_OPTIM}, {"adam_beta2", BD_G_OPTIM}, {"adam_eps", BD_G_OPTIM},
+    {"lr", BD_G_OPTIM}, {"weight_decay", BD_G_OPTIM}, {"max_grad_norm", BD_G_OPTIM}, {"batch_size", BD_G_OPTIM},
+    {"max_steps", BD_G_OPTIM}, {"epochs", BD_G_OPTIM}, {"warmup", BD_G_OPTIM}, {"schedule", BD_G_OPTIM},
+    {"upper_lr", BD_G_BIDORA}, {"upper_weight_decay", BD_G_BIDORA}, {"orth_lambda", BD_G_BIDORA},
+    {"hypergrad", BD_G_BIDORA}, {"darts_alpha", BD_G_BIDORA}, {"hyper_xi", BD_G_BIDORA},
+    {"upper_every", BD_G_BIDORA}, {"val_batch_size", BD_G_BIDORA}, {"hyper_batch_size", BD_G_BIDORA},
+    {"retrain_steps", BD_G_BIDORA}, {"retrain_lr", BD_G_BIDORA},
+    {"eval_every", BD_G_EVAL},
+    {"out_dir", BD_G_OUTPUT}, {"run_name", BD_G_OUTPUT}, {"checkpoint_every", BD_G_OUTPUT},
+    {"on_hangup", BD_G_OUTPUT},
+};
+
+const char *bd_form_group_name(int g) { return g >= 0 && g < BD_N_GROUPS ? group_names[g] : "?"; }
+
+int bd_form_group_of(const char *key) {
+    for (size_t i = 0; i < sizeof key_groups / sizeof key_groups[0]; i++)
+        if (!strcmp(key_groups[i].key, key)) return key_groups[i].group;
+    return -1;
+}
+
+int bd_form_shown(const bd_config *c, const char *key) {
+    const int g = bd_form_group_of(key) < 0 ? BD_G_OUTPUT : bd_form_group_of(key), m = c->method;
+    if (g == BD_G_BIDORA) return m == BD_METHOD_BIDORA;
+    if (!strcmp(key, "max_steps")) return c->max_steps > 0;
+    if (!strcmp(key, "epochs")) return c->max_steps <= 0;
+    if (m == BD_METHOD_FULL && g == BD_G_METHOD) return !strcmp(key, "method");
+    if (!strcmp(key, "dora_norm_grad")) return m == BD_METHOD_DORA || m == BD_METHOD_BIDORA;
+    return 1;
+}
+
+int bd_form_rows(const bd_config *c, int *rows, int cap) {
+    const int nk = bd_config_n_keys();
+    int n = 0;
+    for (int g = 0; g < BD_N_GROUPS; g++) {
+        int header = -1;
+        for (int i = 0; i < nk && n < cap; i++) {
+            bd_config_key_info k;
+            bd_config_key(i, &k);
+            const int kg = bd_form_group_of(k.name);
+            if ((kg < 0 ? BD_G_OUTPUT : kg) != g || !bd_form_shown(c, k.name)) continue;
+            if (header < 0) { header = n; rows[n++] = -(g + 1); }
+            if (n < cap) rows[n++] = i;
+        }
+    }
+    return n;
+}
+
+int bd_form_step(const bd_config *c, int sel, int d) {
+    int rows[256], n = bd_form_rows(c, rows, 256), keys[256], nk = 0, at = -1;
+    for (int i = 0; i < n; i++) {
+        if (rows[i] < 0) continue;
+        if (rows[i] == sel) at = nk;
+        keys[nk++] = rows[i];
+    }
+    if (!nk) return sel;
+    if (at < 0) { /* sel is hidden now: the shown key nearest it in table order */
+        int best = 0;
+        for (int i = 0; i < nk; i++)
+            if (abs(keys[i] - sel) < abs(keys[best] - sel)) best = i;
+        at = best;
+    }
+    at += d;
+    if (at < 0) at = 0;
+    if (at >= nk) at = nk - 1;
+    return keys[at];
 }

@@ -17,7 +17,8 @@ typedef enum bd_widget {
     BD_W_CSV,                /* browse for a CSV file */
     BD_W_DIR,                /* browse for a directory (out_dir, init_adapter) */
     BD_W_COLUMN,             /* pick a column of the CSV header */
-    BD_W_SPLIT               /* the train / val / eval sliders */
+    BD_W_SPLIT,              /* the train / val / eval sliders */
+    BD_W_MODULES             /* a checklist of the model's modules (target_modules) */
 } bd_widget;
 
 bd_widget bd_form_widget(const bd_config_key_info *k);
@@ -32,6 +33,23 @@ int bd_form_cycle(bd_config *c, const char *key, int dir, char *err, size_t n);
 /* Can a run start from c? bd_config_finish on a copy, plus the model's
  * config.json and the data file. 0 when ready, else err says why. */
 int bd_form_ready(const bd_config *c, char *err, size_t n);
+
+/* The form's groups, in the order shown; keys of other methods hidden. */
+enum { BD_G_MODEL, BD_G_DATA, BD_G_METHOD, BD_G_OPTIM, BD_G_BIDORA, BD_G_EVAL, BD_G_OUTPUT, BD_N_GROUPS };
+const char *bd_form_group_name(int g);
+/* The group of a config key; -1 for one the table lacks (shown under output). */
+int bd_form_group_of(const char *key);
+/* Whether the form shows key for c: a method's keys only with that method
+ * (BiDoRA's group with bidora; the adapter's keys not for full fine-tuning;
+ * dora_norm_grad with DoRA and BiDoRA), and one of max_steps / epochs, the
+ * one that sets the run's length (max_steps > 0, else epochs). */
+int bd_form_shown(const bd_config *c, const char *key);
+/* The form's rows for c: a group header as -(group + 1), a key as its index in
+ * the config key table; groups with no key shown are left out. Returns the rows. */
+int bd_form_rows(const bd_config *c, int *rows, int cap);
+/* The shown key d shown keys away from sel, clamped at the ends (d = 0: sel
+ * when shown, else the nearest shown one after it, or before). */
+int bd_form_step(const bd_config *c, int sel, int d);
 
 /* A one-line editor (append, backspace, clear), UTF-8. */
 typedef struct bd_line {

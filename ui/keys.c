@@ -79,7 +79,8 @@ static int k_next_panel(bd_app *a, int key) {
         a->focus = (a->focus + 1) % BD_RUN_PANELS;
         if (a->zoom) a->rebuild = 1;
     } else if (a->view == BD_VIEW_SETUP) {
-        a->form_sel = (a->form_sel + 1) % bd_config_n_keys();
+        int next = bd_form_step(&a->cfg, a->form_sel, 1);
+        a->form_sel = next == a->form_sel ? bd_form_step(&a->cfg, 0, 0) : next; /* past the last: the first */
     }
     return R;
 }
@@ -300,6 +301,11 @@ static int run_table(bd_app *a, const bd_binding *t, int key) {
 }
 
 int bd_dispatch(bd_app *a, int key) {
+    if (a->box[0]) { /* the message box takes the first key, whatever it is */
+        a->box[0] = '\0';
+        a->rebuild = 1;
+        return R;
+    }
     if (a->confirm_quit) return confirm(a, key);
     if (a->view == BD_VIEW_SETUP || a->prompt_save) {
         int fl = bd_setup_modal(a, key);

@@ -6,12 +6,15 @@
  * and save to .ini files (saved atomically). */
 #include "app.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "model.h"
 #include "text.h"
+#include "trainable.h"
 
 #define R (BD_KEY_HANDLED | BD_KEY_REDRAW)
 
@@ -50,15 +53,36 @@ static void load_config(bd_app *a, const char *path) {
     free(c);
 }
 
+/* The config's paths as absolute ones, so the saved file means the same from any directory
+ * (bidora reads a config's relative paths against the working directory, not the file's). */
+static void absolute_paths(bd_config *c) {
+    static const char *const keys[] = {"model", "data", "val_data", "eval_data", "init_adapter", "out_dir"};
+    char cwd[BD_STR], v[BD_STR], abs_[2 * BD_STR + 2];
+    if (!getcwd(cwd, sizeof cwd)) return;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (bd_config_get(c, keys[i], v, sizeof v) || !v[0] || v[0] == '/') continue;
+        char *real = realpath(v, NULL);
+        if (real) bd_fmt(abs_, sizeof abs_, "%s", real);
+        else bd_fmt(abs_, sizeof abs_, "%s/%s", cwd, v);
+        free(real);
+        bd_err e = {{0}};
+        bd_config_set(c, keys[i], abs_, &e); /* a path too long stays as it was */
+    }
+}
+
 static void save_config(bd_app *a, const char *path) {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
     bd_err e = {{0}};
-    if (!f) { bd_app_message(a, 1, "out of memory"); return; }
+    bd_config *c = malloc(sizeof *c);
+    FILE *f = c ? open_memstream(&buf, &len) : NULL;
+    if (!f) { free(c); bd_app_message(a, 1, "out of memory"); return; }
+    *c = a->cfg;
+    absolute_paths(c);
     fprintf(f, "# bidora run configuration, saved by the workbench (bidora tui -c %s)\n", path);
-    bd_config_write(&a->cfg, f);
+    bd_config_write(c, f);
     fclose(f);
+    free(c);
     if (bd_write_file_atomic(path, buf, len, &e)) bd_app_message(a, 1, "save failed: %s", e.msg);
     else {
         bd_fmt(a->cfg_path, sizeof a->cfg_path, "%s", path);
@@ -77,9 +101,7 @@ static int k_move(bd_app *a, int key) {
     else if (key == BD_FN(KEY_NPAGE)) d = 10;
     else if (key == BD_FN(KEY_HOME)) d = -n;
     else if (key == BD_FN(KEY_END)) d = n;
-    a->form_sel += d;
-    if (a->form_sel < 0) a->form_sel = 0;
-    if (a->form_sel >= n) a->form_sel = n - 1;
+    a->form_sel = bd_form_step(&a->cfg, a->form_sel, d); /* over the keys shown */
     return R;
 }
 
@@ -130,6 +152,54 @@ static int k_enter(bd_app *a, int key) {
         a->split_sel = 0;
         a->sm = BD_SM_SPLIT;
         break;
+    case BD_W_MODULES: {
+        bd_err e = {{0}};
+        if (bd_parse_target_modules(a->cfg.target_modules, &a->mod_mask, &e)) a->mod_mask = 0;
+        a->mod_sel = 0;
+        a->sm = BD_SM_MODULES;
+        break;
+    }
+    }
+    return R;
+}
+
+/* e: the value as text, whatever its widget (a path typed or pasted instead of browsed). */
+static int k_edit_text(bd_app *a, int key) {
+    (void)key;
+    bd_config_key_info k;
+    key_info(a->form_sel, &k);
+    char cur[BD_STR];
+    bd_config_get(&a->cfg, k.name, cur, sizeof cur);
+    bd_line_set(&a->edit, cur);
+    a->edit_err[0] = '\0';
+    a->sm = BD_SM_EDIT;
+    return R;
+}
+
+static int key_index(const char *name) {
+    for (int i = 0; i < bd_config_n_keys(); i++) {
+        bd_config_key_info k;
+        key_info(i, &k);
+        if (!strcmp(k.name, name)) return i;
+    }
+    return 0;
+}
+
+/* max_steps and epochs are one choice, the run's length: Left/Right switch between them
+ * (max_steps = 0 trains by epochs; by steps, about as many as the epochs were). */
+static int switch_length(bd_app *a, const char *name) {
+    char v[64];
+    if (!strcmp(name, "max_steps")) {
+        apply(a, "max_steps", "0");
+        a->form_sel = key_index("epochs");
+    } else {
+        double fit = a->data.n_rows > 0 ? a->data.n_rows * (a->cfg.method == BD_METHOD_BIDORA ? a->cfg.split[0]
+                                                           : a->cfg.split[0] + a->cfg.split[1]) : 0;
+        long per_epoch = fit > 0 ? (long)ceil(fit / (a->cfg.batch_size > 0 ? a->cfg.batch_size : 1)) : 0;
+        long steps = per_epoch > 0 ? (long)ceil(a->cfg.epochs * (double)per_epoch) : 1000;
+        bd_fmt(v, sizeof v, "%ld", steps > 0 ? steps : 1);
+        apply(a, "max_steps", v);
+        a->form_sel = key_index("max_steps");
     }
     return R;
 }
@@ -137,6 +207,7 @@ static int k_enter(bd_app *a, int key) {
 static int k_cycle(bd_app *a, int key) {
     bd_config_key_info k;
     key_info(a->form_sel, &k);
+    if (!strcmp(k.name, "max_steps") || !strcmp(k.name, "epochs")) return switch_length(a, k.name);
     bd_widget wdg = bd_form_widget(&k);
     if (wdg == BD_W_SPLIT) return k_enter(a, key);
     if (wdg != BD_W_CYCLE) return BD_KEY_HANDLED;
@@ -160,6 +231,12 @@ static int k_save(bd_app *a, int key) {
     return R;
 }
 
+static int k_preflight(bd_app *a, int key) {
+    (void)key;
+    bd_app_preflight(a);
+    return R;
+}
+
 static int k_reset(bd_app *a, int key) {
     (void)key;
     bd_config_key_info k;
@@ -176,18 +253,28 @@ const bd_binding bd_keys_setup[] = {
     {{'o'}, "o", NULL, "open (load) a config .ini", k_load},
     {{'s'}, "s", NULL, "save the config as .ini (atomic: temp file + rename)", k_save},
     {{'r'}, "r", NULL, "reset the selected key to its default", k_reset},
+    {{'p'}, "p", NULL, "pre-flight: check the run as bidora train would, tokenise, time a few steps", k_preflight},
+    {{'e'}, "e", NULL, "edit the value as text (a path: type or paste it instead of browsing)", k_edit_text},
     {{0}, NULL, NULL, NULL, NULL},
 };
 
 /* ---- modal modes ---- */
 
 static int edit_key(bd_app *a, int key, const char *name) {
-    if (key == BD_ESC) { a->sm = BD_SM_FORM; a->prompt_save = 0; return R; }
+    if (key == BD_ESC) { a->sm = BD_SM_FORM; a->prompt_save = 0; a->save_confirm[0] = '\0'; return R; }
     if (key == BD_BACKSPACE) bd_line_backspace(&a->edit);
     else if (key == 21) bd_line_set(&a->edit, ""); /* Ctrl-U */
     else if (key == BD_ENTER) {
         if (a->prompt_save) {
+            /* never over a file silently: a second Enter on the same name overwrites it */
+            if (!access(a->edit.buf, F_OK) && strcmp(a->save_confirm, a->edit.buf)) {
+                bd_fmt(a->save_confirm, sizeof a->save_confirm, "%s", a->edit.buf);
+                bd_app_message(a, 1, "%s exists: Enter again overwrites it, or type another name (Esc cancels)",
+                               a->edit.buf);
+                return R;
+            }
             a->prompt_save = 0;
+            a->save_confirm[0] = '\0';
             save_config(a, a->edit.buf);
             return R;
         }
@@ -267,6 +354,25 @@ static int columns_key(bd_app *a, int key) {
     return R;
 }
 
+/* The target_modules checklist: Space ticks, Enter sets ("all" when every one is ticked). */
+static int modules_key(bd_app *a, int key) {
+    if (key == BD_ESC) { a->sm = BD_SM_FORM; return R; }
+    if (key == ' ') { a->mod_mask ^= 1u << a->mod_sel; return R; }
+    if (key != BD_ENTER) { list_move(&a->mod_sel, BD_N_MODS, key); return R; }
+    char v[256] = "";
+    size_t k = 0;
+    int n = 0;
+    for (int i = 0; i < BD_N_MODS; i++)
+        if (a->mod_mask >> i & 1) {
+            k += (size_t)snprintf(v + k, sizeof v - k, "%s%s", n++ ? "," : "", bd_mod_names[i]);
+            if (k >= sizeof v) k = sizeof v - 1;
+        }
+    if (!n) { bd_app_message(a, 1, "target_modules: tick one module at least (Space)"); return R; }
+    apply(a, "target_modules", n == BD_N_MODS ? "all" : v);
+    a->sm = BD_SM_FORM;
+    return R;
+}
+
 static int split_key(bd_app *a, int key) {
     if (key == BD_ESC) { a->sm = BD_SM_FORM; return R; }
     if (key == BD_ENTER) {
@@ -292,6 +398,7 @@ int bd_setup_modal(bd_app *a, int key) {
     key_info(a->form_sel, &k);
     if (a->prompt_save || a->sm == BD_SM_EDIT) return edit_key(a, key, k.name);
     if (a->sm == BD_SM_FORM) return BD_KEY_UNHANDLED;
+    if (a->sm == BD_SM_MODULES) return modules_key(a, key); /* Space ticks there */
     if (key == ' ' || key == 'q' || key == '?') return BD_KEY_UNHANDLED;
     if (a->sm == BD_SM_BROWSE) return browse_key(a, key);
     if (a->sm == BD_SM_COLUMNS) return columns_key(a, key);

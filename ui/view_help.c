@@ -119,7 +119,10 @@ void bd_message_draw(bd_app *a) {
     } else if (bd_runs_prompt_draw(a, w)) {
         /* the runs browser's filter, rename or delete prompt */
     } else if (a->prompt_save) {
-        int used = bd_put(w, 0, 0, W, bd_attr(&a->term, BD_C_WARN), "Save config as (Enter saves, Esc cancels): ");
+        int confirm = a->save_confirm[0] && !strcmp(a->save_confirm, a->edit.buf);
+        int used = bd_put(w, 0, 0, W, bd_attr(&a->term, confirm ? BD_C_ERROR : BD_C_WARN),
+                          confirm ? "It exists: Enter again overwrites it, or edit the name (Esc cancels): "
+                                  : "Save config as (Enter saves, Esc cancels): ");
         used += bd_put(w, 0, used, W - used, bd_attr(&a->term, BD_C_NORMAL) | A_UNDERLINE, a->edit.buf);
         bd_put(w, 0, used, 1, A_REVERSE, " ");
     } else if (a->msg[0]) {

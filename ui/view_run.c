@@ -399,13 +399,6 @@ void bd_run_view_draw(bd_app *a) {
     }
 }
 
-static void fmt_time(char *buf, size_t n, double s) {
-    if (!(s >= 0) || s > 1e7) { bd_fmt(buf, n, "--:--"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) bd_fmt(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else bd_fmt(buf, n, "%ld:%02ld", t / 60, t % 60);
-}
-
 static const char *state_name(const bd_app *a) {
     if (a->stopping) return "stopping";
     int paused = a->run_active && bd_channel_pause_requested(a->ch); /* also when a remote viewer paused it */
@@ -433,8 +426,8 @@ void bd_status_draw(bd_app *a) {
         bd_fmt(line, sizeof line, " bidora%sidle%s%s%s%s%sF5 starts a run", sep, sep, a->cfg_path, sep,
                bd_method_names[a->cfg.method & 3], sep);
     } else {
-        fmt_time(eta, sizeof eta, st->eta_s);
-        fmt_time(el, sizeof el, st->elapsed_s);
+        bd_fmt_duration(eta, sizeof eta, st->eta_s);
+        bd_fmt_duration(el, sizeof el, st->elapsed_s);
         const char *dir = st->run_dir[0] ? st->run_dir : "(creating run directory)";
         char state[64];
         if (a->attached) bd_fmt(state, sizeof state, "%s (attached to pid %ld)", state_name(a), st->pid);

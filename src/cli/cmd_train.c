@@ -24,18 +24,15 @@ static const char *const train_usage =
     "usage: bidora train [-c FILE | --config FILE] [key=value ...]\n"
     "       bidora train --resume RUN_DIR [key=value ...]   (max_steps, epochs, retrain_steps, eval_every,\n"
     "                                                     checkpoint_every may change)\n"
+    "       bidora train --check [-c FILE] [key=value ...]  the pre-flight: checks the whole configuration as a\n"
+    "                                                     run would, tokenises the data, times a few real steps\n"
+    "                                                     and prints rows, tokens, trainable values, step and run\n"
+    "                                                     time; writes nothing (exit 0: it would start, 1: not)\n"
     "Trains headless; progress on stderr; writes the run directory (out_dir/run_name).\n"
     "SIGINT/SIGTERM checkpoint the run and stop it (exit status 128 + the signal); SIGHUP (the terminal\n"
     "went away) does too with on_hangup=stop, else the run trains on (on_hangup=detach, the default).\n"
     "bidora ps lists it, bidora attach/pause/resume/stop control it (its RUN/control.sock).\n"
     "Keys (default, meaning [allowed]):\n";
-
-static void fmt_time(char *buf, size_t n, double s) {
-    if (s < 0 || s > 1e7) { snprintf(buf, n, "--:--"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -66,8 +63,8 @@ static void progress_tick(progress *pg, const bd_status *st, int tty, double t) 
     }
     pg->last_t = t;
     char eta[32], el[32], rate[32];
-    fmt_time(eta, sizeof eta, st->eta_s);
-    fmt_time(el, sizeof el, st->elapsed_s);
+    bd_fmt_duration(eta, sizeof eta, st->eta_s);
+    bd_fmt_duration(el, sizeof el, st->elapsed_s);
     fprintf(stderr, "%sstep %ld/%ld%s  loss %.4f  %s  elapsed %s  ETA %s%s", tty ? "\r\033[K" : "", st->step,
             st->total, st->phase == 2 ? " (phase 2)" : "", st->loss, bd_fmt_rate(rate, sizeof rate, st->steps_per_s),
             el, eta, tty ? "" : "\n");
@@ -78,7 +75,9 @@ int bd_cmd_train(int argc, char **argv) {
     bd_config c;
     bd_config_defaults(&c);
     const char *resume = NULL;
+    int check = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--check")) check = 1;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(train_usage, stdout);
             bd_config_help(stdout);
@@ -98,6 +97,7 @@ int bd_cmd_train(int argc, char **argv) {
     if (resume && bd_run_config(&c, resume, &e)) { bd_report(e.msg); return 1; }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config") || !strcmp(argv[i], "--resume")) { i++; continue; }
+        if (!strcmp(argv[i], "--check")) continue;
         char *eq = strchr(argv[i], '=');
         if (!eq || argv[i][0] == '-') {
             bd_report(argv[i][0] == '-' ? "unknown option (see bidora train --help)" : "expected key=value");
@@ -120,6 +120,18 @@ int bd_cmd_train(int argc, char **argv) {
         if (bd_config_set(&c, key, eq + 1, &e)) { bd_report(e.msg); return 1; }
     }
     if (bd_config_finish(&c, &e)) { bd_report(e.msg); return 1; }
+    if (check) {
+        if (resume) { bd_report("--check takes a configuration, not --resume"); return 1; }
+        bd_preflight pf;
+        if (bd_trainer_preflight(&c, &pf, &e)) {
+            fprintf(stderr, "bidora: the run would not start: %s\n", e.msg);
+            return 1;
+        }
+        char lines[8][320];
+        int n = bd_preflight_lines(&pf, &c, lines, 8);
+        for (int i = 0; i < n; i++) printf("%s\n", lines[i]);
+        return 0;
+    }
     bd_channel ch;
     if (bd_channel_init(&ch)) { bd_report("cannot create the channel"); return 2; }
     bd_catch_signals(on_signal);

@@ -55,7 +55,8 @@ static const key keys[] = {
     {"upper_weight_decay", K_REAL, F(upper_weight_decay), "0", "0..10", "BiDoRA magnitude weight decay"},
     {"max_grad_norm", K_REAL, F(max_grad_norm), "1", "0..1e6", "clip by global norm (0 = off)"},
     {"batch_size", K_INT, F(batch_size), "32", "1..65536", "rows per step"},
-    {"max_length", K_INT, F(max_length), "128", "3..1048576", "tokens per row (at most the model's)"},
+    {"max_length", K_INT, F(max_length), "0", "0..1048576",
+     "tokens per row; 0: min(128, the model's positions)"},
     {"max_steps", K_LONG, F(max_steps), "0", "0..1000000000", "steps (0: from epochs)"},
     {"epochs", K_REAL, F(epochs), "3", "0..100000", "epochs over the training rows when max_steps = 0"},
     {"warmup", K_REAL, F(warmup), "0.1", "0..1", "warm-up, as a fraction of the steps"},
@@ -347,6 +348,9 @@ int bd_config_load(bd_config *c, const char *path, bd_err *e) {
 }
 
 int bd_config_finish(bd_config *c, bd_err *e) {
+    if (c->max_length > 0 && c->max_length < 3)
+        return bd_errf(e, "max_length = %d: at least 3 tokens ([CLS], one token, [SEP]), or 0 for min(128, the model's)",
+                       c->max_length);
     if (!c->model[0]) return bd_errf(e, "model: a model directory is required");
     if (!c->data[0]) return bd_errf(e, "data: a CSV file is required");
     if (c->val_data[0] && c->split[1] > 0) {

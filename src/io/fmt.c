@@ -51,3 +51,11 @@ const char *bd_closest(const char *word, const char *const *cands, int n) {
     }
     return best;
 }
+
+char *bd_fmt_duration(char *buf, size_t n, double s) {
+    if (!(s >= 0) || s > 1e7) { snprintf(buf, n, "--:--"); return buf; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}

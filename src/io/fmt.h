@@ -13,6 +13,10 @@ const char *bd_plural(long n, const char *one, const char *many);
  * (not finite, or not positive). Returns buf. */
 char *bd_fmt_rate(char *buf, size_t n, double steps_per_s);
 
+/* A duration as M:SS or H:MM:SS, "--:--" when unknown (negative, NaN, or more
+ * than 10^7 s). Returns buf. */
+char *bd_fmt_duration(char *buf, size_t n, double s);
+
 /* The optimal string alignment (Damerau-Levenshtein with adjacent
  * transpositions) distance between a and b, ASCII case folded; at most
  * limit + 1 (it stops counting there). */

@@ -525,6 +525,127 @@ static int open_files(bd_trainer *t, int resume, int rewrite_config, bd_err *e) 
     return 0;
 }
 
+/* max_length = 0: min(128, the model's positions), now that the model is known. */
+static int resolve_max_length(bd_trainer *t, bd_err *e) {
+    if (t->c.max_length > 0) return 0;
+    char cfgpath[4200];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.json", t->c.model);
+    bd_bert_config mc;
+    if (bd_bert_config_load(&mc, cfgpath, e)) return -1;
+    const int maxpos = mc.max_pos - mc.pos_offset;
+    bd_bert_config_free(&mc);
+    t->c.max_length = maxpos < 128 ? maxpos : 128;
+    return 0;
+}
+
+/* Everything a run needs but its directory: the tokenizer, the model's limits, the
+ * rows (columns, labels, tokens, split), the model on its backend, the adapters and
+ * optimizers, the buffers and the planned steps. bd_trainer_open and
+ * bd_trainer_preflight share it, so the pre-flight refuses what a run would. */
+static int setup(bd_trainer *t, bd_err *e) {
+    const bd_config *c = &t->c;
+    {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/config.json", c->model);
+        if (access(probe, F_OK) != 0) {
+            bd_errf(e, "model = %s: no config.json there (a Hugging Face model directory: config.json, "
+                       "model.safetensors and the tokenizer's files)", c->model);
+            return -1;
+        }
+    }
+    if (!(t->tok = bd_tok_load(c->model, e))) return -1;
+    t->pad_id = bd_tok_pad_id(t->tok);
+    if (resolve_max_length(t, e)) return -1;
+    {
+        char cfgpath[4200];
+        snprintf(cfgpath, sizeof cfgpath, "%s/config.json", c->model);
+        bd_bert_config mc;
+        if (bd_bert_config_load(&mc, cfgpath, e)) return -1;
+        /* RoBERTa's positions start after padding_idx; its pairs need no second segment */
+        int maxpos = mc.max_pos - mc.pos_offset, types = mc.type_vocab, bert = mc.family == BD_FAMILY_BERT;
+        bd_bert_config_free(&mc);
+        if (c->text_pair_column[0] && types < 2 && bert) {
+            bd_errf(e, "%s: type_vocab_size %d: the model has no second segment, so text_pair_column cannot be used",
+                    cfgpath, types);
+            return -1;
+        }
+        if (c->max_length > maxpos) {
+            bd_errf(e, "max_length = %d exceeds the model's %d positions (max_position_embeddings)", c->max_length, maxpos);
+            return -1;
+        }
+    }
+    if (load_data(t, e)) return -1;
+    int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
+    if (bd_bert_load(&t->m, c->model, L, (uint64_t)c->seed, e)) return -1;
+    {
+        static const char *const names[] = {"auto", "cpu", "cuda"};
+        if (!(t->be = bd_backend_open(names[c->backend], c->tf32, t->be_note, sizeof t->be_note, e))) return -1;
+        if (bd_bert_to_backend(&t->m, t->be, e)) return -1;
+    }
+    unsigned mask;
+    if (bd_parse_target_modules(c->target_modules, &mask, e)) return -1;
+    bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
+                          c->dora_norm_grad == 0};
+    if (bd_trainable_init(&t->t, &t->m, &ao, (uint64_t)c->seed + 1, e)) return -1;
+    if (c->init_adapter[0]) {
+        if (c->method == BD_METHOD_FULL) { bd_errf(e, "init_adapter: full fine-tuning takes no adapter"); return -1; }
+        if (bd_peft_load(&t->t, &t->m, c->init_adapter, e)) return -1;
+    }
+    const bd_optim_kind ok = (bd_optim_kind)c->optimizer;
+    const float b1 = (float)c->adam_beta1, b2 = (float)c->adam_beta2, eps = (float)c->adam_eps;
+    if (c->method == BD_METHOD_FULL) {
+        if (bd_optim_init_on(&t->opt_full, t->be, ok, t->t.full.n, b1, b2, eps, (float)c->weight_decay, e)) return -1;
+        const int H = t->m.cfg.hidden;
+        t->full_w0 = malloc(sizeof(float) * (size_t)t->m.cfg.n_layers * 2 * H * H);
+        if (!t->full_w0) { bd_errf(e, "out of memory"); return -1; }
+        for (int l = 0; l < t->m.cfg.n_layers; l++) {
+            memcpy(t->full_w0 + ((size_t)l * 2) * H * H, bd_bert_host(&t->m, t->m.layers[l].q_w), sizeof(float) * (size_t)H * H);
+            memcpy(t->full_w0 + ((size_t)l * 2 + 1) * H * H, bd_bert_host(&t->m, t->m.layers[l].v_w), sizeof(float) * (size_t)H * H);
+        }
+    } else {
+        float mag_wd = (float)(c->method == BD_METHOD_BIDORA ? c->upper_weight_decay : c->weight_decay);
+        if (bd_optim_init_on(&t->opt_dir, t->be, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
+            bd_optim_init_on(&t->opt_mag, t->be, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) return -1;
+        if (!(t->init_dir = bd_be_allocf(t->be, t->t.dir.n, "the direction's starting values"))) {
+            bd_be_check(t->be, e);
+            return -1;
+        }
+        t->be->copy(t->be, t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
+    }
+    const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
+    if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); return -1; }
+    (void)NL;
+    if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) return -1;
+    if (bd_bilevel_init(&t->bl, &t->m, &t->t, &t->a, B, e)) return -1;
+    t->bl.darts2 = c->hypergrad == 0;
+    t->bl.darts_alpha = c->darts_alpha;
+    t->bl.hyper_xi = c->hyper_xi;
+    t->ids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->tids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->mask = malloc(sizeof(float) * (size_t)B * T);
+    t->lab = malloc(sizeof(int32_t) * (size_t)B);
+    t->tg = malloc(sizeof(float) * (size_t)B);
+    t->vids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->vtids = malloc(sizeof(int32_t) * (size_t)B * T);
+    t->vmask = malloc(sizeof(float) * (size_t)B * T);
+    t->vlab = malloc(sizeof(int32_t) * (size_t)B);
+    t->vtg = malloc(sizeof(float) * (size_t)B);
+    t->rows = malloc(sizeof(int) * (size_t)B * 2);
+    t->order = malloc(sizeof(int) * (size_t)(t->n_tr + t->n_va + 1));
+    t->val_order = malloc(sizeof(int) * (size_t)(t->n_va + 1));
+    if (!t->ids || !t->tids || !t->mask || !t->lab || !t->tg || !t->vids || !t->vtids || !t->vmask || !t->vlab ||
+        !t->vtg || !t->rows || !t->order || !t->val_order) {
+        bd_errf(e, "out of memory for batch buffers");
+        return -1;
+    }
+    long per_epoch = (t->n_fit + B - 1) / B;
+    t->total_phase1 = c->max_steps > 0 ? c->max_steps : (long)ceil(c->epochs * (double)per_epoch);
+    t->total = t->total_phase1 + (c->method == BD_METHOD_BIDORA ? c->retrain_steps : 0);
+    shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)c->seed, 0);
+    if (t->n_va) shuffle_epoch(t->val_order, t->va, t->n_va, (uint64_t)c->seed + 7777, 0);
+    return 0;
+}
+
 int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir, bd_channel *ch, bd_err *e) {
     *out = NULL;
     bd_trainer *t = calloc(1, sizeof *t);
@@ -545,104 +666,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     if (claim_dir(t, resume_dir, e)) goto fail;
     /* a fresh run's config.ini at once: killed while it loads, it can still be resumed (from step 0) */
     if (!resume_dir && write_config(t, e)) goto fail;
-    {
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/config.json", c->model);
-        if (access(probe, F_OK) != 0) {
-            bd_errf(e, "model = %s: no config.json there (a Hugging Face model directory: config.json, "
-                       "model.safetensors and the tokenizer's files)", c->model);
-            goto fail;
-        }
-    }
-    if (!(t->tok = bd_tok_load(c->model, e))) goto fail;
-    t->pad_id = bd_tok_pad_id(t->tok);
-    {
-        char cfgpath[4200];
-        snprintf(cfgpath, sizeof cfgpath, "%s/config.json", c->model);
-        bd_bert_config mc;
-        if (bd_bert_config_load(&mc, cfgpath, e)) goto fail;
-        /* RoBERTa's positions start after padding_idx; its pairs need no second segment */
-        int maxpos = mc.max_pos - mc.pos_offset, types = mc.type_vocab, bert = mc.family == BD_FAMILY_BERT;
-        bd_bert_config_free(&mc);
-        if (c->text_pair_column[0] && types < 2 && bert) {
-            bd_errf(e, "%s: type_vocab_size %d: the model has no second segment, so text_pair_column cannot be used",
-                    cfgpath, types);
-            goto fail;
-        }
-        if (c->max_length > maxpos) {
-            bd_errf(e, "max_length = %d exceeds the model's %d positions (max_position_embeddings)", c->max_length, maxpos);
-            goto fail;
-        }
-    }
-    if (load_data(t, e)) goto fail;
-    int L = c->task == BD_TASK_CLASSIFICATION ? t->labels.n : 1;
-    if (bd_bert_load(&t->m, c->model, L, (uint64_t)c->seed, e)) goto fail;
-    {
-        static const char *const names[] = {"auto", "cpu", "cuda"};
-        if (!(t->be = bd_backend_open(names[c->backend], c->tf32, t->be_note, sizeof t->be_note, e))) goto fail;
-        if (bd_bert_to_backend(&t->m, t->be, e)) goto fail;
-    }
-    unsigned mask;
-    if (bd_parse_target_modules(c->target_modules, &mask, e)) goto fail;
-    bd_adapter_opts ao = {(bd_method)c->method, c->rank, (float)c->alpha, c->rslora, (float)c->dropout, mask,
-                          c->dora_norm_grad == 0};
-    if (bd_trainable_init(&t->t, &t->m, &ao, (uint64_t)c->seed + 1, e)) goto fail;
-    if (c->init_adapter[0]) {
-        if (c->method == BD_METHOD_FULL) { bd_errf(e, "init_adapter: full fine-tuning takes no adapter"); goto fail; }
-        if (bd_peft_load(&t->t, &t->m, c->init_adapter, e)) goto fail;
-    }
-    const bd_optim_kind ok = (bd_optim_kind)c->optimizer;
-    const float b1 = (float)c->adam_beta1, b2 = (float)c->adam_beta2, eps = (float)c->adam_eps;
-    if (c->method == BD_METHOD_FULL) {
-        if (bd_optim_init_on(&t->opt_full, t->be, ok, t->t.full.n, b1, b2, eps, (float)c->weight_decay, e)) goto fail;
-        const int H = t->m.cfg.hidden;
-        t->full_w0 = malloc(sizeof(float) * (size_t)t->m.cfg.n_layers * 2 * H * H);
-        if (!t->full_w0) { bd_errf(e, "out of memory"); goto fail; }
-        for (int l = 0; l < t->m.cfg.n_layers; l++) {
-            memcpy(t->full_w0 + ((size_t)l * 2) * H * H, bd_bert_host(&t->m, t->m.layers[l].q_w), sizeof(float) * (size_t)H * H);
-            memcpy(t->full_w0 + ((size_t)l * 2 + 1) * H * H, bd_bert_host(&t->m, t->m.layers[l].v_w), sizeof(float) * (size_t)H * H);
-        }
-    } else {
-        float mag_wd = (float)(c->method == BD_METHOD_BIDORA ? c->upper_weight_decay : c->weight_decay);
-        if (bd_optim_init_on(&t->opt_dir, t->be, ok, t->t.dir.n, b1, b2, eps, (float)c->weight_decay, e) ||
-            bd_optim_init_on(&t->opt_mag, t->be, ok, t->t.mag.n, b1, b2, eps, mag_wd, e)) goto fail;
-        if (!(t->init_dir = bd_be_allocf(t->be, t->t.dir.n, "the direction's starting values"))) {
-            bd_be_check(t->be, e);
-            goto fail;
-        }
-        t->be->copy(t->be, t->init_dir, t->t.dir.w, sizeof(float) * t->t.dir.n);
-    }
-    const int B = c->batch_size, T = c->max_length, NL = t->m.cfg.num_labels;
-    if (B > 4096) { bd_errf(e, "batch_size %d is above 4096", B); goto fail; }
-    (void)NL;
-    if (bd_bert_acts_alloc(&t->a, &t->m, B, T, 1, e)) goto fail;
-    if (bd_bilevel_init(&t->bl, &t->m, &t->t, &t->a, B, e)) goto fail;
-    t->bl.darts2 = c->hypergrad == 0;
-    t->bl.darts_alpha = c->darts_alpha;
-    t->bl.hyper_xi = c->hyper_xi;
-    t->ids = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->tids = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->mask = malloc(sizeof(float) * (size_t)B * T);
-    t->lab = malloc(sizeof(int32_t) * (size_t)B);
-    t->tg = malloc(sizeof(float) * (size_t)B);
-    t->vids = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->vtids = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->vmask = malloc(sizeof(float) * (size_t)B * T);
-    t->vlab = malloc(sizeof(int32_t) * (size_t)B);
-    t->vtg = malloc(sizeof(float) * (size_t)B);
-    t->rows = malloc(sizeof(int) * (size_t)B * 2);
-    t->order = malloc(sizeof(int) * (size_t)(t->n_tr + t->n_va + 1));
-    t->val_order = malloc(sizeof(int) * (size_t)(t->n_va + 1));
-    if (!t->ids || !t->tids || !t->mask || !t->lab || !t->tg || !t->vids || !t->vtids || !t->vmask || !t->vlab ||
-        !t->vtg || !t->rows || !t->order || !t->val_order) {
-        bd_errf(e, "out of memory for batch buffers");
-        goto fail;
-    }
-    long per_epoch = (t->n_fit + B - 1) / B;
-    t->total_phase1 = c->max_steps > 0 ? c->max_steps : (long)ceil(c->epochs * (double)per_epoch);
-    t->total = t->total_phase1 + (c->method == BD_METHOD_BIDORA ? c->retrain_steps : 0);
-    shuffle_epoch(t->order, t->fit, t->n_fit, (uint64_t)c->seed, 0);
-    if (t->n_va) shuffle_epoch(t->val_order, t->va, t->n_va, (uint64_t)c->seed + 7777, 0);
+    if (setup(t, e)) goto fail;
     int changed = 0;
     if (resume_dir) {
         int r = bd_tr_load_checkpoint(t, e);
@@ -674,6 +698,7 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
           bd_method_names[c->method], c->data, t->n_tr, t->n_va, t->n_ev, t->total, bd_plural(t->total, "step", "steps"),
           resume_dir ? (t->has_ckpt ? "from its checkpoint" : "from step 0") : "new run");
     bd_tr_log(t, "training on %s%s%s", t->be->device, t->be_note[0] ? "; " : "", t->be_note);
+    if (c->max_length == 0) bd_tr_log(t, "max_length = 0: %d tokens a row (128, or the model's positions if fewer)", t->c.max_length);
     for (int i = 0; i < 3; i++)
         if (t->ds[i].warning[0]) bd_tr_log(t, "warning: %s", t->ds[i].warning);
     for (int i = 0; i < 3; i++)
@@ -713,6 +738,7 @@ int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progr
     int rc = -1;
     if (!(t->tok = bd_tok_load(c->model, e))) goto out;
     t->pad_id = bd_tok_pad_id(t->tok);
+    if (resolve_max_length(t, e)) goto out;
     if (load_data(t, e)) goto out; /* the rows, labels and split exactly as the run had them */
     if (!t->n_ev) {
         bd_errf(e, "%s: the run has no eval rows (split's eval fraction is 0 and no eval_data)", c->data);
@@ -929,6 +955,169 @@ fail:
 }
 
 const char *bd_trainer_dir(const bd_trainer *t) { return t->dir; }
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e) {
+    memset(p, 0, sizeof *p);
+    p->ms_lower = p->ms_upper = p->ms_phase2 = NAN;
+    bd_trainer *t = calloc(1, sizeof *t);
+    bd_channel *ch = calloc(1, sizeof *ch);
+    if (!t || !ch || bd_channel_init(ch)) { free(t); free(ch); return bd_errf(e, "out of memory"); }
+    t->c = *c;
+    t->ch = ch;
+    t->wall0 = now_s();
+    t->phase = 1;
+    t->best_step = -1;
+    t->best = -INFINITY;
+    t->metrics_fd = t->log_fd = t->lock.fd = -1;
+    t->last_eval = -1;
+    t->ckpt_logged = -1;
+    int rc = -1;
+    if (setup(t, e)) goto out;
+    p->n_tr = t->n_tr;
+    p->n_va = t->n_va;
+    p->n_ev = t->n_ev;
+    p->n_fit = t->n_fit;
+    p->n_rows = t->enc.n;
+    p->max_length = t->c.max_length;
+    for (int i = 0; i < 3; i++) p->n_truncated += t->n_truncated[i];
+    if (t->enc.n) {
+        int *len = malloc(sizeof(int) * (size_t)t->enc.n);
+        if (!len) { bd_errf(e, "out of memory"); goto out; }
+        memcpy(len, t->enc.len, sizeof(int) * (size_t)t->enc.n);
+        qsort(len, (size_t)t->enc.n, sizeof(int), cmp_int);
+        p->tok_median = len[(t->enc.n - 1) / 2];
+        p->tok_p95 = len[(int)((t->enc.n - 1) * 0.95 + 0.5)];
+        p->tok_max = len[t->enc.n - 1];
+        free(len);
+    }
+    p->n_full = t->t.full.n;
+    p->n_mag = t->t.mag.n;
+    p->n_adapter = p->n_full ? 0 : t->t.head_off;
+    p->n_head = p->n_full ? 0 : t->t.dir.n - t->t.head_off;
+    p->total = t->total;
+    p->total_phase1 = t->total_phase1;
+    snprintf(p->device, sizeof p->device, "%s", t->be->device);
+    const int bidora = c->method == BD_METHOD_BIDORA, u = c->upper_every > 0 ? c->upper_every : 1;
+    p->n_upper = bidora ? (t->total_phase1 + u - 1) / u : 0;
+    /* step 0 warms up (allocation, caches); then real steps for about a second (at most 16),
+     * and each kind's median: one step alone is noisy on a shared machine */
+    double first = 0, ms_up[16], ms_lo[16], spent = 0;
+    int n_up = 0, n_lo = 0;
+    for (int s = 0; s < 17 && t->step < t->total_phase1 && (s < 2 || spent < 1000); s++) {
+        const int upper = bidora && s % u == 0;
+        double t0 = now_s();
+        if (bd_trainer_step(t, e)) goto out;
+        double ms = 1e3 * (now_s() - t0);
+        spent += ms;
+        if (s == 0) first = ms;
+        else if (upper) ms_up[n_up++] = ms;
+        else ms_lo[n_lo++] = ms;
+    }
+    if (n_up) p->ms_upper = median(ms_up, n_up);
+    if (n_lo) p->ms_lower = median(ms_lo, n_lo);
+    if (bidora && isnan(p->ms_upper)) { p->ms_upper = first; p->upper_from_first = 1; }
+    if (!bidora && isnan(p->ms_lower)) p->ms_lower = first;
+    if (bidora && c->retrain_steps > 0) { /* one step of phase 2 (V restarts, M frozen) */
+        enter_phase2(t);
+        double ms[5];
+        int k = 0;
+        for (; k < 5 && t->step < t->total; k++) {
+            double t0 = now_s();
+            if (bd_trainer_step(t, e)) goto out;
+            ms[k] = 1e3 * (now_s() - t0);
+        }
+        if (k) p->ms_phase2 = median(ms, k);
+    }
+    {
+        const long n_low = t->total_phase1 - p->n_upper, n_p2 = t->total - t->total_phase1;
+        p->est_s = 1e-3 * ((double)p->n_upper * (isnan(p->ms_upper) ? 0 : p->ms_upper) +
+                           (double)n_low * (isnan(p->ms_lower) ? 0 : p->ms_lower) +
+                           (double)n_p2 * (isnan(p->ms_phase2) ? 0 : p->ms_phase2));
+    }
+    rc = 0;
+out:
+    bd_trainer_close(t);
+    bd_channel_destroy(ch);
+    free(ch);
+    return rc;
+}
+
+/* 1234567 -> "1,234,567" */
+static void fmt_count(char *buf, size_t n, size_t v) {
+    char raw[32], out[48];
+    snprintf(raw, sizeof raw, "%zu", v);
+    size_t len = strlen(raw), k = 0;
+    for (size_t i = 0; i < len && k + 2 < sizeof out; i++) {
+        if (i && (len - i) % 3 == 0) out[k++] = ',';
+        out[k++] = raw[i];
+    }
+    out[k] = '\0';
+    snprintf(buf, n, "%.30s", out);
+}
+
+static void fmt_ms(char *buf, size_t n, double ms) {
+    if (isnan(ms)) snprintf(buf, n, "-");
+    else if (ms >= 1000) snprintf(buf, n, "%.2f s", ms / 1000);
+    else snprintf(buf, n, "%.1f ms", ms);
+}
+
+int bd_preflight_lines(const bd_preflight *p, const bd_config *c, char (*lines)[320], int max) {
+    int n = 0;
+    const int bidora = c->method == BD_METHOD_BIDORA;
+#define LINE(...) do { if (n < max) snprintf(lines[n++], 320, __VA_ARGS__); } while (0)
+    if (bidora) LINE("rows: D_tr %d, D_val %d, eval %d (%d tokenised)", p->n_tr, p->n_va, p->n_ev, p->n_rows);
+    else LINE("rows: train %d, eval %d (%d tokenised)", p->n_fit, p->n_ev, p->n_rows);
+    LINE("tokens a row: median %d, p95 %d, max %d; %d %s cut at %d", p->tok_median, p->tok_p95, p->tok_max,
+         p->n_truncated, bd_plural(p->n_truncated, "row", "rows"), p->max_length);
+    char a[32], m[32], h[32], all[32];
+    if (p->n_full) {
+        fmt_count(all, sizeof all, p->n_full);
+        LINE("trainable: %s (full fine-tuning: every weight)", all);
+    } else {
+        fmt_count(a, sizeof a, p->n_adapter);
+        fmt_count(m, sizeof m, p->n_mag);
+        fmt_count(h, sizeof h, p->n_head);
+        fmt_count(all, sizeof all, p->n_adapter + p->n_mag + p->n_head);
+        if (p->n_mag) LINE("trainable: %s = direction (A, B) %s + head %s + magnitude %s", all, a, h, m);
+        else LINE("trainable: %s = adapter (A, B) %s + head %s", all, a, h);
+    }
+    char lo[32], up[32], p2[32], run[32], steps[200] = "";
+    fmt_ms(lo, sizeof lo, p->ms_lower);
+    fmt_ms(up, sizeof up, p->ms_upper);
+    fmt_ms(p2, sizeof p2, p->ms_phase2);
+    size_t k = 0; /* the kinds of step this run has, each measured */
+    if (!isnan(p->ms_lower))
+        k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s", lo, bidora ? " lower" : "");
+    if (bidora && !isnan(p->ms_upper) && k < sizeof steps)
+        k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s with the upper level%s", k ? ", " : "", up,
+                              p->upper_from_first ? " (the first step's, warm-up included)" : "");
+    if (bidora && !isnan(p->ms_phase2) && k < sizeof steps)
+        snprintf(steps + k, sizeof steps - k, "%s%s phase 2", k ? ", " : "", p2);
+    LINE("step, measured: %s", steps);
+    bd_fmt_duration(run, sizeof run, p->est_s);
+    if (bidora)
+        LINE("run: %ld %s (%ld upper, %ld phase 2): about %s + evaluations", p->total,
+             bd_plural(p->total, "step", "steps"), p->n_upper, p->total - p->total_phase1, run);
+    else LINE("run: %ld %s: about %s + evaluations", p->total, bd_plural(p->total, "step", "steps"), run);
+    LINE("on %.100s", p->device);
+#undef LINE
+    return n;
+}
 
 int bd_trainer_step(bd_trainer *t, bd_err *e) {
     if (t->c.method == BD_METHOD_BIDORA && t->phase == 1 && t->step >= t->total_phase1) enter_phase2(t);

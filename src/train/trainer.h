@@ -61,6 +61,30 @@ int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progr
                         bd_run_eval *out, bd_err *e);
 void bd_run_eval_free(bd_run_eval *x);
 
+/* What a run of c would be, found the way the run finds it (bd_trainer_open's own
+ * set-up: tokenizer, model limits, columns, labels, tokens, split, model, adapters,
+ * target_modules), without a run directory; then a few real steps on real batches,
+ * timed: a warm-up step, then steps for about a second (each kind's median). Returns -1
+ * with e saying why the run would fail. */
+typedef struct bd_preflight {
+    int n_tr, n_va, n_ev, n_fit;        /* rows of D_tr, D_val (BiDoRA's upper level), eval; rows trained on */
+    int n_rows;                         /* all rows tokenised */
+    int tok_median, tok_p95, tok_max;   /* tokens a row (after truncation) */
+    int n_truncated, max_length;        /* rows cut by max_length */
+    size_t n_adapter, n_mag, n_head, n_full; /* trainable values: A and B, m, the head; full fine-tuning's */
+    long total, total_phase1;           /* planned steps (and phase 1's) */
+    long n_upper;                       /* of phase 1's steps, those with an upper-level step */
+    double ms_lower, ms_upper, ms_phase2; /* measured step times (NAN: not measured) */
+    double est_s;                       /* the run's steps at those times (evaluations not counted) */
+    int upper_from_first;               /* ms_upper is the first (warm-up) step's */
+    char device[160];
+} bd_preflight;
+int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e);
+/* The pre-flight as lines of text (rows, tokens, trainable values, step times,
+ * the run's time) into lines[max]; returns how many. The CLI and the workbench
+ * both show these. */
+int bd_preflight_lines(const bd_preflight *p, const bd_config *c, char (*lines)[320], int max);
+
 /* For tests: one training step; the trainable values (V or the whole model,
  * and M); the planned steps (and those of phase 1). */
 int bd_trainer_step(bd_trainer *t, bd_err *e);

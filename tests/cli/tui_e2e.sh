@@ -59,7 +59,7 @@ quit_idle
 # --- 3. a run
 tiny_config run
 start_tui tui -c "$T/run.ini"
-wait_for 'ready: F5 starts' 10 || fail "the tiny config is not ready to run"
+wait_for 'the keys check out' 10 || fail "the tiny config is not ready to run"
 tm send-keys -t e2e F5
 wait_for 'running .*step [0-9]+/4000000' 20 || fail "F5 started no run (no 'running ... step N/4000000')"
 run_dir=$(ls -d "$T"/runs/*/ 2>/dev/null | head -n 1)

@@ -87,7 +87,7 @@ wait_file "$T/rc" 10 || fail "q did not quit"
 
 # --- c. started here, stopped (F8), resumed with R: the history before the checkpoint stays
 start_tui tui -c "$T/follow.ini" out_dir="$T/wb" run_name=wb
-wait_for 'ready: F5 starts' 10 || fail "the tiny config is not ready"
+wait_for 'the keys check out' 10 || fail "the tiny config is not ready"
 tm send-keys -t e2e F5
 wait_for '^ running .*step [0-9]+/' 20 || fail "F5 started no run"
 wait_until 's=$(step_now); [ -n "$s" ] && [ "$s" -ge 200 ]' 30 || fail "the run does not reach step 200"

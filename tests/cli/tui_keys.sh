@@ -14,9 +14,9 @@ tiny_config setup
 
 # --- set-up form
 start_tui tui -c "$T/setup.ini"
-wait_for 'ready: F5 starts' 10 || fail "the tiny config is not ready"
+wait_for 'the keys check out' 10 || fail "the tiny config is not ready"
 i=0
-while [ $i -lt 11 ]; do tm send-keys -t e2e j; i=$((i + 1)); done # rank is the 12th key
+while [ $i -lt 14 ]; do tm send-keys -t e2e j; i=$((i + 1)); done # rank is the 15th key shown (model, data, method groups)
 tm send-keys -t e2e Enter BSpace x
 wait_for 'rank = "x": expected an integer' 5 || fail "an invalid rank shows no inline error"
 ok "typing rank = x shows the error inline"
@@ -28,14 +28,14 @@ ok "rank = 16 validates and is set"
 tm send-keys -t e2e k Right
 wait_for '^.{1,3} method +dora ' 5 || fail "Right does not cycle method to dora"
 ok "method cycles to dora"
-tm send-keys -t e2e k k Enter
+tm send-keys -t e2e k k k Enter
 wait_for 'train .* 12 rows' 5 || fail "the split sliders show no row counts"
 tm send-keys -t e2e Right Right Right Right Right
 wait_for 'train .*0\.55 +13 rows' 5 || fail "the train slider does not move to 0.55 / 13 rows"
 tm send-keys -t e2e Enter
 wait_for '^.{1,3} split +0\.55,0\.2,0\.25 ' 5 || fail "the split was not set from the sliders"
 ok "split sliders: 0.55,0.2,0.25 with row counts"
-tm send-keys -t e2e End k k k
+tm send-keys -t e2e Home j
 wait_for 'cuda: (not in this build|no device)\)' 5 || fail "the backend row does not say cuda is unavailable"
 tm send-keys -t e2e Right Right Right Right
 sleep 0.3
@@ -49,7 +49,7 @@ ls "$T" | grep -q '\.tmp\.' && fail "a temp file was left next to saved.ini"
 ok "s saves the config (rank, method, split in saved.ini; no temp file left)"
 tm send-keys -t e2e Home
 i=0
-while [ $i -lt 11 ]; do tm send-keys -t e2e j; i=$((i + 1)); done
+while [ $i -lt 14 ]; do tm send-keys -t e2e j; i=$((i + 1)); done
 tm send-keys -t e2e r
 wait_for '^.{1,3} rank +4 ' 5 || fail "r did not reset rank to 4"
 tm send-keys -t e2e o

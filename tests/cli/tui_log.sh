@@ -22,7 +22,7 @@ none() { # RE: no log-pane line matches
 STEPS=4000000 tiny_config log
 sed -i 's/^eval_every = .*/eval_every = 0/' "$T/log.ini" # only the lines this test makes
 start_tui tui -c "$T/log.ini"
-wait_for 'ready: F5 starts' 10 || fail "the tiny config is not ready"
+wait_for 'the keys check out' 10 || fail "the tiny config is not ready"
 tm send-keys -t e2e F5
 wait_for '^ running .*step [1-9]' 20 || fail "F5 did not start the run"
 tm send-keys -t e2e + l

@@ -15,7 +15,7 @@ start_sig() {
     start_shell
     tm send-keys -t e2e "sh -c 'echo \$\$ > $T/pid; exec $BIDORA tui -c $T/sig.ini $*'; echo \$? > $T/rc" Enter
     wait_file "$T/pid" 5 || fail "no pid"
-    wait_for 'ready: F5 starts' 10 || fail "the workbench did not open"
+    wait_for 'the keys check out' 10 || fail "the workbench did not open"
 }
 # check_stopped HOW STATUS: exit status, checkpoint, log line, restored terminal
 check_stopped() {
