@@ -10,14 +10,15 @@
 
 void bd_chart_frame_free(bd_chart_frame *f) { bd_canvas_free(&f->cv); }
 
-/* Axes over every series as drawn: the raw values and, where smoothed, the smoothed ones. */
+/* Axes over every series as drawn: the raw values (an EMA stays within their range,
+ * being a weighted mean of them, so the smoothed curves need no pass of their own). */
 static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *ys) {
+    (void)ys;
     bd_axis_init(&f->ax, 0);
     bd_axis_init(&f->ay, s->logy);
     for (int i = 0; i < s->ns; i++) {
         bd_axis_add(&f->ax, s->s[i].x, s->s[i].n);
         bd_axis_add(&f->ay, s->s[i].y, s->s[i].n);
-        if (ys[i] != s->s[i].y) bd_axis_add(&f->ay, ys[i], s->s[i].n);
     }
     if (s->x_from_zero && f->ax.n && f->ax.lo > 0) f->ax.lo = 0;
     int any_points = 0;
@@ -38,10 +39,23 @@ static int plot_dense(bd_chart_frame *f, const bd_chart_series *se, const double
     int *lo = col, *hi = col + W, *first = col + 2 * W, *last = col + 3 * W;
     for (int c = 0; c < W; c++) lo[c] = INT_MAX, hi[c] = INT_MIN;
     int prevc = -1, gap_before = 0;
+    /* linear axes: the mapping inline (a point costs a few flops, not two calls and two divisions) */
+    const int lin = !f->ax.log && !f->ay.log, Hpx = bd_canvas_hpx(cv) - 1;
+    const double sx = (W - 1) / (f->ax.hi - f->ax.lo), sy = Hpx / (f->ay.hi - f->ay.lo);
     for (int i = 0; i < se->n; i++) {
-        double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);
-        if (isnan(fx) || isnan(fy)) { gap_before = 1; continue; }
-        int px = bd_canvas_xpx(cv, fx), py = bd_canvas_ypx(cv, fy);
+        int px, py;
+        if (lin) {
+            const double vx = (se->x[i] - f->ax.lo) * sx, vy = (y[i] - f->ay.lo) * sy;
+            if (!isfinite(vx) || !isfinite(vy)) { gap_before = 1; continue; }
+            px = vx < -1e8 ? -100000000 : vx > 1e8 ? 100000000 : (int)(vx + (vx >= 0 ? 0.5 : -0.5));
+            const double r = vy < -1e8 ? -1e8 : vy > 1e8 ? 1e8 : vy;
+            py = Hpx - (int)(r + (r >= 0 ? 0.5 : -0.5));
+        } else {
+            double fx = bd_axis_frac(&f->ax, se->x[i]), fy = bd_axis_frac(&f->ay, y[i]);
+            if (isnan(fx) || isnan(fy)) { gap_before = 1; continue; }
+            px = bd_canvas_xpx(cv, fx);
+            py = bd_canvas_ypx(cv, fy);
+        }
         if (px < 0 || px >= W) { gap_before = 1; continue; }
         if (lo[px] == INT_MAX) {
             first[px] = py;

@@ -24,10 +24,25 @@ void bd_axis_init(bd_axis *ax, int logscale) {
 }
 
 void bd_axis_add(bd_axis *ax, const double *v, int n) {
+    if (!ax->log) { /* the common case, without the log test in the loop */
+        double lo = ax->lo, hi = ax->hi;
+        int cnt = 0;
+        for (int i = 0; i < n; i++) {
+            const double x = v[i];
+            if (!isfinite(x)) continue;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+            cnt++;
+        }
+        ax->lo = lo;
+        ax->hi = hi;
+        ax->n += cnt;
+        return;
+    }
     for (int i = 0; i < n; i++) {
         double x = v[i];
-        if (!isfinite(x) || (ax->log && x <= 0)) continue;
-        if (ax->log) x = log10(x);
+        if (!isfinite(x) || x <= 0) continue;
+        x = log10(x);
         if (x < ax->lo) ax->lo = x;
         if (x > ax->hi) ax->hi = x;
         ax->n++;
