@@ -7,7 +7,8 @@
 # the weight panel has its layers x modules heatmap with a scale, the scatter states what the papers
 # report, the magnitude panel plots m - ||W0|| with the W0 row norms as reference; Left / Right move
 # a cursor whose step the titles read, Esc removes it. Then --ascii --mono: not one byte outside
-# ASCII on the screen, and the series told apart by their characters (** train, ++ upper).
+# ASCII on the screen, and the series told apart by their characters (** train, ++ upper), in the
+# runs browser's overlay of both runs too.
 set -u
 . tests/cli/tui_lib
 
@@ -72,6 +73,18 @@ need '\*\* train [0-9]' "--ascii --mono: train is not marked by its character"
 need "\+\+ upper: m's loss" "--ascii --mono: the upper-level loss is not marked by its character"
 need 'L0 +[.:=#@ ]+' "--ascii: the heatmap is not drawn in ASCII shades"
 ok "--ascii --mono: pure ASCII, series told apart by * and +"
+# the runs browser's overlay of the two runs: each its character, in the chart and the legend
+tm send-keys -t e2e F3
+n=0
+while [ $n -lt 50 ] && [ "$(screen | grep -c ' bidora  *40 ')" -lt 2 ]; do sleep 0.1; n=$((n + 1)); done
+[ "$(screen | grep -c ' bidora  *40 ')" -ge 2 ] || fail "F3: the runs browser does not list both runs"
+tm send-keys -t e2e t
+sleep 0.3
+tm send-keys -t e2e t # t tags and moves down
+wait_for '\*\* bidora-.*last' 5 || fail "--ascii --mono overlay: the first run's legend is not **"
+need '\+\+ bidora-.*last' "--ascii --mono overlay: the second run's legend is not ++"
+screen | LC_ALL=C grep -q '[^ -~]' && fail "--ascii: a byte outside printable ASCII in the runs browser"
+ok "--ascii --mono: the runs overlay tells its runs apart by ** and ++"
 tm send-keys -t e2e q
 wait_file "$T/rc" 10 || fail "q did not quit"
 exit 0

@@ -88,4 +88,18 @@ grep -q '^target_modules = query,key,value$' "$T/form.ini" || fail "the saved ta
 ok "s over an existing file asks first; the saved paths are absolute"
 tm send-keys -t e2e q
 wait_file "$T/rc" 10 || fail "q did not quit"
+
+# 80x24, --ascii --mono: the groups and the arrows in ASCII; the pre-flight's lines
+start_shell NO_COLOR=1
+tm resize-window -t e2e -x 80 -y 24
+tm send-keys -t e2e "$BIDORA tui --ascii -c $T/form.ini; echo \$? > $T/rc" Enter
+wait_for '^\|-- model -' 10 || fail "80x24 --ascii: no ASCII group header"
+need '^\|-- data -' "80x24 --ascii: no data header"
+need 'v\|' "80x24 --ascii: no ASCII arrow for the rows below"
+screen | LC_ALL=C grep -q '[^ -~]' && fail "--ascii: a byte outside printable ASCII in the set-up view"
+tm send-keys -t e2e p
+wait_for 'ready \(pre-flight passed\)' 15 || fail "80x24: p did not show the pre-flight"
+ok "80x24 --ascii --mono: ASCII headers and arrows, the pre-flight"
+tm send-keys -t e2e q
+wait_file "$T/rc" 10 || fail "q did not quit"
 echo "tui_form: all checks passed"
