@@ -113,6 +113,13 @@ static void open_browser(bd_app *a, bd_browse_mode mode, const char *start, int 
     a->sm = BD_SM_BROWSE;
 }
 
+/* Edit the selected key's value (cur) as text. */
+static void start_edit(bd_app *a, const char *cur) {
+    bd_line_set(&a->edit, cur);
+    a->edit_err[0] = '\0';
+    a->sm = BD_SM_EDIT;
+}
+
 static int k_enter(bd_app *a, int key) {
     (void)key;
     bd_config_key_info k;
@@ -121,9 +128,7 @@ static int k_enter(bd_app *a, int key) {
     bd_config_get(&a->cfg, k.name, cur, sizeof cur);
     switch (bd_form_widget(&k)) {
     case BD_W_TEXT:
-        bd_line_set(&a->edit, cur);
-        a->edit_err[0] = '\0';
-        a->sm = BD_SM_EDIT;
+        start_edit(a, cur);
         break;
     case BD_W_CYCLE: {
         char err[BD_ERR_MAX];
@@ -170,9 +175,7 @@ static int k_edit_text(bd_app *a, int key) {
     key_info(a->form_sel, &k);
     char cur[BD_STR];
     bd_config_get(&a->cfg, k.name, cur, sizeof cur);
-    bd_line_set(&a->edit, cur);
-    a->edit_err[0] = '\0';
-    a->sm = BD_SM_EDIT;
+    start_edit(a, cur);
     return R;
 }
 

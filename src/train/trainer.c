@@ -646,10 +646,10 @@ static int setup(bd_trainer *t, bd_err *e) {
     return 0;
 }
 
-int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir, bd_channel *ch, bd_err *e) {
-    *out = NULL;
+/* A trainer of c publishing to ch, before any set-up: nothing open, nothing loaded. */
+static bd_trainer *new_trainer(const bd_config *c, bd_channel *ch) {
     bd_trainer *t = calloc(1, sizeof *t);
-    if (!t) return bd_errf(e, "out of memory");
+    if (!t) return NULL;
     t->c = *c;
     t->ch = ch;
     t->wall0 = now_s();
@@ -660,6 +660,13 @@ int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir
     t->last_eval = -1;
     t->ckpt_logged = -1;
     t->started = (long long)time(NULL);
+    return t;
+}
+
+int bd_trainer_open(bd_trainer **out, const bd_config *c, const char *resume_dir, bd_channel *ch, bd_err *e) {
+    *out = NULL;
+    bd_trainer *t = new_trainer(c, ch);
+    if (!t) return bd_errf(e, "out of memory");
     int rc = -1;
     publish(t, BD_RUN_LOADING, "loading");
     /* the directory first: a second writer is turned away before any loading */
@@ -731,10 +738,8 @@ fail:
 int bd_trainer_eval_run(const bd_config *c, const char *model_dir, bd_eval_progress progress, void *ctx,
                         bd_run_eval *out, bd_err *e) {
     memset(out, 0, sizeof *out);
-    bd_trainer *t = calloc(1, sizeof *t);
+    bd_trainer *t = new_trainer(c, NULL); /* no steps: nothing is published */
     if (!t) return bd_errf(e, "out of memory");
-    t->c = *c;
-    t->metrics_fd = t->log_fd = t->lock.fd = -1;
     int rc = -1;
     if (!(t->tok = bd_tok_load(c->model, e))) goto out;
     t->pad_id = bd_tok_pad_id(t->tok);
@@ -974,18 +979,10 @@ static double median(double *v, int n) {
 int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e) {
     memset(p, 0, sizeof *p);
     p->ms_lower = p->ms_upper = p->ms_phase2 = NAN;
-    bd_trainer *t = calloc(1, sizeof *t);
     bd_channel *ch = calloc(1, sizeof *ch);
-    if (!t || !ch || bd_channel_init(ch)) { free(t); free(ch); return bd_errf(e, "out of memory"); }
-    t->c = *c;
-    t->ch = ch;
-    t->wall0 = now_s();
-    t->phase = 1;
-    t->best_step = -1;
-    t->best = -INFINITY;
-    t->metrics_fd = t->log_fd = t->lock.fd = -1;
-    t->last_eval = -1;
-    t->ckpt_logged = -1;
+    if (!ch || bd_channel_init(ch)) { free(ch); return bd_errf(e, "out of memory"); }
+    bd_trainer *t = new_trainer(c, ch); /* its steps publish to a channel nobody reads */
+    if (!t) { bd_channel_destroy(ch); free(ch); return bd_errf(e, "out of memory"); }
     int rc = -1;
     if (setup(t, e)) goto out;
     p->n_tr = t->n_tr;
