@@ -1,8 +1,10 @@
 #include "worker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "control.h"
 #include "model.h"
@@ -184,6 +186,12 @@ int bd_worker_join(bd_worker *w, bd_err *e) {
 int bd_run_config(bd_config *c, const char *run_dir, bd_err *e) {
     char path[4200];
     if (bd_path(path, sizeof path, e, "%s/config.ini", run_dir)) return -1;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT && stat(run_dir, &st) == 0 && S_ISDIR(st.st_mode))
+        /* a run killed in the instant between taking its directory and writing config.ini */
+        return bd_errf(e, "%s has no config.ini: the run was stopped as it started, before it wrote its "
+                          "configuration, so there is nothing to resume; start it again with its config "
+                          "(a new run of the same run_name takes the directory over)", run_dir);
     bd_config_defaults(c);
     if (bd_config_load(c, path, e)) return -1;
     return bd_config_finish(c, e);

@@ -154,13 +154,26 @@ st=$?
     && ! grep -q "checkpoint is in" "$T/nan.err" || fail "NaN at step 1: exit $st: $(cat "$T/nan.err")"
 ok "a NaN at step 1 says no checkpoint exists"
 
+# --- 4b. a directory a run took but was killed in before it wrote config.ini: nothing to resume,
+# said in one line; a new run of the same name takes it over
+mkdir -p "$R/unwritten"
+if "$BIDORA" train --resume "$R/unwritten" 2>"$T/unwritten.err"; then fail "--resume of a run without config.ini succeeded"
+else
+    [ "$(wc -l <"$T/unwritten.err")" = 1 ] && grep -q "has no config.ini: the run was stopped as it started" "$T/unwritten.err" ||
+        fail "--resume without config.ini: $(cat "$T/unwritten.err")"
+fi
+"$BIDORA" train $base run_name=unwritten max_steps=3 2>/dev/null && [ -s "$R/unwritten/config.ini" ] ||
+    fail "a new run of the same name did not take the empty directory over"
+ok "a run killed before config.ini: --resume says there is nothing to resume; a new run takes the directory"
+
 # --- 5. kill -9 at random points, resume each time: the rows of an uninterrupted run, bit for bit
 camp="$base max_steps=400 eval_every=25 checkpoint_every=15 upper_every=2"
 "$BIDORA" train $camp run_name=ref 2>/dev/null || fail "campaign reference run failed"
 kills=0; tries=0; done_=0
 for d in 0.3 0.12 0.45 0.2 0.6 0.07 0.35 0.25 0.5 0.15 0.4 0.3 0.55 0.1 0.3 0.45 0.2 0.6 0.3 0.4; do
     tries=$((tries + 1))
-    if [ -d "$R/camp" ]; then "$BIDORA" train --resume "$R/camp" 2>>"$T/camp.err" & else "$BIDORA" train $camp run_name=camp 2>>"$T/camp.err" & fi
+    # a run killed before it wrote config.ini has nothing to resume (bidora says so): it starts again
+    if [ -f "$R/camp/config.ini" ]; then "$BIDORA" train --resume "$R/camp" 2>>"$T/camp.err" & else "$BIDORA" train $camp run_name=camp 2>>"$T/camp.err" & fi
     cp=$!
     sleep $d
     if kill -9 $cp 2>/dev/null; then kills=$((kills + 1)); wait $cp 2>/dev/null
