@@ -201,17 +201,18 @@ int bd_app_preflight_current(const bd_app *a) {
     return a->pf_done && !memcmp(&a->pf_cfg, &a->cfg, sizeof a->cfg);
 }
 
-int bd_app_preflight(bd_app *a) {
+int bd_app_preflight(bd_app *a, int time_steps) {
     bd_config *c = malloc(sizeof *c);
     if (!c) { bd_app_message(a, 1, "out of memory"); return -1; }
     *c = a->cfg;
     a->pf_cfg = a->cfg;
     a->pf_n = 0;
-    bd_app_message(a, 0, "pre-flight: loading the model, tokenising the data, timing a few steps ...");
+    bd_app_message(a, 0, time_steps ? "pre-flight: loading the model, tokenising the data, timing a few steps ..."
+                                    : "pre-flight: loading the model, tokenising the data ...");
     if (!a->no_draw && a->term.scr) bd_app_draw(a);
     bd_err e = {{0}};
     bd_preflight pf;
-    int rc = bd_config_finish(c, &e) ? -1 : bd_trainer_preflight(c, &pf, &e);
+    int rc = bd_config_finish(c, &e) ? -1 : bd_trainer_preflight(c, &pf, time_steps, &e);
     if (rc) {
         a->pf_done = -1;
         bd_fmt(a->pf_lines[0], sizeof a->pf_lines[0], "%s", e.msg);
@@ -247,7 +248,8 @@ int bd_app_start_run(bd_app *a, const char *resume_dir) {
             return -1;
         }
         /* "ready" means it will start: the pre-flight, unless this config passed it already */
-        if (!(bd_app_preflight_current(a) && a->pf_done == 1) && bd_app_preflight(a)) {
+        /* (without timing steps: the run is about to time its own) */
+        if (!(bd_app_preflight_current(a) && a->pf_done == 1) && bd_app_preflight(a, 0)) {
             bd_app_set_view(a, BD_VIEW_SETUP);
             free(c);
             return -1;

@@ -157,9 +157,10 @@ struct bd_app {
 /* app.c: run control */
 void bd_app_message(bd_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int bd_app_start_run(bd_app *a, const char *resume_dir);
-/* The pre-flight of the current config (bd_trainer_preflight): its lines into
- * pf_lines, or the reason it would not start into the message box. -1 then. */
-int bd_app_preflight(bd_app *a);
+/* The pre-flight of the current config (bd_trainer_preflight, timing steps when
+ * time_steps): its lines into pf_lines, or the reason it would not start into the
+ * message box. -1 then. */
+int bd_app_preflight(bd_app *a, int time_steps);
 /* Whether the pre-flight shown is the current config's. */
 int bd_app_preflight_current(const bd_app *a);
 /* Open the message box. */

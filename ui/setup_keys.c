@@ -236,7 +236,7 @@ static int k_save(bd_app *a, int key) {
 
 static int k_preflight(bd_app *a, int key) {
     (void)key;
-    bd_app_preflight(a);
+    bd_app_preflight(a, 1);
     return R;
 }
 

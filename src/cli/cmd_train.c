@@ -123,7 +123,7 @@ int bd_cmd_train(int argc, char **argv) {
     if (check) {
         if (resume) { bd_report("--check takes a configuration, not --resume"); return 1; }
         bd_preflight pf;
-        if (bd_trainer_preflight(&c, &pf, &e)) {
+        if (bd_trainer_preflight(&c, &pf, 1, &e)) {
             fprintf(stderr, "bidora: the run would not start: %s\n", e.msg);
             return 1;
         }

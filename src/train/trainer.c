@@ -976,7 +976,7 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e) {
+int bd_trainer_preflight(const bd_config *c, bd_preflight *p, int time_steps, bd_err *e) {
     memset(p, 0, sizeof *p);
     p->ms_lower = p->ms_upper = p->ms_phase2 = NAN;
     bd_channel *ch = calloc(1, sizeof *ch);
@@ -1011,12 +1011,20 @@ int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e) {
     snprintf(p->device, sizeof p->device, "%s", t->be->device);
     const int bidora = c->method == BD_METHOD_BIDORA, u = c->upper_every > 0 ? c->upper_every : 1;
     p->n_upper = bidora ? (t->total_phase1 + u - 1) / u : 0;
+    if (!time_steps) { rc = 0; goto out; }
+    p->timed = 1;
     /* step 0 warms up (allocation, caches); then real steps for about a second (at most 16),
-     * and each kind's median: one step alone is noisy on a shared machine */
+     * and each kind's median: one step alone is noisy on a shared machine. A warm-up of over a
+     * second (a large model) is not repeated: only a kind still missing gets its one step. */
     double first = 0, ms_up[16], ms_lo[16], spent = 0;
     int n_up = 0, n_lo = 0;
-    for (int s = 0; s < 17 && t->step < t->total_phase1 && (s < 2 || spent < 1000); s++) {
+    for (int s = 0; s < 17 && t->step < t->total_phase1; s++) {
         const int upper = bidora && s % u == 0;
+        if (s >= 2 && spent >= 1000) break;
+        if (s >= 1 && first > 1000) { /* slow: the warm-up (step 0: an upper step for BiDoRA) stands for its kind */
+            const int missing = upper != bidora && (upper ? n_up == 0 : n_lo == 0);
+            if (!missing) break;
+        }
         double t0 = now_s();
         if (bd_trainer_step(t, e)) goto out;
         double ms = 1e3 * (now_s() - t0);
@@ -1028,12 +1036,12 @@ int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e) {
     if (n_up) p->ms_upper = median(ms_up, n_up);
     if (n_lo) p->ms_lower = median(ms_lo, n_lo);
     if (bidora && isnan(p->ms_upper)) { p->ms_upper = first; p->upper_from_first = 1; }
-    if (!bidora && isnan(p->ms_lower)) p->ms_lower = first;
+    if (!bidora && isnan(p->ms_lower)) { p->ms_lower = first; p->upper_from_first = 1; }
     if (bidora && c->retrain_steps > 0) { /* one step of phase 2 (V restarts, M frozen) */
         enter_phase2(t);
         double ms[5];
         int k = 0;
-        for (; k < 5 && t->step < t->total; k++) {
+        for (; k < 5 && t->step < t->total && (k == 0 || first <= 1000); k++) {
             double t0 = now_s();
             if (bd_trainer_step(t, e)) goto out;
             ms[k] = 1e3 * (now_s() - t0);
@@ -1099,15 +1107,18 @@ int bd_preflight_lines(const bd_preflight *p, const bd_config *c, char (*lines)[
     fmt_ms(p2, sizeof p2, p->ms_phase2);
     size_t k = 0; /* the kinds of step this run has, each measured */
     if (!isnan(p->ms_lower))
-        k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s", lo, bidora ? " lower" : "");
+        k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s%s", lo, bidora ? " lower" : "",
+                              !bidora && p->upper_from_first ? " (the first step's, warm-up included)" : "");
     if (bidora && !isnan(p->ms_upper) && k < sizeof steps)
         k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s with the upper level%s", k ? ", " : "", up,
                               p->upper_from_first ? " (the first step's, warm-up included)" : "");
     if (bidora && !isnan(p->ms_phase2) && k < sizeof steps)
         snprintf(steps + k, sizeof steps - k, "%s%s phase 2", k ? ", " : "", p2);
-    LINE("step, measured: %s", steps);
+    if (!p->timed) LINE("step time: not measured (p, or bidora train --check, times a few steps)");
+    else LINE("step, measured: %s", steps);
     bd_fmt_duration(run, sizeof run, p->est_s);
-    if (bidora)
+    if (!p->timed) LINE("run: %ld %s", p->total, bd_plural(p->total, "step", "steps"));
+    else if (bidora)
         LINE("run: %ld %s (%ld upper, %ld phase 2): about %s + evaluations", p->total,
              bd_plural(p->total, "step", "steps"), p->n_upper, p->total - p->total_phase1, run);
     else LINE("run: %ld %s: about %s + evaluations", p->total, bd_plural(p->total, "step", "steps"), run);

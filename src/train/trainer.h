@@ -63,9 +63,11 @@ void bd_run_eval_free(bd_run_eval *x);
 
 /* What a run of c would be, found the way the run finds it (bd_trainer_open's own
  * set-up: tokenizer, model limits, columns, labels, tokens, split, model, adapters,
- * target_modules), without a run directory; then a few real steps on real batches,
- * timed: a warm-up step, then steps for about a second (each kind's median). Returns -1
- * with e saying why the run would fail. */
+ * target_modules), without a run directory; then, with time_steps, real steps on real
+ * batches, timed: a warm-up step, then steps for about a second (each kind's median);
+ * when the warm-up step alone takes over a second, only the kinds still missing get one
+ * step each (a large model's BiDoRA step is seconds). Returns -1 with e saying why the run
+ * would fail. */
 typedef struct bd_preflight {
     int n_tr, n_va, n_ev, n_fit;        /* rows of D_tr, D_val (BiDoRA's upper level), eval; rows trained on */
     int n_rows;                         /* all rows tokenised */
@@ -76,10 +78,11 @@ typedef struct bd_preflight {
     long n_upper;                       /* of phase 1's steps, those with an upper-level step */
     double ms_lower, ms_upper, ms_phase2; /* measured step times (NAN: not measured) */
     double est_s;                       /* the run's steps at those times (evaluations not counted) */
-    int upper_from_first;               /* ms_upper is the first (warm-up) step's */
+    int upper_from_first;               /* ms_upper (or ms_lower) is the first (warm-up) step's */
+    int timed;                          /* the steps were timed */
     char device[160];
 } bd_preflight;
-int bd_trainer_preflight(const bd_config *c, bd_preflight *p, bd_err *e);
+int bd_trainer_preflight(const bd_config *c, bd_preflight *p, int time_steps, bd_err *e);
 /* The pre-flight as lines of text (rows, tokens, trainable values, step times,
  * the run's time) into lines[max]; returns how many. The CLI and the workbench
  * both show these. */
