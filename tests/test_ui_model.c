@@ -150,13 +150,13 @@ static void test_form_validation(void **state) {
 
 static void test_widgets(void **state) {
     (void)state;
-    int n = bd_config_n_keys(), seen[7] = {0};
+    int n = bd_config_n_keys(), seen[BD_N_WIDGETS] = {0};
     for (int i = 0; i < n; i++) {
         bd_config_key_info k;
         bd_config_key(i, &k);
         seen[bd_form_widget(&k)]++;
     }
-    for (int w = 0; w < 7; w++) assert_true(seen[w] > 0); /* every widget has a key */
+    for (int w = 0; w < BD_N_WIDGETS; w++) assert_true(seen[w] > 0); /* every widget has a key */
 }
 
 static void test_split_sliders(void **state) {

@@ -18,7 +18,8 @@ typedef enum bd_widget {
     BD_W_DIR,                /* browse for a directory (out_dir, init_adapter) */
     BD_W_COLUMN,             /* pick a column of the CSV header */
     BD_W_SPLIT,              /* the train / val / eval sliders */
-    BD_W_MODULES             /* a checklist of the model's modules (target_modules) */
+    BD_W_MODULES,            /* a checklist of the model's modules (target_modules) */
+    BD_N_WIDGETS
 } bd_widget;
 
 bd_widget bd_form_widget(const bd_config_key_info *k);

@@ -164,6 +164,7 @@ static int k_enter(bd_app *a, int key) {
         a->sm = BD_SM_MODULES;
         break;
     }
+    case BD_N_WIDGETS: break; /* not a widget */
     }
     return R;
 }

@@ -129,6 +129,7 @@ static void draw_key_help(bd_app *a, WINDOW *w, int H, int W) {
                                         "Enter: browse for a model directory", "Enter: browse for a CSV",
                                         "Enter: browse for a directory", "Enter: pick a column of the CSV",
                                         "Enter: split sliders", "Enter: tick the modules in a checklist"};
+    _Static_assert(sizeof hints / sizeof hints[0] == BD_N_WIDGETS, "a hint for every widget");
     bd_put(w, y++, 2, W - 2, dim, hints[bd_form_widget(&k)]);
     y++;
     if (a->sm == BD_SM_EDIT && y < H) {
