@@ -354,25 +354,6 @@ static void test_errors(void **state) {
     assert_non_null(strstr(e.msg, "vocab.txt: empty vocabulary"));
 }
 
-/* DIR/NAME holding text. */
-static void put_file(const char *dir, const char *name, const char *text) {
-    char path[640];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void expect_load_error(const char *dir, const char *want1, const char *want2) {
-    bd_err e = {{0}};
-    bd_tokenizer *t = bd_tok_load(dir, &e);
-    if (t) fail_msg("%s loaded, expected \"%s\"", dir, want1);
-    if (strncmp(e.msg, dir, strlen(dir)) || !strstr(e.msg, want1) || (want2 && !strstr(e.msg, want2)))
-        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", e.msg, want1, want2 ? want2 : "");
-    assert_null(strchr(e.msg, '\n'));
-}
-
 /* Every id must index the model's embedding table: a vocabulary (or an
  * added token) beyond config.json's vocab_size is refused, naming both
  * files and both sizes (issue 11, item 7). */
@@ -381,22 +362,22 @@ static void test_vocab_size_limit(void **state) {
     bd_err e = {{0}};
     const int n = (int)(sizeof TINY / sizeof *TINY); /* 29 */
     const char *dir = make_dir(TINY, n, "\n", NULL);
-    put_file(dir, "config.json", "{\"vocab_size\": 29}");
+    tiny_put_file(dir, "config.json", "{\"vocab_size\": 29}");
     bd_tokenizer *t = bd_tok_load(dir, &e);
     if (!t) fail_msg("%s", e.msg);
     bd_tok_free(t);
-    put_file(dir, "config.json", "{\"vocab_size\": 28}");
-    expect_load_error(dir, "vocab.txt: 29 tokens, but ", "config.json has vocab_size 28");
+    tiny_put_file(dir, "config.json", "{\"vocab_size\": 28}");
+    tiny_tok_refused(dir, "vocab.txt: 29 tokens, but ", "config.json has vocab_size 28");
     /* an added token past the table */
-    put_file(dir, "config.json", "{\"vocab_size\": 30}");
-    put_file(dir, "tokenizer_config.json", "{\"added_tokens_decoder\": {\"29\": {\"content\": \"<a>\"}, "
+    tiny_put_file(dir, "config.json", "{\"vocab_size\": 30}");
+    tiny_put_file(dir, "tokenizer_config.json", "{\"added_tokens_decoder\": {\"29\": {\"content\": \"<a>\"}, "
                                           "\"30\": {\"content\": \"<b>\"}}}");
-    expect_load_error(dir, "tokenizer_config.json: token \"<b>\" has id 30", "config.json has vocab_size 30");
-    put_file(dir, "tokenizer_config.json", "{}");
-    put_file(dir, "added_tokens.json", "{\"<x>\": 35}");
-    expect_load_error(dir, "added_tokens.json: token \"<x>\" has id 35", "vocab_size 30");
+    tiny_tok_refused(dir, "tokenizer_config.json: token \"<b>\" has id 30", "config.json has vocab_size 30");
+    tiny_put_file(dir, "tokenizer_config.json", "{}");
+    tiny_put_file(dir, "added_tokens.json", "{\"<x>\": 35}");
+    tiny_tok_refused(dir, "added_tokens.json: token \"<x>\" has id 35", "vocab_size 30");
     /* a config.json without a usable vocab_size sets no limit (the model loader reports it) */
-    put_file(dir, "config.json", "{\"vocab_size\": \"many\"}");
+    tiny_put_file(dir, "config.json", "{\"vocab_size\": \"many\"}");
     t = bd_tok_load(dir, &e);
     if (!t) fail_msg("%s", e.msg);
     assert_int_equal(bd_tok_vocab_size(t), 36);
@@ -424,8 +405,8 @@ static void test_big_integer_config(void **state) {
     bd_tok_free(ref);
     /* and in special_tokens_map.json / added_tokens.json (legacy files) */
     const char *dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", "{\"model_max_length\": 1000000000000000019884624838656}");
-    put_file(dir, "special_tokens_map.json", "{\"x\": -99999999999999999999}");
-    put_file(dir, "added_tokens.json", "{}");
+    tiny_put_file(dir, "special_tokens_map.json", "{\"x\": -99999999999999999999}");
+    tiny_put_file(dir, "added_tokens.json", "{}");
     t = bd_tok_load(dir, &e);
     if (!t) fail_msg("%s", e.msg);
     bd_tok_free(t);
@@ -437,23 +418,23 @@ static void test_big_integer_config(void **state) {
 static void test_one_line_errors(void **state) {
     (void)state;
     const char *dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", NULL);
-    put_file(dir, "special_tokens_map.json", "{\"unk_token\": \"[UNK]\", \"additi\\\n]\n^\n_\n");
-    expect_load_error(dir, "special_tokens_map.json:2:", "malformed JSON");
+    tiny_put_file(dir, "special_tokens_map.json", "{\"unk_token\": \"[UNK]\", \"additi\\\n]\n^\n_\n");
+    tiny_tok_refused(dir, "special_tokens_map.json:2:", "malformed JSON");
     dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", "{\"unk_token\": \"[U\\nNK]\"}");
-    expect_load_error(dir, "vocab.txt: no line \"[U\\nNK]\" (the unk_token)", NULL);
+    tiny_tok_refused(dir, "vocab.txt: no line \"[U\\nNK]\" (the unk_token)", NULL);
     dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", NULL);
-    put_file(dir, "added_tokens.json", "{\"a\\nb\\u0001\": -1}");
-    expect_load_error(dir, "added_tokens.json: \"a\\nb\\x01\" needs a non-negative integer id", NULL);
+    tiny_put_file(dir, "added_tokens.json", "{\"a\\nb\\u0001\": -1}");
+    tiny_tok_refused(dir, "added_tokens.json: \"a\\nb\\x01\" needs a non-negative integer id", NULL);
 }
 
 /* A named token set to null is blamed on the file that nulled it. */
 static void test_null_token_source(void **state) {
     (void)state;
     const char *dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", NULL);
-    put_file(dir, "special_tokens_map.json", "{\"cls_token\": null}");
-    expect_load_error(dir, "special_tokens_map.json: \"cls_token\" is null", NULL);
+    tiny_put_file(dir, "special_tokens_map.json", "{\"cls_token\": null}");
+    tiny_tok_refused(dir, "special_tokens_map.json: \"cls_token\" is null", NULL);
     dir = make_dir(TINY, (int)(sizeof TINY / sizeof *TINY), "\n", "{\"sep_token\": null}");
-    expect_load_error(dir, "tokenizer_config.json: \"sep_token\" is null", NULL);
+    tiny_tok_refused(dir, "tokenizer_config.json: \"sep_token\" is null", NULL);
 }
 
 /* ---- parity with transformers ---- */

@@ -32,37 +32,6 @@
 
 static const char *new_dir(void) { return tiny_tmp_dir("uni"); }
 
-static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
-    char a[4200], b[4200];
-    snprintf(a, sizeof a, "%s/%s", from_dir, name);
-    snprintf(b, sizeof b, "%s/%s", to_dir, name);
-    FILE *f = fopen(a, "rb"), *g = fopen(b, "wb");
-    assert_non_null(f);
-    assert_non_null(g);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) assert_int_equal(fwrite(buf, 1, n, g), n);
-    fclose(f);
-    assert_int_equal(fclose(g), 0);
-}
-
-static bd_tokenizer *load_ok(const char *dir) {
-    bd_err e = {{0}};
-    bd_tokenizer *t = bd_tok_load(dir, &e);
-    if (!t) fail_msg("bd_tok_load %s: %s", dir, e.msg);
-    return t;
-}
-
-static void expect_load_error(const char *dir, const char *want1, const char *want2) {
-    bd_err e = {{0}};
-    bd_tokenizer *t = bd_tok_load(dir, &e);
-    if (t) fail_msg("%s loaded, expected \"%s\"", dir, want1);
-    if (!strstr(e.msg, dir) || !strstr(e.msg, want1) || (want2 && !strstr(e.msg, want2)))
-        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", e.msg, want1, want2 ? want2 : "");
-    assert_null(strchr(e.msg, '\n'));
-    printf("refused: %s\n", e.msg);
-}
-
 /* 1 when t gives the ids want for case c. */
 static int check_case(const bd_tokenizer *t, json_t *c, json_t *want, const char *where, int *bad) {
     json_t *jt = json_object_get(c, "text"), *jp = json_object_get(c, "text_pair");
@@ -119,7 +88,7 @@ static int run_cases(const bd_tokenizer *t, const char *dir, const char *variant
 
 static void test_xlmr_cases(void **state) {
     (void)state;
-    bd_tokenizer *t = load_ok(XLMR);
+    bd_tokenizer *t = tiny_tok_load(XLMR);
     assert_int_equal(bd_tok_kind_of(t), BD_TOK_UNIGRAM);
     assert_string_equal(bd_tok_kind_name(bd_tok_kind_of(t)), "Unigram");
     assert_true(bd_tok_is_fast(t));
@@ -135,7 +104,7 @@ static void test_xlmr_cases(void **state) {
 
 static void test_camembert_cases(void **state) {
     (void)state;
-    bd_tokenizer *t = load_ok(CAMEMBERT);
+    bd_tokenizer *t = tiny_tok_load(CAMEMBERT);
     assert_int_equal(bd_tok_kind_of(t), BD_TOK_UNIGRAM);
     assert_int_equal(bd_tok_cls_id(t), 5);
     assert_int_equal(bd_tok_pad_id(t), 1);
@@ -166,9 +135,9 @@ static const char *xlmr_with(json_t *root) {
     char path[4200];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     assert_int_equal(json_dump_file(root, path, JSON_COMPACT), 0);
-    copy_file(XLMR, dir, "tokenizer_config.json");
-    copy_file(XLMR, dir, "special_tokens_map.json");
-    copy_file(XLMR, dir, "config.json");
+    tiny_copy_file(XLMR, dir, "tokenizer_config.json");
+    tiny_copy_file(XLMR, dir, "special_tokens_map.json");
+    tiny_copy_file(XLMR, dir, "config.json");
     return dir;
 }
 
@@ -200,7 +169,7 @@ static void test_variants(void **state) {
             json_object_set_new(root, key, c);
         }
         json_decref(charsmap);
-        bd_tokenizer *t = load_ok(xlmr_with(root));
+        bd_tokenizer *t = tiny_tok_load(xlmr_with(root));
         json_decref(root);
         int n = run_cases(t, "tiny_xlmr", name, NULL);
         assert_true(n >= 500);
@@ -221,7 +190,7 @@ static void refused_with(const char *key, int model_key, const char *value, cons
     json_t *v = json_loads(value, JSON_DECODE_ANY, &jerr);
     if (!v) fail_msg("%s: %s", value, jerr.text);
     json_object_set_new(model_key ? json_object_get(root, "model") : root, key, v);
-    expect_load_error(xlmr_with(root), want, want2);
+    tiny_tok_refused(xlmr_with(root), want, want2);
     json_decref(root);
 }
 
@@ -247,25 +216,25 @@ static void test_refusals(void **state) {
 static void test_refusals_dir(void **state) {
     (void)state;
     const char *dir = new_dir();
-    copy_file(XLMR, dir, "tokenizer.json");
-    copy_file(XLMR, dir, "tokenizer_config.json");
+    tiny_copy_file(XLMR, dir, "tokenizer.json");
+    tiny_copy_file(XLMR, dir, "tokenizer_config.json");
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"model_type\": \"xlm-roberta\", \"vocab_size\": 800}\n", f);
     assert_int_equal(fclose(f), 0);
-    expect_load_error(dir, "tokenizer.json: token \"<mask>\" has id 801, but", "config.json has vocab_size 800");
+    tiny_tok_refused(dir, "tokenizer.json: token \"<mask>\" has id 801, but", "config.json has vocab_size 800");
 
     const char *spm = new_dir();
-    copy_file(XLMR, spm, "config.json");
-    copy_file(XLMR, spm, "tokenizer_config.json");
+    tiny_copy_file(XLMR, spm, "config.json");
+    tiny_copy_file(XLMR, spm, "tokenizer_config.json");
     snprintf(path, sizeof path, "%s/sentencepiece.bpe.model", spm);
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("not read\n", f);
     assert_int_equal(fclose(f), 0);
-    expect_load_error(spm, "a sentencepiece tokenizer (model_type \"xlm-roberta\") without tokenizer.json", "save_pretrained(dir) writes tokenizer.json");
+    tiny_tok_refused(spm, "a sentencepiece tokenizer (model_type \"xlm-roberta\") without tokenizer.json", "save_pretrained(dir) writes tokenizer.json");
 }
 
 /* Texts tokenized here, the model's eval logits of the padded batch against transformers'. */
@@ -278,7 +247,7 @@ static void test_xlmr_logits(void **state) {
     enum { MB = 16, MT = 64 };
     int B = (int)json_array_size(texts), T = 0, pad = (int)json_integer_value(json_object_get(j, "pad"));
     assert_true(B > 0 && B <= MB);
-    bd_tokenizer *tok = load_ok(XLMR);
+    bd_tokenizer *tok = tiny_tok_load(XLMR);
     static int32_t ids[MB * MT], tids[MB * MT], row[MB][MT];
     static float mask[MB * MT], want[MB * 3], got[MB * 3];
     int len[MB];

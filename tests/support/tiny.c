@@ -102,6 +102,45 @@ int tiny_tmp_dirs_remove(void **state) {
     return 0;
 }
 
+void tiny_put_file(const char *dir, const char *name, const char *text) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tiny_copy_file(const char *from_dir, const char *to_dir, const char *name) {
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s/%s", from_dir, name);
+    snprintf(b, sizeof b, "%s/%s", to_dir, name);
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "wb");
+    assert_non_null(f);
+    assert_non_null(g);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) assert_int_equal(fwrite(buf, 1, n, g), n);
+    fclose(f);
+    assert_int_equal(fclose(g), 0);
+}
+
+bd_tokenizer *tiny_tok_load(const char *dir) {
+    bd_err e = {{0}};
+    bd_tokenizer *t = bd_tok_load(dir, &e);
+    if (!t) fail_msg("bd_tok_load %s: %s", dir, e.msg);
+    return t;
+}
+
+void tiny_tok_refused(const char *dir, const char *want1, const char *want2) {
+    bd_err e = {{0}};
+    bd_tokenizer *t = bd_tok_load(dir, &e);
+    if (t) fail_msg("%s loaded, expected \"%s\"", dir, want1);
+    if (strncmp(e.msg, dir, strlen(dir)) || !strstr(e.msg, want1) || (want2 && !strstr(e.msg, want2)))
+        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", e.msg, want1, want2 ? want2 : "");
+    assert_null(strchr(e.msg, '\n'));
+}
+
 int tiny_read_logits(const char *path, float *out, int max_rows, int L) {
     FILE *f = fopen(path, "r");
     assert_non_null(f);

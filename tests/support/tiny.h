@@ -32,6 +32,15 @@ int tiny_json_rows(const char *path, const int *idx, int n, int max_t, int32_t *
 const char *tiny_tmp_dir(const char *tag);
 int tiny_tmp_dirs_remove(void **state);
 
+/* Test files: DIR/NAME holding text; FROM/NAME copied to TO/NAME, bytes as they are. */
+void tiny_put_file(const char *dir, const char *name, const char *text);
+void tiny_copy_file(const char *from_dir, const char *to_dir, const char *name);
+/* A tokenizer directory that must load; one that must be refused with one line that begins
+ * with the directory and says want1 (and want2 when not NULL). */
+struct bd_tokenizer;
+struct bd_tokenizer *tiny_tok_load(const char *dir);
+void tiny_tok_refused(const char *dir, const char *want1, const char *want2);
+
 /* Expected logits of a transformers reference file (header row, then text,label,logit_0..
  * logit_{L-1} per row) into out[max_rows * L]; returns the rows read. */
 int tiny_read_logits(const char *path, float *out, int max_rows, int L);
