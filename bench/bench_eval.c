@@ -12,6 +12,7 @@
 #include "encode.h"
 #include "eval.h"
 #include "model.h"
+#include "parallel.h"
 #include "tokenizer.h"
 
 static double now_s(void) {
@@ -28,6 +29,7 @@ static double forward_flops(const bd_bert_config *c, int B, int T) {
 }
 
 int main(int argc, char **argv) {
+    bd_blas_env(argv); /* as bidora runs: src/backend/parallel.h */
     const char *dir = argc > 1 ? argv[1] : "models/all-MiniLM-L6-v2";
     const char *csv = argc > 2 ? argv[2] : "datasets/data/rotten_tomatoes.csv";
     int rows_wanted = argc > 3 ? atoi(argv[3]) : 512;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bilevel.h"
+#include "parallel.h"
 #include "model.h"
 #include "optim.h"
 #include "trainable.h"
@@ -367,6 +368,7 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
+    bd_blas_env(argv); /* as bidora runs: src/backend/parallel.h */
     const char *which = NULL, *env = getenv("BENCH_STEPS");
     int steps = env ? atoi(env) : 4, do_probe = 0, npos = 0;
     for (int i = 1; i < argc; i++) {

@@ -49,3 +49,9 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
     }
     openblas_set_num_threads(blas);
 }
+
+void bd_blas_env(char **argv) {
+    if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+    if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
+}
