@@ -107,6 +107,8 @@ struct bd_app {
     char labels[BD_CHART_SERIES][16]; /* per-layer legend names of the chart being built */
     int cursor_on;           /* Left / Right: a vertical line over the step charts */
     long cursor_step;        /* ... at this step; the panels read their values there */
+    bd_overfit overfit;      /* the loss panel's readout, as its spec found it (have_overfit) */
+    int have_overfit;
 
     /* set-up view */
     bd_setup_mode sm;

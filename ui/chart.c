@@ -12,8 +12,7 @@ void bd_chart_frame_free(bd_chart_frame *f) { bd_canvas_free(&f->cv); }
 
 /* Axes over every series as drawn: the raw values (an EMA stays within their range,
  * being a weighted mean of them, so the smoothed curves need no pass of their own). */
-static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s, double *const *ys) {
-    (void)ys;
+static void fit_axes(bd_chart_frame *f, const bd_chart_spec *s) {
     bd_axis_init(&f->ax, 0);
     bd_axis_init(&f->ay, s->logy);
     for (int i = 0; i < s->ns; i++) {
@@ -159,7 +158,7 @@ int bd_chart_build(bd_chart_frame *f, const bd_chart_spec *s, int w, int h, bd_g
             bd_ema(se->y, se->n, s->ema, ys[i]);
         }
     }
-    fit_axes(f, s, ys);
+    fit_axes(f, s);
     if (!f->have_data) goto out;
     if (s->fit) fit_line(f, s);
     for (int i = 0; i < s->ns; i++) /* the raw series first, faint, under the smoothed ones */

@@ -130,11 +130,11 @@ int bd_run_panel_spec(bd_app *a, int p, bd_chart_spec *s, char *title, int title
         add(s, d, "train/loss", BD_C_TRAIN, "train", 1);
         add(s, d, "val/loss", BD_C_VAL, "upper: m's loss on D_val", 1);
         add(s, d, "eval/loss", BD_C_EVAL, "eval", 0);
-        bd_overfit o;
-        if (!bd_overfit_readout(d, a->cursor_on ? a->cursor_step : LONG_MAX, &o)) {
+        a->have_overfit = !bd_overfit_readout(d, a->cursor_on ? a->cursor_step : LONG_MAX, &a->overfit);
+        if (a->have_overfit) {
             s->has_marker = 1; /* where eval loss last reached its minimum */
-            s->mx = (double)o.min_step;
-            s->my = o.min_value;
+            s->mx = (double)a->overfit.min_step;
+            s->my = a->overfit.min_value;
             s->marker_colour = BD_C_MARKER;
         }
         smooth_tag(tag, sizeof tag, s, 1);
@@ -228,7 +228,6 @@ static void key_add(key_line *k, int colour, int series, const char *fmt, ...) {
 /* What the key line under panel p says: every series with its value, then the panel's notes. */
 static void panel_keys(bd_app *a, int p, const bd_chart_spec *s, key_line *k) {
     memset(k, 0, sizeof *k);
-    const bd_run_data *d = bd_app_shown(a);
     for (int i = 0; i < s->ns; i++) {
         if (p == BD_P_MAG && i == 0) continue; /* the zero line */
         char num[16];
@@ -237,8 +236,8 @@ static void panel_keys(bd_app *a, int p, const bd_chart_spec *s, key_line *k) {
         key_add(k, s->s[i].colour, i, "%s %s", s->s[i].label, num);
     }
     if (p == BD_P_LOSS) {
-        bd_overfit o;
-        if (!bd_overfit_readout(d, a->cursor_on ? a->cursor_step : LONG_MAX, &o)) {
+        const bd_overfit o = a->overfit; /* bd_run_panel_spec's, for this frame */
+        if (a->have_overfit) {
             char g[16], t[16];
             bd_fmt_num(g, 8, o.gap);
             bd_fmt_num(t, 8, o.trend);

@@ -89,6 +89,11 @@ struct bd_tokenizer {
 };
 
 /* ---- tokenizer.c: shared helpers ---- */
+/* tokenizer.json components (tokjson.c, unigram.c): the "type" of obj ("null" for JSON null or
+ * absent), and the one-line refusal "PATH: WHAT "TYPE" is not supported WHY". */
+const char *bd_tj_type_of(json_t *obj);
+int bd_tj_unsupported(const char *path, const char *what, json_t *obj, const char *why, bd_err *e);
+
 int bd_tk_cpvec_reserve(bd_cpvec *v, size_t extra, bd_err *e);
 int bd_tk_cpvec_push(bd_cpvec *v, int32_t c, bd_err *e);
 void bd_tk_cpvec_free(bd_cpvec *v);

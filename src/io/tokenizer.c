@@ -1198,10 +1198,15 @@ static int bert_pretok_fast(const bd_tokenizer *t, const int32_t *cp, size_t n, 
     return 0;
 }
 
-/* BertTokenizerFast: raw added tokens, normalizer, normalized added tokens,
- * pre-tokenizer, WordPiece. */
-static int wordpiece_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out,
-                          bd_err *e) {
+/* The fast tokenizers' pipeline (tokenizers' order): raw added tokens split the text; each
+ * piece between them is normalized (norm NULL: kept as it is), split again at the
+ * normalized added tokens, and what is left goes to model (first: the piece begins the text). */
+typedef int (*normalize_fn)(const bd_tokenizer *t, const int32_t *cp, size_t n, bd_cpvec *out, bd_err *e);
+typedef int (*model_fn)(const bd_tokenizer *t, const int32_t *cp, size_t n, bool first, scratch *s,
+                        bd_cpvec *out, bd_err *e);
+
+static int fast_pipeline(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out,
+                         normalize_fn norm, model_fn model, bd_err *e) {
     if (split_fast(t, x->v, x->n, ADDED_RAW, &s->p1, e)) return -1;
     for (size_t k = 0; k < s->p1.n; k++) {
         const piece *p = &s->p1.v[k];
@@ -1209,17 +1214,36 @@ static int wordpiece_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, 
             if (bd_tk_cpvec_push(out, t->added[p->added].id, e)) return -1;
             continue;
         }
-        if (bert_normalize_fast(t, x->v + p->start, p->end - p->start, &s->b, e) ||
-            split_fast(t, s->b.v, s->b.n, ADDED_NORMALIZED, &s->p2, e))
-            return -1;
+        const int32_t *text = x->v + p->start;
+        size_t len = p->end - p->start;
+        if (norm) {
+            if (norm(t, text, len, &s->b, e)) return -1;
+            text = s->b.v;
+            len = s->b.n;
+        }
+        if (split_fast(t, text, len, ADDED_NORMALIZED, &s->p2, e)) return -1;
         for (size_t m = 0; m < s->p2.n; m++) {
             const piece *q = &s->p2.v[m];
             int rc = q->added >= 0 ? bd_tk_cpvec_push(out, t->added[q->added].id, e)
-                                   : bert_pretok_fast(t, s->b.v + q->start, q->end - q->start, s, out, e);
+                                   : model(t, text + q->start, q->end - q->start, p->start == 0 && q->start == 0,
+                                           s, out, e);
             if (rc) return -1;
         }
     }
     return 0;
+}
+
+static int wordpiece_model(const bd_tokenizer *t, const int32_t *cp, size_t n, bool first, scratch *s,
+                           bd_cpvec *out, bd_err *e) {
+    (void)first;
+    return bert_pretok_fast(t, cp, n, s, out, e);
+}
+
+/* BertTokenizerFast: raw added tokens, normalizer, normalized added tokens,
+ * pre-tokenizer, WordPiece. */
+static int wordpiece_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out,
+                          bd_err *e) {
+    return fast_pipeline(t, x, s, out, bert_normalize_fast, wordpiece_model, e);
 }
 
 /* ---- byte-level BPE around bpe.c ---- */
@@ -1258,50 +1282,29 @@ static int bpe_fast_piece(const bd_tokenizer *t, const int32_t *cp, size_t n, sc
     return bd_bpe_segment(t, w->v, w->n, out, e);
 }
 
+static int bpe_model(const bd_tokenizer *t, const int32_t *cp, size_t n, bool first, scratch *s,
+                     bd_cpvec *out, bd_err *e) {
+    (void)first;
+    return bpe_fast_piece(t, cp, n, s, out, e);
+}
+
+/* RobertaTokenizerFast: no normalizer. */
 static int bpe_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out, bd_err *e) {
-    if (split_fast(t, x->v, x->n, ADDED_RAW, &s->p1, e)) return -1;
-    for (size_t k = 0; k < s->p1.n; k++) {
-        const piece *p = &s->p1.v[k];
-        if (p->added >= 0) {
-            if (bd_tk_cpvec_push(out, t->added[p->added].id, e)) return -1;
-            continue;
-        }
-        if (split_fast(t, x->v + p->start, p->end - p->start, ADDED_NORMALIZED, &s->p2, e)) return -1;
-        for (size_t m = 0; m < s->p2.n; m++) {
-            const piece *q = &s->p2.v[m];
-            int rc = q->added >= 0
-                         ? bd_tk_cpvec_push(out, t->added[q->added].id, e)
-                         : bpe_fast_piece(t, x->v + p->start + q->start, q->end - q->start, s, out, e);
-            if (rc) return -1;
-        }
-    }
-    return 0;
+    return fast_pipeline(t, x, s, out, NULL, bpe_model, e);
 }
 
 /* ---- Unigram around unigram.c ---- */
 
-/* XLMRobertaTokenizerFast: raw added tokens, normalizer, normalized added tokens, then
- * pre-tokenizer and model on each piece ("first" only for the piece that begins the text). */
+static int unigram_model(const bd_tokenizer *t, const int32_t *cp, size_t n, bool first, scratch *s,
+                         bd_cpvec *out, bd_err *e) {
+    (void)s;
+    return bd_unigram_pieces(t, cp, n, first, out, e);
+}
+
+/* XLMRobertaTokenizerFast: the Precompiled (etc.) normalizer, then Metaspace and Unigram on each
+ * piece ("first" only for the piece that begins the text). */
 static int unigram_fast(const bd_tokenizer *t, const bd_cpvec *x, scratch *s, bd_cpvec *out, bd_err *e) {
-    if (split_fast(t, x->v, x->n, ADDED_RAW, &s->p1, e)) return -1;
-    for (size_t k = 0; k < s->p1.n; k++) {
-        const piece *p = &s->p1.v[k];
-        if (p->added >= 0) {
-            if (bd_tk_cpvec_push(out, t->added[p->added].id, e)) return -1;
-            continue;
-        }
-        if (bd_unigram_normalize(t, x->v + p->start, p->end - p->start, &s->b, e) ||
-            split_fast(t, s->b.v, s->b.n, ADDED_NORMALIZED, &s->p2, e))
-            return -1;
-        for (size_t m = 0; m < s->p2.n; m++) {
-            const piece *q = &s->p2.v[m];
-            int rc = q->added >= 0 ? bd_tk_cpvec_push(out, t->added[q->added].id, e)
-                                   : bd_unigram_pieces(t, s->b.v + q->start, q->end - q->start,
-                                                       p->start == 0 && q->start == 0, out, e);
-            if (rc) return -1;
-        }
-    }
-    return 0;
+    return fast_pipeline(t, x, s, out, bd_unigram_normalize, unigram_model, e);
 }
 
 /* ---- ESM ---- */

@@ -20,16 +20,16 @@
 #include "json.h"
 #include "tok_impl.h"
 
-/* The "type" of component obj ("null" for JSON null / absent). */
-static const char *type_of(json_t *obj) {
+const char *bd_tj_type_of(json_t *obj) {
     if (!obj || json_is_null(obj)) return "null";
     const char *s = json_string_value(json_object_get(obj, "type"));
     return s ? s : "(no type)";
 }
 
-static int unsupported(const char *path, const char *what, json_t *obj, const char *why, bd_err *e) {
+int bd_tj_unsupported(const char *path, const char *what, json_t *obj, const char *why, bd_err *e) {
     char q[160];
-    return bd_errf(e, "%s: %s \"%s\" is not supported%s", path, what, bd_printable(q, sizeof q, type_of(obj)), why);
+    return bd_errf(e, "%s: %s \"%s\" is not supported%s", path, what, bd_printable(q, sizeof q, bd_tj_type_of(obj)),
+                   why);
 }
 
 static int get_bool(json_t *obj, const char *key, bool dflt, bool *out, const char *path, const char *what,
@@ -62,13 +62,13 @@ static int wordpiece_model(bd_tokenizer *t, json_t *model, const char *path, bd_
 }
 
 static int normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e) {
-    const char *type = type_of(n);
+    const char *type = bd_tj_type_of(n);
     if (t->kind == BD_TOK_UNIGRAM) return bd_unigram_normalizer(t, n, path, e);
     t->clean_text = t->chinese = t->lower = t->strip_accents = false;
     if (!strcmp(type, "null")) return 0;
-    if (strcmp(type, "BertNormalizer")) return unsupported(path, "normalizer", n, "", e);
+    if (strcmp(type, "BertNormalizer")) return bd_tj_unsupported(path, "normalizer", n, "", e);
     if (t->kind != BD_TOK_WORDPIECE)
-        return unsupported(path, "normalizer", n, " with a BPE model", e);
+        return bd_tj_unsupported(path, "normalizer", n, " with a BPE model", e);
     json_t *strip = json_object_get(n, "strip_accents");
     if (get_bool(n, "clean_text", true, &t->clean_text, path, "normalizer", e) ||
         get_bool(n, "handle_chinese_chars", true, &t->chinese, path, "normalizer", e) ||
@@ -81,15 +81,15 @@ static int normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e) {
 }
 
 static int pre_tokenizer(bd_tokenizer *t, json_t *p, const char *path, bd_err *e) {
-    const char *type = type_of(p);
+    const char *type = bd_tj_type_of(p);
     if (t->kind == BD_TOK_UNIGRAM) return bd_unigram_pre_tokenizer(t, p, path, e);
     if (t->kind == BD_TOK_WORDPIECE) {
         if (strcmp(type, "BertPreTokenizer"))
-            return unsupported(path, "pre_tokenizer", p, " with a WordPiece model (supported: BertPreTokenizer)", e);
+            return bd_tj_unsupported(path, "pre_tokenizer", p, " with a WordPiece model (supported: BertPreTokenizer)", e);
         return 0;
     }
     if (strcmp(type, "ByteLevel"))
-        return unsupported(path, "pre_tokenizer", p, " with a BPE model (supported: ByteLevel)", e);
+        return bd_tj_unsupported(path, "pre_tokenizer", p, " with a BPE model (supported: ByteLevel)", e);
     bool prefix = true, regex = true;
     if (get_bool(p, "add_prefix_space", true, &prefix, path, "pre_tokenizer", e) ||
         get_bool(p, "use_regex", true, &regex, path, "pre_tokenizer", e))
@@ -166,7 +166,7 @@ static int template_list(bd_tmpl *m, json_t *list, json_t *specials, const char 
 }
 
 static int post_processor(bd_tokenizer *t, json_t *pp, const char *path, bd_err *e) {
-    const char *type = type_of(pp);
+    const char *type = bd_tj_type_of(pp);
     bd_tmpl *s = &t->single, *p = &t->pair;
     memset(s, 0, sizeof *s);
     memset(p, 0, sizeof *p);
@@ -191,7 +191,7 @@ static int post_processor(bd_tokenizer *t, json_t *pp, const char *path, bd_err 
         rc |= tmpl_push(p, 0, 0, 0, path, e) | tmpl_push(p, 1, 0, 1, path, e);
         return rc ? -1 : 0;
     }
-    return unsupported(path, "post_processor", pp, "", e);
+    return bd_tj_unsupported(path, "post_processor", pp, "", e);
 }
 
 static int added_tokens(bd_tokenizer *t, json_t *list, const char *path, bd_err *e) {
@@ -212,7 +212,7 @@ int bd_tokjson_load(bd_tokenizer *t, const char *path, bd_err *e) {
     if (!root) return -1;
     int rc = -1;
     json_t *model = json_object_get(root, "model");
-    const char *type = type_of(model);
+    const char *type = bd_tj_type_of(model);
     if (!json_is_object(root) || !json_is_object(model)) {
         bd_errf(e, "%s: no \"model\" object", path);
         goto out;
@@ -227,7 +227,7 @@ int bd_tokjson_load(bd_tokenizer *t, const char *path, bd_err *e) {
         t->kind = BD_TOK_WORDPIECE;
         if (wordpiece_model(t, model, path, e)) goto out;
     } else {
-        unsupported(path, "model type", model, " (supported: BPE, WordPiece, Unigram)", e);
+        bd_tj_unsupported(path, "model type", model, " (supported: BPE, WordPiece, Unigram)", e);
         goto out;
     }
     if (normalizer(t, json_object_get(root, "normalizer"), path, e) ||

@@ -50,16 +50,6 @@ struct bd_unigram {
     bool split;
 };
 
-static const char *type_of(json_t *obj) {
-    if (!obj || json_is_null(obj)) return "null";
-    const char *s = json_string_value(json_object_get(obj, "type"));
-    return s ? s : "(no type)";
-}
-
-static int refuse(const char *path, const char *what, json_t *obj, const char *why, bd_err *e) {
-    char q[160];
-    return bd_errf(e, "%s: %s \"%s\" is not supported%s", path, what, bd_printable(q, sizeof q, type_of(obj)), why);
-}
 
 static bd_unigram *uni(bd_tokenizer *t, bd_err *e) {
     if (!t->uni) t->uni = bd_calloc(1, sizeof *t->uni, e);
@@ -331,7 +321,7 @@ static int cpstr_of(bd_cpstr *out, const char *s, bd_err *e) {
 }
 
 static int norm_one(bd_unigram *u, json_t *n, const char *path, bd_err *e) {
-    const char *type = type_of(n);
+    const char *type = bd_tj_type_of(n);
     char q[160];
     if (u->n_steps == MAX_STEPS) return bd_errf(e, "%s: normalizer: more than %d steps", path, MAX_STEPS);
     norm_step *st = &u->step[u->n_steps];
@@ -355,7 +345,7 @@ static int norm_one(bd_unigram *u, json_t *n, const char *path, bd_err *e) {
         st->kind = re ? N_REPLACE_SPACES : N_REPLACE_STR;
         if (cpstr_of(&st->content, content, e) || (str && cpstr_of(&st->pat, str, e))) return -1;
     } else {
-        return refuse(path, "normalizer", n, " with a Unigram model (supported: Precompiled, Strip, Replace, Sequence)", e);
+        return bd_tj_unsupported(path, "normalizer", n, " with a Unigram model (supported: Precompiled, Strip, Replace, Sequence)", e);
     }
     u->n_steps++;
     return 0;
@@ -364,14 +354,14 @@ static int norm_one(bd_unigram *u, json_t *n, const char *path, bd_err *e) {
 int bd_unigram_normalizer(bd_tokenizer *t, json_t *n, const char *path, bd_err *e) {
     bd_unigram *u = uni(t, e);
     if (!u) return -1;
-    if (!strcmp(type_of(n), "null")) return 0;
-    if (strcmp(type_of(n), "Sequence")) return norm_one(u, n, path, e);
+    if (!strcmp(bd_tj_type_of(n), "null")) return 0;
+    if (strcmp(bd_tj_type_of(n), "Sequence")) return norm_one(u, n, path, e);
     json_t *list = json_object_get(n, "normalizers");
     if (!json_is_array(list)) return bd_errf(e, "%s: normalizer Sequence: normalizers is not a list", path);
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *x = json_array_get(list, i);
-        if (!strcmp(type_of(x), "Sequence"))
-            return refuse(path, "normalizer", x, " inside a Sequence", e);
+        if (!strcmp(bd_tj_type_of(x), "Sequence"))
+            return bd_tj_unsupported(path, "normalizer", x, " inside a Sequence", e);
         if (norm_one(u, x, path, e)) return -1;
     }
     return 0;
@@ -429,7 +419,7 @@ int bd_unigram_normalize(const bd_tokenizer *t, const int32_t *cp, size_t n, bd_
 /* ---- pre-tokenizer ---- */
 
 static int pre_one(bd_unigram *u, json_t *p, const char *path, bd_err *e) {
-    const char *type = type_of(p);
+    const char *type = bd_tj_type_of(p);
     char q[160];
     if (u->n_pre == MAX_STEPS) return bd_errf(e, "%s: pre_tokenizer: more than %d steps", path, MAX_STEPS);
     if (!strcmp(type, "WhitespaceSplit")) {
@@ -439,7 +429,7 @@ static int pre_one(bd_unigram *u, json_t *p, const char *path, bd_err *e) {
         return 0;
     }
     if (strcmp(type, "Metaspace"))
-        return refuse(path, "pre_tokenizer", p, " with a Unigram model (supported: Metaspace, WhitespaceSplit, Sequence)", e);
+        return bd_tj_unsupported(path, "pre_tokenizer", p, " with a Unigram model (supported: Metaspace, WhitespaceSplit, Sequence)", e);
     for (int i = 0; i < u->n_pre; i++)
         if (u->pre[i] == PT_METASPACE) return bd_errf(e, "%s: pre_tokenizer: two Metaspace steps are not supported", path);
     const char *rep = json_string_value(json_object_get(p, "replacement"));
@@ -474,13 +464,13 @@ static int pre_one(bd_unigram *u, json_t *p, const char *path, bd_err *e) {
 int bd_unigram_pre_tokenizer(bd_tokenizer *t, json_t *p, const char *path, bd_err *e) {
     bd_unigram *u = uni(t, e);
     if (!u) return -1;
-    if (!strcmp(type_of(p), "null")) return 0;
-    if (strcmp(type_of(p), "Sequence")) return pre_one(u, p, path, e);
+    if (!strcmp(bd_tj_type_of(p), "null")) return 0;
+    if (strcmp(bd_tj_type_of(p), "Sequence")) return pre_one(u, p, path, e);
     json_t *list = json_object_get(p, "pretokenizers");
     if (!json_is_array(list)) return bd_errf(e, "%s: pre_tokenizer Sequence: pretokenizers is not a list", path);
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *x = json_array_get(list, i);
-        if (!strcmp(type_of(x), "Sequence")) return refuse(path, "pre_tokenizer", x, " inside a Sequence", e);
+        if (!strcmp(bd_tj_type_of(x), "Sequence")) return bd_tj_unsupported(path, "pre_tokenizer", x, " inside a Sequence", e);
         if (pre_one(u, x, path, e)) return -1;
     }
     return 0;

@@ -1035,8 +1035,8 @@ int bd_trainer_preflight(const bd_config *c, bd_preflight *p, int time_steps, bd
     }
     if (n_up) p->ms_upper = median(ms_up, n_up);
     if (n_lo) p->ms_lower = median(ms_lo, n_lo);
-    if (bidora && isnan(p->ms_upper)) { p->ms_upper = first; p->upper_from_first = 1; }
-    if (!bidora && isnan(p->ms_lower)) { p->ms_lower = first; p->upper_from_first = 1; }
+    if (bidora && isnan(p->ms_upper)) { p->ms_upper = first; p->from_warmup = 1; }
+    if (!bidora && isnan(p->ms_lower)) { p->ms_lower = first; p->from_warmup = 1; }
     if (bidora && c->retrain_steps > 0) { /* one step of phase 2 (V restarts, M frozen) */
         enter_phase2(t);
         double ms[5];
@@ -1108,10 +1108,10 @@ int bd_preflight_lines(const bd_preflight *p, const bd_config *c, char (*lines)[
     size_t k = 0; /* the kinds of step this run has, each measured */
     if (!isnan(p->ms_lower))
         k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s%s", lo, bidora ? " lower" : "",
-                              !bidora && p->upper_from_first ? " (the first step's, warm-up included)" : "");
+                              !bidora && p->from_warmup ? " (the first step's, warm-up included)" : "");
     if (bidora && !isnan(p->ms_upper) && k < sizeof steps)
         k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%s with the upper level%s", k ? ", " : "", up,
-                              p->upper_from_first ? " (the first step's, warm-up included)" : "");
+                              p->from_warmup ? " (the first step's, warm-up included)" : "");
     if (bidora && !isnan(p->ms_phase2) && k < sizeof steps)
         snprintf(steps + k, sizeof steps - k, "%s%s phase 2", k ? ", " : "", p2);
     if (!p->timed) LINE("step time: not measured (p, or bidora train --check, times a few steps)");

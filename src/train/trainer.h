@@ -78,7 +78,7 @@ typedef struct bd_preflight {
     long n_upper;                       /* of phase 1's steps, those with an upper-level step */
     double ms_lower, ms_upper, ms_phase2; /* measured step times (NAN: not measured) */
     double est_s;                       /* the run's steps at those times (evaluations not counted) */
-    int upper_from_first;               /* ms_upper (or ms_lower) is the first (warm-up) step's */
+    int from_warmup;                    /* ms_upper (BiDoRA) or ms_lower is the warm-up step's */
     int timed;                          /* the steps were timed */
     char device[160];
 } bd_preflight;
