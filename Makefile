@@ -48,6 +48,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The CPU backend's elementwise loops (GELU, softmax, dropout) are written to vectorize, which
+# gcc does at -O3 (its -O2 vectorizes only loops that need no epilogue) with -fno-trapping-math
+# (selects become blends; no value changes): src/backend/vec_cpu.c.
+$(BUILD)/src/backend/vec_cpu.o: ALL_CFLAGS += -O3 -fno-trapping-math
+
 $(BUILD)/libbidora.a: $(LIB_OBJ)
 	ar rcs $@ $^
 

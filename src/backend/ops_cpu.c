@@ -2,6 +2,7 @@
  * matrix products). Backward passes live in ops_cpu_bwd.c. */
 #include "ops.h"
 #include "parallel.h"
+#include "vec_cpu.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -46,7 +47,7 @@ static void act_fwd_range(void *arg, long lo, long hi, int tid) {
     const float *inp = c->inp;
     switch (c->act) {
     case BD_ACT_GELU:
-        for (long i = lo; i < hi; i++) out[i] = 0.5f * inp[i] * (1.0f + bd_erf(inp[i] * (float)M_SQRT1_2));
+        bd_vec_gelu_fwd(out + lo, inp + lo, hi - lo);
         break;
     case BD_ACT_GELU_TANH:
         for (long i = lo; i < hi; i++) {
@@ -134,18 +135,7 @@ static void attn_fwd_heads(void *arg, long lo, long hi, int tid) {
         float *P = c->probs + (size_t)bh * T * T;
         /* P[T,T] = scale * Q K^T (strided heads) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HD, scale, qb, C, kb, C, 0.0f, P, T);
-        for (int i = 0; i < T; i++) {
-            float *row = P + (size_t)i * T;
-            float mx = -INFINITY;
-            for (int j = 0; j < T; j++) {
-                if (mb[j] == 0.0f) row[j] += -FLT_MAX; /* transformers: finfo.min */
-                if (row[j] > mx) mx = row[j];
-            }
-            double sum = 0.0;
-            for (int j = 0; j < T; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < T; j++) row[j] *= inv;
-        }
+        for (int i = 0; i < T; i++) bd_vec_softmax_row(P + (size_t)i * T, mb, T);
         const float *Pv = P;
         if (c->keep) {
             size_t at = (size_t)bh * T * T;
@@ -165,8 +155,7 @@ void bd_attention_fwd(float *out, float *probs, float *probs_d, const float *q, 
 }
 
 void bd_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float p, long n) {
-    float s = 1.0f / (1.0f - p);
-    for (long i = 0; i < n; i++) out[i] = keep[i] ? inp[i] * s : 0.0f;
+    bd_vec_dropout_fwd(out, inp, keep, 1.0f / (1.0f - p), n);
 }
 
 float bd_xent_fwd(float *probs, const float *logits, const int32_t *labels, int B, int L) {

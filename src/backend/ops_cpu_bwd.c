@@ -5,6 +5,7 @@
  * finite differences. */
 #include "ops.h"
 #include "parallel.h"
+#include "vec_cpu.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -61,7 +62,6 @@ void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, cons
 }
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
-#define BD_INV_SQRT_2PI 0.3989422804014327f /* 1 / sqrt(2 pi): the normal density at 0 */
 
 typedef struct act_bwd_ctx { float *dinp; const float *inp, *dout; bd_act act; } act_bwd_ctx;
 
@@ -73,12 +73,7 @@ static void act_bwd_range(void *arg, long lo, long hi, int tid) {
     switch (c->act) {
     case BD_ACT_GELU:
         /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
-        for (long i = lo; i < hi; i++) {
-            float x = inp[i];
-            float cdf = 0.5f * (1.0f + bd_erf(x * (float)M_SQRT1_2));
-            float pdf = BD_INV_SQRT_2PI * expf(-0.5f * x * x);
-            dinp[i] += dout[i] * (cdf + x * pdf);
-        }
+        bd_vec_gelu_bwd(dinp + lo, inp + lo, dout + lo, hi - lo);
         break;
     case BD_ACT_GELU_TANH:
         /* y = 0.5 x (1 + tanh u), u = k (x + 0.044715 x^3) */
@@ -135,13 +130,7 @@ void bd_embed_bwd(float *dword, float *dpos, float *dtype, const float *dout, co
  * (A fully padded row has uniform P and gets the same nonzero dS that
  * PyTorch's autograd gives it, although that forward is flat in q and k.) */
 static void softmax_bwd_rows(float *dS, const float *P, int T, float scale) {
-    for (int i = 0; i < T; i++) {
-        float *d = dS + (size_t)i * T;
-        const float *p = P + (size_t)i * T;
-        double dot = 0.0;
-        for (int j = 0; j < T; j++) dot += (double)p[j] * d[j];
-        for (int j = 0; j < T; j++) d[j] = p[j] * (float)(d[j] - dot) * scale;
-    }
+    for (int i = 0; i < T; i++) bd_vec_softmax_bwd_row(dS + (size_t)i * T, P + (size_t)i * T, T, scale);
 }
 
 typedef struct attn_bwd_ctx {
@@ -197,8 +186,7 @@ void bd_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const 
 
 void bd_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float p, long n) {
     if (!dinp) return;
-    float s = 1.0f / (1.0f - p);
-    for (long i = 0; i < n; i++) dinp[i] += keep[i] ? dout[i] * s : 0.0f;
+    bd_vec_dropout_bwd(dinp, dout, keep, 1.0f / (1.0f - p), n);
 }
 
 void bd_xent_bwd(float *dlogits, const float *probs, const int32_t *labels, int B, int L, float scale) {

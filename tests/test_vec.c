@@ -1,0 +1,180 @@
+/* test_vec.c: the CPU backend's vectorized loops (src/backend/vec_cpu.c): bd_expf against libm
+ * (ulps over its whole range, exact 0 below it, no subnormal out, inf and NaN), GELU and its
+ * derivative against double precision, the softmax rows (masked keys exactly 0, fully masked rows
+ * uniform, sums of 1) and its backward against double, dropout; and that the AVX2+FMA build and
+ * the generic build give the same bits for every kernel, on lengths with and without a tail. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vec_cpu.h"
+
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* distance in units in the last place between two finite floats of the same sign */
+static long ulps(float a, float b) {
+    long d = (long)bits(a) - (long)bits(b);
+    return d < 0 ? -d : d;
+}
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+static float frand(float lo, float hi) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((rng >> 40) * (1.0 / 16777216.0));
+}
+
+static void test_expf(void **state) {
+    (void)state;
+    long worst = 0;
+    float worst_x = 0;
+    const int n = 1 << 21;
+    for (int i = 0; i <= n; i++) {
+        float x = fminf(-87.3f + (88.37f + 87.3f) * (float)i / (float)n, 88.37f);
+        float y = bd_expf(x), r = expf(x);
+        assert_true(isnormal(y));
+        long u = ulps(y, r);
+        if (u > worst) { worst = u; worst_x = x; }
+    }
+    printf("bd_expf vs expf on [-87.3, 88.37]: worst %ld ulp (x = %.7g)\n", worst, (double)worst_x);
+    assert_true(worst <= 2);
+    assert_true(bd_expf(0.0f) == 1.0f);
+    assert_true(bd_expf(-87.31f) == 0.0f);
+    assert_true(bd_expf(-FLT_MAX) == 0.0f);
+    assert_true(bd_expf(-INFINITY) == 0.0f);
+    assert_true(isinf(bd_expf(88.4f)) && bd_expf(INFINITY) > 0.0f);
+    assert_true(isnan(bd_expf(NAN)));
+    for (int i = 0; i < 100000; i++) { /* nothing subnormal anywhere below */
+        float x = frand(-200.0f, -80.0f), y = bd_expf(x);
+        assert_true(y == 0.0f || isnormal(y));
+    }
+}
+
+static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static double dgelu_d(double x) { return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * M_PI); }
+
+static void test_gelu(void **state) {
+    (void)state;
+    enum { N = 4099 };
+    static float x[N], y[N], g[N], d[N];
+    for (int i = 0; i < N; i++) { x[i] = i < 40 ? -20.0f + i : frand(-8.0f, 8.0f); g[i] = frand(-1, 1); d[i] = 0.5f; }
+    bd_vec_gelu_fwd(y, x, N);
+    bd_vec_gelu_bwd(d, x, g, N);
+    double ef = 0, eb = 0;
+    for (int i = 0; i < N; i++) {
+        ef = fmax(ef, fabs(y[i] - gelu_d(x[i])) / fmax(1.0, fabs(gelu_d(x[i]))));
+        eb = fmax(eb, fabs((d[i] - 0.5) - g[i] * dgelu_d(x[i])));
+    }
+    printf("GELU vs double: forward %.2e, derivative %.2e (%s)\n", ef, eb, bd_vec_level());
+    assert_true(ef < 2e-6);
+    assert_true(eb < 2e-6);
+}
+
+static void test_softmax(void **state) {
+    (void)state;
+    const int Ts[] = {1, 7, 8, 13, 64, 128};
+    for (size_t k = 0; k < sizeof Ts / sizeof *Ts; k++) {
+        const int T = Ts[k];
+        float row[128], mask[128], ref[128];
+        for (int j = 0; j < T; j++) { row[j] = frand(-30, 30); mask[j] = (j % 3 == 2) ? 0.0f : 1.0f; ref[j] = row[j]; }
+        mask[0] = 1.0f;
+        bd_vec_softmax_row(row, mask, T);
+        double mx = -INFINITY, s = 0;
+        for (int j = 0; j < T; j++) if (mask[j] != 0.0f && ref[j] > mx) mx = ref[j];
+        for (int j = 0; j < T; j++) s += mask[j] != 0.0f ? exp(ref[j] - mx) : 0.0;
+        double tot = 0;
+        for (int j = 0; j < T; j++) {
+            if (mask[j] == 0.0f) assert_true(row[j] == 0.0f); /* exactly: no gradient to a pad */
+            else assert_true(fabs(row[j] - exp(ref[j] - mx) / s) < 1e-6);
+            tot += row[j];
+        }
+        assert_true(fabs(tot - 1.0) < 1e-5);
+        /* all keys masked: uniform, as transformers */
+        for (int j = 0; j < T; j++) { row[j] = frand(-3, 3); mask[j] = 0.0f; }
+        bd_vec_softmax_row(row, mask, T);
+        for (int j = 0; j < T; j++) assert_true(fabsf(row[j] - 1.0f / (float)T) < 1e-6f);
+        /* backward: d = p (d - p.d) scale */
+        float p[128], dd[128], d0[128];
+        double pd = 0;
+        for (int j = 0; j < T; j++) { p[j] = frand(0, 1); d0[j] = dd[j] = frand(-1, 1); pd += (double)p[j] * d0[j]; }
+        bd_vec_softmax_bwd_row(dd, p, T, 0.125f);
+        for (int j = 0; j < T; j++) assert_true(fabs(dd[j] - p[j] * (d0[j] - pd) * 0.125) < 1e-6);
+    }
+}
+
+static void test_dropout(void **state) {
+    (void)state;
+    enum { N = 1031 };
+    static float x[N], y[N], d[N];
+    static uint8_t keep[N];
+    for (int i = 0; i < N; i++) { x[i] = frand(-2, 2); keep[i] = (i * 7) % 10 != 0; d[i] = 1.0f; }
+    bd_vec_dropout_fwd(y, x, keep, 1.0f / 0.9f, N);
+    bd_vec_dropout_bwd(d, x, keep, 1.0f / 0.9f, N);
+    for (int i = 0; i < N; i++) {
+        assert_true(y[i] == (keep[i] ? x[i] * (1.0f / 0.9f) : 0.0f));
+        assert_true(d[i] == 1.0f + (keep[i] ? x[i] * (1.0f / 0.9f) : 0.0f));
+    }
+}
+
+/* Every kernel on both builds: the same bits. */
+typedef struct outs { float gf[1027], gb[1027], sm[3][131], sb[131], df[1027], db[1027]; } outs;
+
+static void run_all(outs *o) {
+    uint64_t keep_rng = rng;
+    rng = 42;
+    static float x[1027], g[1027], p[131];
+    static uint8_t keep[1027];
+    for (int i = 0; i < 1027; i++) { x[i] = frand(-9, 9); g[i] = frand(-1, 1); keep[i] = i % 9 != 0; o->gb[i] = 0.25f; o->db[i] = -1.0f; }
+    bd_vec_gelu_fwd(o->gf, x, 1027);
+    bd_vec_gelu_bwd(o->gb, x, g, 1027);
+    bd_vec_dropout_fwd(o->df, x, keep, 1.25f, 1027);
+    bd_vec_dropout_bwd(o->db, g, keep, 1.25f, 1027);
+    const int Ts[3] = {131, 128, 5};
+    for (int k = 0; k < 3; k++) {
+        float mask[131];
+        for (int j = 0; j < Ts[k]; j++) { o->sm[k][j] = frand(-40, 40); mask[j] = j % 5 == 4 ? 0.0f : 1.0f; }
+        bd_vec_softmax_row(o->sm[k], mask, Ts[k]);
+    }
+    for (int j = 0; j < 131; j++) { p[j] = frand(0, 1); o->sb[j] = frand(-1, 1); }
+    bd_vec_softmax_bwd_row(o->sb, p, 131, 0.125f);
+    rng = keep_rng;
+}
+
+static void test_builds_agree(void **state) {
+    (void)state;
+    static outs a, b;
+    bd_vec_force(1);
+    const char *fast = bd_vec_level();
+    if (strcmp(fast, "generic") == 0) {
+        printf("this CPU has no AVX2+FMA: only the generic build runs here\n");
+        bd_vec_force(0);
+        return;
+    }
+    run_all(&a);
+    bd_vec_force(0);
+    assert_string_equal(bd_vec_level(), "generic");
+    run_all(&b);
+    bd_vec_force(1);
+    assert_memory_equal(&a, &b, sizeof a);
+    printf("%s and generic builds: the same bits in every kernel\n", fast);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expf),          cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_softmax),       cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_builds_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
