@@ -1,7 +1,8 @@
 /* test_vec.c: the CPU backend's vectorized loops (src/backend/vec_cpu.c): bd_expf against libm
  * (ulps over its whole range, exact 0 below it, no subnormal out, inf and NaN), GELU and its
  * derivative against double precision, the softmax rows (masked keys exactly 0, fully masked rows
- * uniform, sums of 1) and its backward against double, dropout; and that the AVX2+FMA build and
+ * uniform, sums of 1) and its backward against double, dropout, its masks (the formula written
+ * out again) and LayerNorm's rows against double (its gradients: tests/test_ops_grad.c); and that the AVX2+FMA build and
  * the generic build give the same bits for every kernel, on lengths with and without a tail. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,8 +128,58 @@ static void test_dropout(void **state) {
     }
 }
 
+/* The dropout mask is splitmix64 of (seed + i * golden), the top 32 bits against the threshold:
+ * the formula the GPU kernel uses (kernels/dropout.cu), written out here once more. */
+static void test_keep_mask(void **state) {
+    (void)state;
+    enum { N = 70001 };
+    static uint8_t keep[N];
+    const uint64_t seed = 0xD1B54A32D192ED03ull;
+    const uint32_t thr = 429496730u; /* p = 0.1 */
+    bd_vec_keep_mask(keep, 0, N, seed, thr);
+    long kept = 0;
+    for (long i = 0; i < N; i++) {
+        uint64_t z = seed + (uint64_t)i * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        assert_int_equal(keep[i], (uint32_t)(z >> 32) >= thr);
+        kept += keep[i];
+    }
+    assert_true(kept > N * 0.89 && kept < N * 0.91);
+    static uint8_t part[N];
+    bd_vec_keep_mask(part, 0, 12345, seed, thr); /* in two ranges: the same */
+    bd_vec_keep_mask(part, 12345, N, seed, thr);
+    assert_memory_equal(part, keep, N);
+}
+
+static void test_layernorm(void **state) {
+    (void)state;
+    const int Cs[] = {1, 5, 8, 384, 771};
+    for (size_t k = 0; k < sizeof Cs / sizeof *Cs; k++) {
+        const int C = Cs[k];
+        static float x[771], g[771], b[771], y[771];
+        for (int c = 0; c < C; c++) { x[c] = frand(-4, 4) + 100.0f; g[c] = frand(0.5f, 2); b[c] = frand(-1, 1); }
+        float m, r;
+        bd_vec_layernorm_fwd_row(y, &m, &r, x, g, b, C, 1e-5f);
+        double md = 0, vd = 0;
+        for (int c = 0; c < C; c++) md += x[c];
+        md /= C;
+        for (int c = 0; c < C; c++) vd += (x[c] - md) * (x[c] - md);
+        vd /= C;
+        const double rd = 1.0 / sqrt(vd + 1e-5);
+        assert_true(fabs(m - md) <= 1e-5 * fabs(md));
+        assert_true(fabs(r - rd) <= 1e-6 * rd);
+        for (int c = 0; c < C; c++) assert_true(fabs(y[c] - ((x[c] - md) * rd * g[c] + b[c])) < 1e-4);
+    }
+}
+
 /* Every kernel on both builds: the same bits. */
-typedef struct outs { float gf[1027], gb[1027], sm[3][131], sb[131], df[1027], db[1027]; } outs;
+typedef struct outs {
+    float gf[1027], gb[1027], sm[3][131], sb[131], df[1027], db[1027];
+    float ly[5 * 131], lm[5], lr[5], ldx[5 * 131], ldg[131], ldb[131];
+    uint8_t keep[1027];
+} outs;
 
 static void run_all(outs *o) {
     uint64_t keep_rng = rng;
@@ -148,6 +199,15 @@ static void run_all(outs *o) {
     }
     for (int j = 0; j < 131; j++) { p[j] = frand(0, 1); o->sb[j] = frand(-1, 1); }
     bd_vec_softmax_bwd_row(o->sb, p, 131, 0.125f);
+    bd_vec_keep_mask(o->keep, 0, 1027, 12345, 429496730u);
+    static float lx[5 * 131], lg[131], lb[131], lgo[5 * 131];
+    for (int j = 0; j < 5 * 131; j++) { lx[j] = frand(-3, 3); lgo[j] = frand(-1, 1); o->ldx[j] = 0.5f; }
+    for (int j = 0; j < 131; j++) { lg[j] = frand(0.5f, 1.5f); lb[j] = frand(-1, 1); o->ldg[j] = o->ldb[j] = 0.0f; }
+    for (int r = 0; r < 5; r++) {
+        bd_vec_layernorm_fwd_row(o->ly + r * 131, o->lm + r, o->lr + r, lx + r * 131, lg, lb, 131, 1e-12f);
+        bd_vec_layernorm_bwd_row(o->ldx + r * 131, lgo + r * 131, lx + r * 131, lg, o->lm[r], o->lr[r], 131);
+    }
+    bd_vec_layernorm_bwd_cols(o->ldg, o->ldb, lgo, lx, o->lm, o->lr, 5, 131, 0, 131);
     rng = keep_rng;
 }
 
@@ -174,6 +234,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expf),          cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_softmax),       cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_keep_mask),     cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_builds_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "vec_cpu.h"
 
 /* ---- memory: calloc with a header that remembers the size (for the peak count) ---- */
 
@@ -137,13 +138,7 @@ typedef struct keep_ctx { uint8_t *keep; uint64_t seed; uint32_t threshold; } ke
 static void keep_range(void *arg, long lo, long hi, int tid) {
     (void)tid;
     const keep_ctx *c = arg;
-    for (long i = lo; i < hi; i++) {
-        uint64_t z = c->seed + (uint64_t)i * 0x9E3779B97F4A7C15ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        c->keep[i] = (uint32_t)(z >> 32) >= c->threshold;
-    }
+    bd_vec_keep_mask(c->keep, lo, hi, c->seed, c->threshold);
 }
 
 static void cpu_dropout_mask(bd_backend *be, uint8_t *keep, size_t n, uint64_t seed, float p) {

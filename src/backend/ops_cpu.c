@@ -19,21 +19,26 @@ void bd_linear_fwd(float *out, const float *inp, const float *w, const float *b,
                 b ? 1.0f : 0.0f, out, OUT);
 }
 
+typedef struct ln_ctx {
+    float *out, *mean, *rstd;
+    const float *inp, *g, *b;
+    int C;
+    float eps;
+} ln_ctx;
+
+static void ln_fwd_rows(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const ln_ctx *c = arg;
+    for (long n = lo; n < hi; n++)
+        bd_vec_layernorm_fwd_row(c->out + n * c->C, c->mean ? c->mean + n : NULL, c->rstd ? c->rstd + n : NULL,
+                                 c->inp + n * c->C, c->g, c->b, c->C, c->eps);
+}
+
 void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
                       const float *b, int N, int C, float eps) {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *y = out + (size_t)n * C;
-        double m = 0.0, v = 0.0;
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-        for (int c = 0; c < C; c++) { double d = x[c] - m; v += d * d; }
-        v /= C;
-        float s = (float)(1.0 / sqrt(v + eps));
-        for (int c = 0; c < C; c++) y[c] = ((float)(x[c] - m)) * s * g[c] + b[c];
-        if (mean) mean[n] = (float)m;
-        if (rstd) rstd[n] = s;
-    }
+    ln_ctx c = {out, mean, rstd, inp, g, b, C, eps};
+    if ((long)N * C < 65536) ln_fwd_rows(&c, 0, N, 0);
+    else bd_parallel_for(N, ln_fwd_rows, &c);
 }
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f

@@ -31,33 +31,41 @@ void bd_linear_bwd(float *dinp, float *dw, float *db, const float *dout, const f
     }
 }
 
+typedef struct ln_bwd_ctx {
+    float *dinp, *dg, *db;
+    const float *dout, *inp, *g, *mean, *rstd;
+    int N, C;
+} ln_bwd_ctx;
+
+/* dg, db: each thread a range of columns over all rows (the sums in row order, as on one thread) */
+static void ln_bwd_cols(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const ln_bwd_ctx *c = arg;
+    bd_vec_layernorm_bwd_cols(c->dg, c->db, c->dout, c->inp, c->mean, c->rstd, c->N, c->C, (int)lo, (int)hi);
+}
+
+static void ln_bwd_rows(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    const ln_bwd_ctx *c = arg;
+    const long C = c->C;
+    for (long n = lo; n < hi; n++)
+        bd_vec_layernorm_bwd_row(c->dinp + n * C, c->dout + n * C, c->inp + n * C, c->g, c->mean[n], c->rstd[n],
+                                 c->C);
+}
+
+/* dinp += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)), dnorm = dout * g (the row means
+ * in double); the parameter gradients first, so dinp may be dout itself. */
 void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
                       const float *g, const float *mean, const float *rstd, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;   /* [C] */
-        const float *go = dout + (size_t)n * C; /* [C] */
-        const float m = mean[n], s = rstd[n];
-        /* the two row means of the standard formula, in double:
-         * dinp = s * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)), dnorm = dout * g */
-        double dnorm_mean = 0.0, dnorm_norm_mean = 0.0;
-        for (int c = 0; c < C; c++) {
-            float norm = (x[c] - m) * s;
-            float dnorm = go[c] * g[c];
-            dnorm_mean += dnorm;
-            dnorm_norm_mean += (double)dnorm * norm;
-        }
-        dnorm_mean /= C;
-        dnorm_norm_mean /= C;
-        for (int c = 0; c < C; c++) {
-            float norm = (x[c] - m) * s;
-            if (db) db[c] += go[c];
-            if (dg) dg[c] += norm * go[c];
-            if (dinp) {
-                float dnorm = go[c] * g[c];
-                dinp[(size_t)n * C + c] +=
-                    s * (float)(dnorm - dnorm_mean - norm * dnorm_norm_mean);
-            }
-        }
+    ln_bwd_ctx c = {dinp, dg, db, dout, inp, g, mean, rstd, N, C};
+    const int par = (long)N * C >= 65536;
+    if (dg || db) {
+        if (par) bd_parallel_for(C, ln_bwd_cols, &c);
+        else ln_bwd_cols(&c, 0, C, 0);
+    }
+    if (dinp) {
+        if (par) bd_parallel_for(N, ln_bwd_rows, &c);
+        else ln_bwd_rows(&c, 0, N, 0);
     }
 }
 

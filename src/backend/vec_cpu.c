@@ -133,3 +133,95 @@ BODY void bd_vec_dropout_bwd_body(float *dinp, const float *dout, const uint8_t 
 }
 BD_VEC_VARIANTS(bd_vec_dropout_bwd, (float *dinp, const float *dout, const uint8_t *keep, float s, long n),
                 (dinp, dout, keep, s, n))
+
+/* ---- dropout masks ---- */
+
+/* keep[i] = 1 unless the high 32 bits of splitmix64(seed + i * golden) fall below threshold:
+ * element i's draw depends only on (seed, i), on any number of threads (and on the GPU:
+ * kernels/dropout.cu computes the same). Integer arithmetic: every build gives the same mask. */
+BODY void bd_vec_keep_mask_body(uint8_t *keep, long lo, long hi, uint64_t seed, uint32_t threshold) {
+    for (long i = lo; i < hi; i++) {
+        uint64_t z = seed + (uint64_t)i * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        keep[i] = (uint32_t)(z >> 32) >= threshold;
+    }
+}
+BD_VEC_VARIANTS(bd_vec_keep_mask, (uint8_t *keep, long lo, long hi, uint64_t seed, uint32_t threshold),
+                (keep, lo, hi, seed, threshold))
+
+/* ---- LayerNorm ---- */
+
+BODY void bd_vec_layernorm_fwd_row_body(float *y, float *mean, float *rstd, const float *x, const float *g,
+                                        const float *b, int C, float eps) {
+    double s[LANES] = {0}, v[LANES] = {0};
+    int c = 0;
+    for (; c + LANES <= C; c += LANES)
+        for (int l = 0; l < LANES; l++) s[l] += x[c + l];
+    double m = 0.0;
+    for (int l = 0; l < LANES; l++) m += s[l];
+    for (; c < C; c++) m += x[c];
+    m /= C;
+    for (c = 0; c + LANES <= C; c += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double d = x[c + l] - m;
+            v[l] += d * d;
+        }
+    double var = 0.0;
+    for (int l = 0; l < LANES; l++) var += v[l];
+    for (; c < C; c++) { const double d = x[c] - m; var += d * d; }
+    var /= C;
+    const float r = (float)(1.0 / sqrt(var + eps));
+    for (c = 0; c < C; c++) y[c] = ((float)(x[c] - m)) * r * g[c] + b[c];
+    if (mean) *mean = (float)m;
+    if (rstd) *rstd = r;
+}
+BD_VEC_VARIANTS(bd_vec_layernorm_fwd_row,
+                (float *y, float *mean, float *rstd, const float *x, const float *g, const float *b, int C, float eps),
+                (y, mean, rstd, x, g, b, C, eps))
+
+BODY void bd_vec_layernorm_bwd_row_body(float *dx, const float *go, const float *x, const float *g, float m,
+                                        float s, int C) {
+    double a[LANES] = {0}, p[LANES] = {0};
+    int c = 0;
+    for (; c + LANES <= C; c += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const float norm = (x[c + l] - m) * s, dnorm = go[c + l] * g[c + l];
+            a[l] += dnorm;
+            p[l] += (double)dnorm * norm;
+        }
+    double dnorm_mean = 0.0, dnorm_norm_mean = 0.0;
+    for (int l = 0; l < LANES; l++) { dnorm_mean += a[l]; dnorm_norm_mean += p[l]; }
+    for (; c < C; c++) {
+        const float norm = (x[c] - m) * s, dnorm = go[c] * g[c];
+        dnorm_mean += dnorm;
+        dnorm_norm_mean += (double)dnorm * norm;
+    }
+    dnorm_mean /= C;
+    dnorm_norm_mean /= C;
+    for (c = 0; c < C; c++) {
+        const float norm = (x[c] - m) * s, dnorm = go[c] * g[c];
+        dx[c] += s * (float)(dnorm - dnorm_mean - norm * dnorm_norm_mean);
+    }
+}
+BD_VEC_VARIANTS(bd_vec_layernorm_bwd_row,
+                (float *dx, const float *go, const float *x, const float *g, float m, float s, int C),
+                (dx, go, x, g, m, s, C))
+
+/* columns [c0, c1) of dg and db over the N rows, in row order (as one thread would) */
+BODY void bd_vec_layernorm_bwd_cols_body(float *dg, float *db, const float *dout, const float *inp,
+                                         const float *mean, const float *rstd, int N, int C, int c0, int c1) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *go = dout + (size_t)n * C;
+        const float m = mean[n], s = rstd[n];
+        if (db)
+            for (int c = c0; c < c1; c++) db[c] += go[c];
+        if (dg)
+            for (int c = c0; c < c1; c++) dg[c] += (x[c] - m) * s * go[c];
+    }
+}
+BD_VEC_VARIANTS(bd_vec_layernorm_bwd_cols,
+                (float *dg, float *db, const float *dout, const float *inp, const float *mean, const float *rstd,
+                 int N, int C, int c0, int c1),
+                (dg, db, dout, inp, mean, rstd, N, C, c0, c1))

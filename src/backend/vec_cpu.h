@@ -1,4 +1,5 @@
-/* vec_cpu.h: the elementwise loops of the CPU backend (GELU, the attention softmax, dropout),
+/* vec_cpu.h: the elementwise loops of the CPU backend (GELU, the attention softmax, dropout and
+ * its masks, LayerNorm),
  * written so that the compiler vectorizes them and compiled twice on x86-64: for any x86-64
  * (SSE2) and for x86-64-v3 (AVX2 + FMA), the second picked at run time where the CPU has it.
  * Both builds compute bit for bit the same values (the C is strict IEEE: no contraction into
@@ -52,5 +53,16 @@ void bd_vec_softmax_bwd_row(float *d, const float *p, int T, float scale);
 /* out = keep ? inp * s : 0;  dinp += keep ? dout * s : 0 */
 void bd_vec_dropout_fwd(float *out, const float *inp, const uint8_t *keep, float s, long n);
 void bd_vec_dropout_bwd(float *dinp, const float *dout, const uint8_t *keep, float s, long n);
+/* keep[i] for i in [lo, hi): the dropout mask's draw of element i (src/backend/vec_cpu.c). */
+void bd_vec_keep_mask(uint8_t *keep, long lo, long hi, uint64_t seed, uint32_t threshold);
+
+/* LayerNorm of one row of C values (mean and variance in double), and its backward: dx += the
+ * row's input gradient; dg, db += columns [c0, c1) summed over the N rows in row order. */
+void bd_vec_layernorm_fwd_row(float *y, float *mean, float *rstd, const float *x, const float *g,
+                              const float *b, int C, float eps);
+void bd_vec_layernorm_bwd_row(float *dx, const float *go, const float *x, const float *g, float m, float s,
+                              int C);
+void bd_vec_layernorm_bwd_cols(float *dg, float *db, const float *dout, const float *inp, const float *mean,
+                               const float *rstd, int N, int C, int c0, int c1);
 
 #endif
