@@ -62,8 +62,7 @@ static void cpu_gemm(bd_backend *be, int tA, int tB, int M, int N, int K, float 
                      int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     (void)be;
     if (M <= 0 || N <= 0) return;
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    bd_sgemm(tA != 0, tB != 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 static void cpu_linear_fwd(bd_backend *be, float *out, const float *inp, const float *w, const float *b,

@@ -15,8 +15,7 @@ void bd_linear_fwd(float *out, const float *inp, const float *w, const float *b,
     if (b) {
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, sizeof(float) * (size_t)OUT);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, inp, IN, w, IN,
-                b ? 1.0f : 0.0f, out, OUT);
+    bd_sgemm(0, 1, N, OUT, IN, 1.0f, inp, IN, w, IN, b ? 1.0f : 0.0f, out, OUT);
 }
 
 typedef struct ln_ctx {
@@ -206,11 +205,11 @@ double bd_sgemm_gflops(int M, int N, int K, double seconds_budget) {
     if (!a || !b || !c) { free(a); free(b); free(c); return 0.0; }
     for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)K * N; i++) b[i] = (float)(i % 5) * 0.1f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+    bd_sgemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
     double t_end = now_s() + seconds_budget;
     do {
         double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+        bd_sgemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
         double dt = now_s() - t0;
         rates[n++] = 2.0 * M * N * K / dt * 1e-9;
     } while (now_s() < t_end && n < 256);

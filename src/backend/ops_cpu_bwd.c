@@ -16,12 +16,10 @@ void bd_linear_bwd(float *dinp, float *dw, float *db, const float *dout, const f
     if (N <= 0 || IN <= 0 || OUT <= 0) return;
     /* dinp[N,IN] += dout[N,OUT] @ w[OUT,IN] */
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, w, IN,
-                    1.0f, dinp, IN);
+        bd_sgemm(0, 0, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dinp, IN);
     /* dw[OUT,IN] += dout[N,OUT]^T @ inp[N,IN] */
     if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN,
-                    1.0f, dw, IN);
+        bd_sgemm(1, 0, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
     /* db[OUT] += sum over rows of dout */
     if (db) {
         for (int n = 0; n < N; n++) {

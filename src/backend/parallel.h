@@ -1,25 +1,35 @@
-/* parallel.h: split a loop across this machine's cores. Many small matrix
- * products (attention's per-head ones) run faster as one single-threaded
- * sgemm per core than as multi-threaded sgemms that spin-wait on each
- * other; elementwise passes (GELU, LayerNorm) simply split in chunks. */
+/* parallel.h: one pool of bidora's own threads (BIDORA_THREADS, else one per online CPU) runs
+ * every parallel loop of the CPU backend and splits its large matrix products; OpenBLAS itself
+ * runs on one thread. Two pools (bidora's and OpenBLAS's server) on few cores took each other's
+ * cores: an idle OpenBLAS thread spins (sched_yield) for a while after every product, or sleeps
+ * and must be woken for the next; on 2 cores the waiting was a fifth of a training step and the
+ * cause of most of its step-to-step spread (docs/PERFORMANCE.md). The pool's threads start once,
+ * wait for work spinning some tens of microseconds and then sleep on a futex. */
 #ifndef BD_PARALLEL_H
 #define BD_PARALLEL_H
 
+#define BD_MAX_THREADS 64
+
 /* Threads to use: BIDORA_THREADS if set, else the online CPUs (1..64). */
 int bd_nthreads(void);
+/* Starts the pool on first use; the threads it has (fewer than bd_nthreads() only when
+ * pthread_create failed). */
+int bd_pool_threads(void);
 
-/* Call fn(ctx, lo, hi, tid) on disjoint ranges covering [0, n), one per
- * thread (tid in [0, bd_nthreads())), and wait for all. BLAS calls inside
- * run single-threaded. Falls back to one thread if none can be started. */
+/* Call fn(ctx, lo, hi, tid) on disjoint ranges covering [0, n), one per thread (tid in
+ * [0, bd_nthreads())), and wait for all. The ranges depend only on n and bd_nthreads(). Called
+ * from inside a loop (or while another thread's loop holds the pool) it runs fn(ctx, 0, n, 0) on
+ * the calling thread. BLAS calls inside run on one thread. */
 void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx);
 
-/* OpenBLAS's idle threads spin (sched_yield) for a while after every product before they
- * sleep; on a machine of few cores they take the cores bidora's own threads (GELU, attention,
- * dropout) need: a LoRA step of the MiniLM shape on 2 cores, 3228 ms spinning by default
- * against 2853 ms with OPENBLAS_THREAD_TIMEOUT=4 (docs/PERFORMANCE.md). OpenBLAS reads that
- * variable when it is loaded, before main(); so the first thing main() does is this: when it
- * is not set, set it and exec the program again (the same pid and arguments). A value the
- * user set is kept. Returns only when nothing was to be done or the exec failed. */
+/* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (cblas_sgemm's arguments; tA, tB: 0 or
+ * 1), split across the pool by blocks of 16 rows (or columns, when N > M) when it is large
+ * enough to pay: every element is computed as one single-threaded sgemm would. */
+void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+
+/* Called first in main(): OpenBLAS on one thread, the pool started (argv unused: kept for the
+ * callers; it once exec'd the program again to set OPENBLAS_THREAD_TIMEOUT). */
 void bd_blas_env(char **argv);
 
 #endif

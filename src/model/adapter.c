@@ -1,7 +1,8 @@
 /* adapter.c: LoRA / DoRA adapted linear layers, forward and backward. */
 #include "adapter.h"
 
-#include <cblas.h>
+#include "parallel.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ size_t bd_adapter_scratch_floats(const bd_adapted_linear *al, int N) {
 void bd_adapter_merged_weight(const bd_adapted_linear *al, float *w) {
     const int in = al->in, out = al->out, r = al->r;
     memcpy(w, al->w0, sizeof(float) * (size_t)out * in);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, in, r, al->s, al->B, r, al->A, in, 1.0f, w, in);
+    bd_sgemm(0, 0, out, in, r, al->s, al->B, r, al->A, in, 1.0f, w, in);
     if (al->kind != BD_ADAPTER_DORA) return;
     for (int j = 0; j < out; j++) {
         float *wj = w + (size_t)j * in;
