@@ -722,6 +722,41 @@ static void hidden_dropout(bd_backend *be, float *x, uint8_t *keep, size_t n, fl
 
 static void head_forward(const bd_bert *m, bd_bert_acts *a, int B, int T, bd_rng *rng);
 
+/* Eval with head_rows_only: the last layer past its attention on the B rows the head reads (each
+ * sequence's first), into those rows of a->out. Attention needs every row's keys and values, but
+ * nothing after it mixes rows. The layer's q and k (spent once attention has run) hold the B rows
+ * of the context and of the layer's input; no dropout (eval). BERT and RoBERTa (post-LN): ao =
+ * LN1(x + attn_out(ctx)), out = LN2(ao + ffn(ao)); ESM-2 (pre-LN): ao = x + attn_out(ctx),
+ * out = LN_final(ao + ffn(LN2(ao))). */
+static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B, int T) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate;
+    const bd_bert_layer *w = &m->layers[l];
+    bd_bert_layer_acts *la = &a->layers[l];
+    bd_backend *be = m->be;
+    float *ctx_r = la->q, *x_r = la->k;
+    be->copy_rows(be, ctx_r, (size_t)H, la->ctx, (size_t)T * H, B, H);
+    be->copy_rows(be, x_r, (size_t)H, la->x, (size_t)T * H, B, H);
+    module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, ctx_r, w->ao_w, w->ao_b, B, H, H, NULL);
+    be->axpy(be, la->ao, x_r, (size_t)B * H, 1.0f);
+    if (c->family == BD_FAMILY_ESM) {
+        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, B, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->o, w->i_w, w->i_b, B, H, I, NULL);
+        be->act_fwd(be, la->act, la->pre, (long)B * I, c->act);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, la->v, la->act, w->o_w, w->o_b, B, I, H, NULL);
+        be->axpy(be, la->v, la->ao, (size_t)B * H, 1.0f);
+        be->layernorm_fwd(be, ctx_r, a->emb_mean, a->emb_rstd, la->v, m->emb_ln_g, m->emb_ln_b, B, H, c->ln_eps);
+    } else {
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, B, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, B, H, I, NULL);
+        be->act_fwd(be, la->act, la->pre, (long)B * I, c->act);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, B, I, H, NULL);
+        be->axpy(be, la->o, la->ln1, (size_t)B * H, 1.0f);
+        be->layernorm_fwd(be, ctx_r, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, B, H, c->ln_eps);
+    }
+    be->copy_rows(be, a->out, (size_t)T * H, ctx_r, (size_t)H, B, H);
+}
+
 /* ESM's embeddings: token_dropout's factor (1 - 0.15 * 0.8) / (1 - the row's share of
  * <mask> among its real tokens), 0 on <mask> and on padding. */
 static void esm_row_scale(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T) {
@@ -770,6 +805,10 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         }
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, D);
+        if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
+            last_layer_head_rows(m, a, l, B, T); /* the final LayerNorm too */
+            return;
+        }
         module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
         hidden_dropout(be, la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
         be->axpy(be, la->ao, la->x, (size_t)BT * H, 1.0f); /* ao = x + drop(attention) */
@@ -827,6 +866,10 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         }
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, H / NH);
+        if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
+            last_layer_head_rows(m, a, l, B, T);
+            break;
+        }
         module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
         hidden_dropout(be, la->ao, la->ao_keep, (size_t)BT * H, c->hidden_dropout, rng);
         be->axpy(be, la->ao, la->x, (size_t)BT * H, 1.0f);

@@ -138,6 +138,9 @@ typedef struct bd_bert_layer_acts {
 typedef struct bd_bert_acts {
     int B, T;            /* capacity */
     int training;        /* allocated for training: masks, caches, backward scratch */
+    int head_rows_only;  /* eval (not training): after its attention, the last layer computes only
+                          * the rows the head reads (each sequence's first); out's other rows are
+                          * left unset. The logits are those of the whole forward (bd_evaluate sets it) */
     float *emb, *emb_mean, *emb_rstd; /* [BT,H] embeddings sum (LN input) */
     bd_bert_layer_acts *layers;
     float *out;          /* [BT,H] last hidden state */

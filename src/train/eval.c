@@ -34,6 +34,7 @@ int bd_evaluate_progress(const bd_bert *m, const bd_encoded *enc, const int *row
         return bd_errf(e, "regression needs a 1-output head, the model has %d", L);
     bd_bert_acts a;
     if (bd_bert_acts_alloc(&a, m, batch_size, T, 0, e)) return -1;
+    a.head_rows_only = 1; /* the logits need only the first row of each sequence past the last attention */
     const size_t BT = (size_t)batch_size * T;
     int32_t *ids = NULL, *tids = NULL, *lab = NULL;
     float *mask = NULL, *probs = NULL;
