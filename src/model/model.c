@@ -645,8 +645,10 @@ int bd_bert_acts_alloc(bd_bert_acts *a, const bd_bert *m, int B, int T, int trai
     a->ids = calloc((size_t)B * T, sizeof *a->ids);
     a->type_ids = calloc((size_t)B * T, sizeof *a->type_ids);
     a->h_row_scale = calloc((size_t)B * T, sizeof *a->h_row_scale);
+    a->seq_off = calloc((size_t)B * 2, sizeof *a->seq_off);
+    a->seq_len = a->seq_off ? a->seq_off + B : NULL;
     a->be = m->be;
-    if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids || !a->h_row_scale) {
+    if (!a->layers || !a->cache || !a->ad_keep || !a->ids || !a->type_ids || !a->h_row_scale || !a->seq_off) {
         bd_bert_acts_free(a);
         return bd_errf(e, "out of memory allocating activations (%d layers, batch %d x %d)", NL, B, T);
     }
@@ -691,6 +693,7 @@ void bd_bert_acts_free(bd_bert_acts *a) {
     free(a->ids);
     free(a->type_ids);
     free(a->h_row_scale);
+    free(a->seq_off);
     memset(a, 0, sizeof *a);
 }
 
@@ -725,10 +728,10 @@ static void head_forward(const bd_bert *m, bd_bert_acts *a, int B, int T, bd_rng
 /* Eval with head_rows_only: the last layer past its attention on the B rows the head reads (each
  * sequence's first), into those rows of a->out. Attention needs every row's keys and values, but
  * nothing after it mixes rows. The layer's q and k (spent once attention has run) hold the B rows
- * of the context and of the layer's input; no dropout (eval). BERT and RoBERTa (post-LN): ao =
+ * of the context and of the layer's input (packed: the input's rows at seq_off); no dropout (eval). BERT and RoBERTa (post-LN): ao =
  * LN1(x + attn_out(ctx)), out = LN2(ao + ffn(ao)); ESM-2 (pre-LN): ao = x + attn_out(ctx),
  * out = LN_final(ao + ffn(LN2(ao))). */
-static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B, int T) {
+static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, int packed) {
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, I = c->intermediate;
     const bd_bert_layer *w = &m->layers[l];
@@ -736,7 +739,10 @@ static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B
     bd_backend *be = m->be;
     float *ctx_r = la->q, *x_r = la->k;
     be->copy_rows(be, ctx_r, (size_t)H, la->ctx, (size_t)T * H, B, H);
-    be->copy_rows(be, x_r, (size_t)H, la->x, (size_t)T * H, B, H);
+    if (!packed) be->copy_rows(be, x_r, (size_t)H, la->x, (size_t)T * H, B, H);
+    else
+        for (int b = 0; b < B; b++)
+            be->copy(be, x_r + (size_t)b * H, la->x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
     module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, ctx_r, w->ao_w, w->ao_b, B, H, H, NULL);
     be->axpy(be, la->ao, x_r, (size_t)B * H, 1.0f);
     if (c->family == BD_FAMILY_ESM) {
@@ -806,7 +812,7 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, D);
         if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
-            last_layer_head_rows(m, a, l, B, T); /* the final LayerNorm too */
+            last_layer_head_rows(m, a, l, B, T, 0); /* the final LayerNorm too */
             return;
         }
         module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);
@@ -821,6 +827,118 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         be->axpy(be, next, la->ao, (size_t)BT * H, 1.0f); /* out = ao + drop(ffn) */
     }
     be->layernorm_fwd(be, a->out, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+}
+
+/* ---- eval on the real tokens only (head_rows_only) ---- */
+
+/* Each sequence's real tokens, a prefix of its row (right padding), one block of the packed rows.
+ * Returns how many rows that packs, or -1 when a sequence has none or is not right-padded (then
+ * the forward runs on the padded layout). */
+static int pack_plan(bd_bert_acts *a, const float *mask, int B, int T) {
+    int n = 0;
+    for (int b = 0; b < B; b++) {
+        int len = 0;
+        while (len < T && mask[(size_t)b * T + len] != 0.0f) len++;
+        if (len == 0) return -1; /* all padding: its row attends to every position */
+        for (int t = len; t < T; t++)
+            if (mask[(size_t)b * T + t] != 0.0f) return -1;
+        a->seq_off[b] = n;
+        a->seq_len[b] = len;
+        n += len;
+    }
+    return n;
+}
+
+/* padded [B*T, H] -> packed rows, and back with zeros in the pads (finite: a padded key's
+ * probability is exactly 0, and 0 * 0 adds nothing) */
+static void pack_rows(bd_backend *be, float *dst, const float *src, const bd_bert_acts *a, int B, int T, int H) {
+    for (int b = 0; b < B; b++)
+        be->copy(be, dst + (size_t)a->seq_off[b] * H, src + (size_t)b * T * H, sizeof(float) * (size_t)a->seq_len[b] * H);
+}
+static void unpack_rows(bd_backend *be, float *dst, const float *src, const bd_bert_acts *a, int B, int T, int H) {
+    for (int b = 0; b < B; b++) {
+        const int len = a->seq_len[b];
+        be->copy(be, dst + (size_t)b * T * H, src + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)len * H);
+        if (len < T) be->zero(be, dst + ((size_t)b * T + len) * H, sizeof(float) * (size_t)(T - len) * H);
+    }
+}
+
+/* BERT / RoBERTa (post-LN) on N packed rows; the layers' buffers as temporaries for the packed
+ * projections before they are spread out for attention. */
+static void bert_encoder_packed(const bd_bert *m, bd_bert_acts *a, int B, int T, int N) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
+    bd_backend *be = m->be;
+    bd_bert_layer_acts *la0 = &a->layers[0];
+    be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos + (size_t)c->pos_offset * H, m->type, B, T, H);
+    be->layernorm_fwd(be, la0->o, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
+    pack_rows(be, la0->x, la0->o, a, B, T, H);
+    for (int l = 0; l < c->n_layers; l++) {
+        const bd_bert_layer *w = &m->layers[l];
+        bd_bert_layer_acts *la = &a->layers[l];
+        module_fwd(m, a, l, BD_MOD_QUERY, la->ao, la->x, w->q_w, w->q_b, N, H, H, NULL);
+        module_fwd(m, a, l, BD_MOD_KEY, la->ln1, la->x, w->k_w, w->k_b, N, H, H, NULL);
+        module_fwd(m, a, l, BD_MOD_VALUE, la->o, la->x, w->v_w, w->v_b, N, H, H, NULL);
+        unpack_rows(be, la->q, la->ao, a, B, T, H);
+        unpack_rows(be, la->k, la->ln1, a, B, T, H);
+        unpack_rows(be, la->v, la->o, a, B, T, H);
+        be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, NULL, 0.0f, B, T, NH,
+                          H / NH);
+        if (l + 1 == c->n_layers) {
+            last_layer_head_rows(m, a, l, B, T, 1);
+            return;
+        }
+        float *next = a->layers[l + 1].x;
+        pack_rows(be, la->q, la->ctx, a, B, T, H);
+        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->q, w->ao_w, w->ao_b, N, H, H, NULL);
+        be->axpy(be, la->ao, la->x, (size_t)N * H, 1.0f);
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, N, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, N, H, I, NULL);
+        be->act_fwd(be, la->act, la->pre, (long)N * I, c->act);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, N, I, H, NULL);
+        be->axpy(be, la->o, la->ln1, (size_t)N * H, 1.0f);
+        be->layernorm_fwd(be, next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, N, H, c->ln_eps);
+    }
+}
+
+/* ESM-2 (pre-LN) on N packed rows; rotary positions are applied on the padded layout. */
+static void esm_encoder_packed(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T, int N) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T, D = H / NH;
+    bd_backend *be = m->be;
+    bd_bert_layer_acts *la0 = &a->layers[0];
+    esm_row_scale(m, a, mask, B, T);
+    be->upload(be, a->row_scale, a->h_row_scale, sizeof(float) * (size_t)BT);
+    be->embed_fwd(be, la0->o, a->d_ids, NULL, m->word, NULL, NULL, B, T, H);
+    be->rows_scale(be, la0->o, a->row_scale, BT, H);
+    pack_rows(be, la0->x, la0->o, a, B, T, H);
+    for (int l = 0; l < c->n_layers; l++) {
+        const bd_bert_layer *w = &m->layers[l];
+        bd_bert_layer_acts *la = &a->layers[l];
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->x, w->ln1_g, w->ln1_b, N, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_QUERY, la->o, la->ln1, w->q_w, w->q_b, N, H, H, NULL);
+        module_fwd(m, a, l, BD_MOD_KEY, la->ao, la->ln1, w->k_w, w->k_b, N, H, H, NULL);
+        module_fwd(m, a, l, BD_MOD_VALUE, la->pre, la->ln1, w->v_w, w->v_b, N, H, H, NULL);
+        unpack_rows(be, la->qr, la->o, a, B, T, H);
+        unpack_rows(be, la->kr, la->ao, a, B, T, H);
+        unpack_rows(be, la->v, la->pre, a, B, T, H);
+        be->rotary(be, la->qr, B, T, NH, D, 1);
+        be->rotary(be, la->kr, B, T, NH, D, 1);
+        be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, NULL, 0.0f, B, T, NH, D);
+        if (l + 1 == c->n_layers) {
+            last_layer_head_rows(m, a, l, B, T, 1); /* the final LayerNorm too */
+            return;
+        }
+        float *next = a->layers[l + 1].x;
+        pack_rows(be, la->q, la->ctx, a, B, T, H);
+        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->q, w->ao_w, w->ao_b, N, H, H, NULL);
+        be->axpy(be, la->ao, la->x, (size_t)N * H, 1.0f);
+        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, N, H, c->ln_eps);
+        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->o, w->i_w, w->i_b, N, H, I, NULL);
+        be->act_fwd(be, la->act, la->pre, (long)N * I, c->act);
+        module_fwd(m, a, l, BD_MOD_OUTPUT, next, la->act, w->o_w, w->o_b, N, I, H, NULL);
+        be->axpy(be, next, la->ao, (size_t)N * H, 1.0f);
+    }
 }
 
 void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
@@ -840,6 +958,14 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
     }
     be->upload(be, a->d_ids, a->ids, sizeof(int32_t) * (size_t)BT);
     be->upload(be, a->d_type_ids, a->type_ids, sizeof(int32_t) * (size_t)BT);
+    /* eval: the real tokens only, when there is padding to skip */
+    const int packed = a->head_rows_only && !rng ? pack_plan(a, mask, B, T) : -1;
+    if (packed > 0 && packed < BT) {
+        if (c->family == BD_FAMILY_ESM) esm_encoder_packed(m, a, mask, B, T, packed);
+        else bert_encoder_packed(m, a, B, T, packed);
+        head_forward(m, a, B, T, rng);
+        return;
+    }
     if (c->family == BD_FAMILY_ESM) {
         esm_encoder(m, a, mask, B, T, rng);
         head_forward(m, a, B, T, rng);
@@ -867,7 +993,7 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, H / NH);
         if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
-            last_layer_head_rows(m, a, l, B, T);
+            last_layer_head_rows(m, a, l, B, T, 0);
             break;
         }
         module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->ctx, w->ao_w, w->ao_b, BT, H, H, rng);

@@ -138,9 +138,14 @@ typedef struct bd_bert_layer_acts {
 typedef struct bd_bert_acts {
     int B, T;            /* capacity */
     int training;        /* allocated for training: masks, caches, backward scratch */
-    int head_rows_only;  /* eval (not training): after its attention, the last layer computes only
-                          * the rows the head reads (each sequence's first); out's other rows are
-                          * left unset. The logits are those of the whole forward (bd_evaluate sets it) */
+    int head_rows_only;  /* eval (not training; bd_evaluate sets it): the linear layers, LayerNorms and
+                          * FFNs run on the real tokens only (each sequence's prefix of mask 1,
+                          * packed), attention on the padded layout with zeros in the pads; past its
+                          * attention the last layer computes only the rows the head reads (each
+                          * sequence's first). out's other rows are left unset. The logits are the
+                          * whole forward's to float rounding */
+    int *seq_off, *seq_len; /* host [B]: where each sequence's real tokens start in the packed rows, and
+                          * how many */
     float *emb, *emb_mean, *emb_rstd; /* [BT,H] embeddings sum (LN input) */
     bd_bert_layer_acts *layers;
     float *out;          /* [BT,H] last hidden state */
