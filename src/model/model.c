@@ -725,16 +725,47 @@ static void hidden_dropout(bd_backend *be, float *x, uint8_t *keep, size_t n, fl
 
 static void head_forward(const bd_bert *m, bd_bert_acts *a, int B, int T, bd_rng *rng);
 
-/* Eval with head_rows_only: the last layer past its attention on the B rows the head reads (each
- * sequence's first), into those rows of a->out. Attention needs every row's keys and values, but
- * nothing after it mixes rows. The layer's q and k (spent once attention has run) hold the B rows
- * of the context and of the layer's input (packed: the input's rows at seq_off); no dropout (eval). BERT and RoBERTa (post-LN): ao =
- * LN1(x + attn_out(ctx)), out = LN2(ao + ffn(ao)); ESM-2 (pre-LN): ao = x + attn_out(ctx),
- * out = LN_final(ao + ffn(LN2(ao))). */
-static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, int packed) {
+/* ---- eval's short cuts (head_rows_only) ---- */
+
+/* A layer past its attention on R rows that need not be whole sequences: nothing after attention
+ * mixes rows. ctx and x: the R rows of attention's output and of the layer's input; out: the
+ * layer's output (BERT, RoBERTa: LN2(ao + ffn(ao)), ao = LN1(x + attn_out(ctx)); ESM-2:
+ * ao + ffn(LN2(ao)), ao = x + attn_out(ctx)). out may be ctx, not x. No dropout (eval). */
+static void layer_tail(const bd_bert *m, bd_bert_acts *a, int l, int R, float *ctx, const float *x, float *out) {
     const bd_bert_config *c = &m->cfg;
     const int H = c->hidden, I = c->intermediate;
     const bd_bert_layer *w = &m->layers[l];
+    bd_bert_layer_acts *la = &a->layers[l];
+    bd_backend *be = m->be;
+    module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, ctx, w->ao_w, w->ao_b, R, H, H, NULL);
+    be->axpy(be, la->ao, x, (size_t)R * H, 1.0f);
+    const float *ffn_in = la->ao;
+    if (c->family == BD_FAMILY_ESM) {
+        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, R, H, c->ln_eps);
+        ffn_in = la->o;
+    } else {
+        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, R, H, c->ln_eps);
+        ffn_in = la->ln1;
+    }
+    module_fwd(m, a, l, BD_MOD_INTER, la->pre, ffn_in, w->i_w, w->i_b, R, H, I, NULL);
+    be->act_fwd(be, la->act, la->pre, (long)R * I, c->act);
+    if (c->family == BD_FAMILY_ESM) {
+        module_fwd(m, a, l, BD_MOD_OUTPUT, out, la->act, w->o_w, w->o_b, R, I, H, NULL);
+        be->axpy(be, out, la->ao, (size_t)R * H, 1.0f);
+    } else {
+        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, R, I, H, NULL);
+        be->axpy(be, la->o, la->ln1, (size_t)R * H, 1.0f);
+        be->layernorm_fwd(be, out, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, R, H, c->ln_eps);
+    }
+}
+
+/* The last layer past its attention on the B rows the head reads (each sequence's first), into
+ * those rows of a->out (ESM-2: through the final LayerNorm). The layer's q and k, spent once
+ * attention has run, hold the B rows of the context and of the layer's input (packed: the input's
+ * rows at seq_off). */
+static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, int packed) {
+    const bd_bert_config *c = &m->cfg;
+    const int H = c->hidden;
     bd_bert_layer_acts *la = &a->layers[l];
     bd_backend *be = m->be;
     float *ctx_r = la->q, *x_r = la->k;
@@ -743,22 +774,11 @@ static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B
     else
         for (int b = 0; b < B; b++)
             be->copy(be, x_r + (size_t)b * H, la->x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
-    module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, ctx_r, w->ao_w, w->ao_b, B, H, H, NULL);
-    be->axpy(be, la->ao, x_r, (size_t)B * H, 1.0f);
     if (c->family == BD_FAMILY_ESM) {
-        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, B, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->o, w->i_w, w->i_b, B, H, I, NULL);
-        be->act_fwd(be, la->act, la->pre, (long)B * I, c->act);
-        module_fwd(m, a, l, BD_MOD_OUTPUT, la->v, la->act, w->o_w, w->o_b, B, I, H, NULL);
-        be->axpy(be, la->v, la->ao, (size_t)B * H, 1.0f);
+        layer_tail(m, a, l, B, ctx_r, x_r, la->v);
         be->layernorm_fwd(be, ctx_r, a->emb_mean, a->emb_rstd, la->v, m->emb_ln_g, m->emb_ln_b, B, H, c->ln_eps);
     } else {
-        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, B, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, B, H, I, NULL);
-        be->act_fwd(be, la->act, la->pre, (long)B * I, c->act);
-        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, B, I, H, NULL);
-        be->axpy(be, la->o, la->ln1, (size_t)B * H, 1.0f);
-        be->layernorm_fwd(be, ctx_r, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, B, H, c->ln_eps);
+        layer_tail(m, a, l, B, ctx_r, x_r, ctx_r);
     }
     be->copy_rows(be, a->out, (size_t)T * H, ctx_r, (size_t)H, B, H);
 }
@@ -829,8 +849,6 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
     be->layernorm_fwd(be, a->out, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
 }
 
-/* ---- eval on the real tokens only (head_rows_only) ---- */
-
 /* Each sequence's real tokens, a prefix of its row (right padding), one block of the packed rows.
  * Returns how many rows that packs, or -1 when a sequence has none or is not right-padded (then
  * the forward runs on the padded layout). */
@@ -867,7 +885,7 @@ static void unpack_rows(bd_backend *be, float *dst, const float *src, const bd_b
  * projections before they are spread out for attention. */
 static void bert_encoder_packed(const bd_bert *m, bd_bert_acts *a, int B, int T, int N) {
     const bd_bert_config *c = &m->cfg;
-    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T;
+    const int H = c->hidden, NH = c->n_heads, BT = B * T;
     bd_backend *be = m->be;
     bd_bert_layer_acts *la0 = &a->layers[0];
     be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos + (size_t)c->pos_offset * H, m->type, B, T, H);
@@ -888,23 +906,15 @@ static void bert_encoder_packed(const bd_bert *m, bd_bert_acts *a, int B, int T,
             last_layer_head_rows(m, a, l, B, T, 1);
             return;
         }
-        float *next = a->layers[l + 1].x;
         pack_rows(be, la->q, la->ctx, a, B, T, H);
-        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->q, w->ao_w, w->ao_b, N, H, H, NULL);
-        be->axpy(be, la->ao, la->x, (size_t)N * H, 1.0f);
-        be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->ao, w->ln1_g, w->ln1_b, N, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->ln1, w->i_w, w->i_b, N, H, I, NULL);
-        be->act_fwd(be, la->act, la->pre, (long)N * I, c->act);
-        module_fwd(m, a, l, BD_MOD_OUTPUT, la->o, la->act, w->o_w, w->o_b, N, I, H, NULL);
-        be->axpy(be, la->o, la->ln1, (size_t)N * H, 1.0f);
-        be->layernorm_fwd(be, next, la->ln2_mean, la->ln2_rstd, la->o, w->ln2_g, w->ln2_b, N, H, c->ln_eps);
+        layer_tail(m, a, l, N, la->q, la->x, a->layers[l + 1].x);
     }
 }
 
 /* ESM-2 (pre-LN) on N packed rows; rotary positions are applied on the padded layout. */
 static void esm_encoder_packed(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T, int N) {
     const bd_bert_config *c = &m->cfg;
-    const int H = c->hidden, I = c->intermediate, NH = c->n_heads, BT = B * T, D = H / NH;
+    const int H = c->hidden, NH = c->n_heads, BT = B * T, D = H / NH;
     bd_backend *be = m->be;
     bd_bert_layer_acts *la0 = &a->layers[0];
     esm_row_scale(m, a, mask, B, T);
@@ -929,15 +939,8 @@ static void esm_encoder_packed(const bd_bert *m, bd_bert_acts *a, const float *m
             last_layer_head_rows(m, a, l, B, T, 1); /* the final LayerNorm too */
             return;
         }
-        float *next = a->layers[l + 1].x;
         pack_rows(be, la->q, la->ctx, a, B, T, H);
-        module_fwd(m, a, l, BD_MOD_ATTN_OUT, la->ao, la->q, w->ao_w, w->ao_b, N, H, H, NULL);
-        be->axpy(be, la->ao, la->x, (size_t)N * H, 1.0f);
-        be->layernorm_fwd(be, la->o, la->ln2_mean, la->ln2_rstd, la->ao, w->ln2_g, w->ln2_b, N, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_INTER, la->pre, la->o, w->i_w, w->i_b, N, H, I, NULL);
-        be->act_fwd(be, la->act, la->pre, (long)N * I, c->act);
-        module_fwd(m, a, l, BD_MOD_OUTPUT, next, la->act, w->o_w, w->o_b, N, I, H, NULL);
-        be->axpy(be, next, la->ao, (size_t)N * H, 1.0f);
+        layer_tail(m, a, l, N, la->q, la->x, a->layers[l + 1].x);
     }
 }
 
