@@ -194,5 +194,7 @@ void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, 
 
 void bd_blas_env(char **argv) {
     (void)argv;
-    bd_pool_threads(); /* OpenBLAS on one thread from here on; the pool's workers started */
+    /* OpenBLAS on one thread from here on. The pool itself starts at its first loop: a process
+     * that forks (the workbench's keeper) must still have one thread when it does */
+    openblas_set_num_threads(1);
 }

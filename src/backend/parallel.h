@@ -28,8 +28,10 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
-/* Called first in main(): OpenBLAS on one thread, the pool started (argv unused: kept for the
- * callers; it once exec'd the program again to set OPENBLAS_THREAD_TIMEOUT). */
+/* Called first in main(): OpenBLAS on one thread (argv unused: kept for the callers; it once
+ * exec'd the program again to set OPENBLAS_THREAD_TIMEOUT). The pool starts at its first loop,
+ * not here: the workbench forks its keeper first, and a child of a process with threads has only
+ * the forking one (pthread_atfork resets the pool in a child all the same). */
 void bd_blas_env(char **argv);
 
 #endif
