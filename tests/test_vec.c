@@ -3,7 +3,9 @@
  * derivative against double precision, the softmax rows (masked keys exactly 0, fully masked rows
  * uniform, sums of 1) and its backward against double, dropout, its masks (the formula written
  * out again) and LayerNorm's rows against double (its gradients: tests/test_ops_grad.c); and that the AVX2+FMA build and
- * the generic build give the same bits for every kernel, on lengths with and without a tail. */
+ * the generic build give the same bits for every kernel, on lengths with and without a tail; and
+ * the thread pool (src/backend/parallel.c): every index once, nested and concurrent loops, split
+ * products equal to one sgemm's (to rounding), a forked child's own pool. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "vec_cpu.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static uint32_t bits(float f) {
     uint32_t u;
@@ -230,12 +238,94 @@ static void test_builds_agree(void **state) {
     printf("%s and generic builds: the same bits in every kernel\n", fast);
 }
 
+/* ---- the pool ---- */
+
+typedef struct visit { int *seen; int bad_tid; } visit;
+static void visit_range(void *arg, long lo, long hi, int tid) {
+    visit *v = arg;
+    if (tid < 0 || tid >= bd_nthreads()) v->bad_tid = 1;
+    for (long i = lo; i < hi; i++) v->seen[i]++; /* ranges are disjoint: no two threads touch one i */
+}
+static void nested_range(void *arg, long lo, long hi, int tid) {
+    (void)tid;
+    int *seen = arg;
+    for (long i = lo; i < hi; i++) {
+        visit v = {seen + i * 10, 0};
+        bd_parallel_for(10, visit_range, &v); /* inside a loop: runs on this thread */
+    }
+}
+
+static int pool_round(int n) {
+    int *seen = calloc((size_t)n, sizeof *seen); /* each caller its own: two threads call this at once */
+    visit v = {seen, 0};
+    bd_parallel_for(n, visit_range, &v);
+    int ok = !v.bad_tid;
+    for (int i = 0; i < n; i++) ok = ok && seen[i] == 1;
+    free(seen);
+    return ok;
+}
+
+/* C = A B^T split by the pool against one single-threaded sgemm: the same to float rounding */
+static int gemm_round(int M, int N, int K, int tB) {
+    float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)N * K);
+    float *C = malloc(sizeof(float) * (size_t)M * N), *R = malloc(sizeof(float) * (size_t)M * N);
+    for (long i = 0; i < (long)M * K; i++) A[i] = (float)((i * 37) % 101) * 0.01f - 0.5f;
+    for (long i = 0; i < (long)N * K; i++) B[i] = (float)((i * 53) % 97) * 0.01f - 0.5f;
+    for (long i = 0; i < (long)M * N; i++) C[i] = R[i] = 0.25f;
+    bd_sgemm(0, tB, M, N, K, 1.5f, A, K, B, tB ? K : N, 1.0f, C, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.5f, A, K, B, tB ? K : N, 1.0f,
+                R, N);
+    double worst = 0.0; /* the blocks may take other kernels than the whole (OpenBLAS picks by size) */
+    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(C[i] - R[i]) / fmax(1.0, fabs(R[i])));
+    int ok = worst < 1e-5;
+    free(A); free(B); free(C); free(R);
+    return ok;
+}
+
+static void *pool_hammer(void *arg) {
+    long ok = 1;
+    for (int r = 0; r < 40 && ok; r++) ok = pool_round(1 + (r * 97) % 4999) && gemm_round(200, 96, 64, r & 1);
+    (void)arg;
+    return (void *)ok;
+}
+
+static void test_pool(void **state) {
+    (void)state;
+    printf("pool: %d threads\n", bd_pool_threads());
+    assert_true(bd_pool_threads() >= 1 && bd_pool_threads() <= bd_nthreads());
+    const int ns[] = {1, 2, 3, 7, 64, 4999};
+    for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) assert_true(pool_round(ns[k]));
+    static int nest[300];
+    bd_parallel_for(30, nested_range, nest);
+    for (int i = 0; i < 300; i++) assert_int_equal(nest[i], 1);
+    /* by rows (M > N) and by columns (N > M), with tails, both transposes of B */
+    assert_true(gemm_round(1000, 64, 48, 1));
+    assert_true(gemm_round(37, 900, 40, 0));
+    assert_true(gemm_round(4, 384, 512, 1));
+    /* two threads at once: one has the pool, the other runs its loops alone; both right */
+    pthread_t a, b;
+    void *ra, *rb;
+    assert_int_equal(pthread_create(&a, NULL, pool_hammer, NULL), 0);
+    assert_int_equal(pthread_create(&b, NULL, pool_hammer, NULL), 0);
+    pthread_join(a, &ra);
+    pthread_join(b, &rb);
+    assert_true(ra && rb);
+#ifndef __SANITIZE_THREAD__ /* TSan refuses threads started in the child of a threaded process */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(pool_round(4999) && gemm_round(300, 64, 32, 1) ? 0 : 1);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expf),          cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_softmax),       cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_keep_mask),     cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_builds_agree),
+        cmocka_unit_test(test_builds_agree),  cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

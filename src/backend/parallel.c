@@ -31,7 +31,8 @@ int bd_nthreads(void) {
 
 typedef struct pool {
     pthread_mutex_t busy;  /* held by the thread whose job the pool runs; others run theirs alone */
-    int nt;                /* threads in a job: the caller and nt - 1 workers */
+    int size;              /* threads of the pool: the caller and size - 1 workers (set once, at start) */
+    int nt;                /* threads that get a share of the current job (written under busy) */
     _Atomic unsigned gen;  /* bumped for each job: the workers' futex word */
     _Atomic int pending;   /* workers still running the job: the caller's futex word */
     _Atomic int sleepers;  /* workers asleep (or about to be) on gen */
@@ -86,7 +87,7 @@ static void *worker(void *arg) {
 static void pool_start(void) {
     int nt = bd_nthreads();
     openblas_set_num_threads(1); /* every product runs on one thread; the pool splits them */
-    P.nt = 1;
+    P.size = 1;
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, 1 << 20);
@@ -94,7 +95,7 @@ static void pool_start(void) {
         pthread_t th;
         if (pthread_create(&th, &a, worker, (void *)(long)t) != 0) break; /* fewer threads, still right */
         pthread_detach(th);
-        P.nt = t + 1;
+        P.size = t + 1;
     }
     pthread_attr_destroy(&a);
 }
@@ -118,7 +119,7 @@ static void pool_init(void) {
 
 int bd_pool_threads(void) {
     pthread_once(&pool_once, pool_init);
-    return P.nt;
+    return P.size;
 }
 
 void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
@@ -129,10 +130,9 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
     }
     const int nt = (int)(n < bd_nthreads() ? n : bd_nthreads());
     P.fn = fn, P.ctx = ctx, P.n = n;
-    const int full = P.nt;
-    P.nt = nt < full ? nt : full;
+    P.nt = nt < P.size ? nt : P.size;
     /* workers with tid >= P.nt get an empty share; all of them take part (and count down) */
-    const int workers = full - 1;
+    const int workers = P.size - 1;
     atomic_store_explicit(&P.pending, workers, memory_order_relaxed);
     atomic_fetch_add(&P.gen, 1); /* seq_cst: ordered before the read of sleepers */
     if (atomic_load(&P.sleepers)) futex(&P.gen, FUTEX_WAKE, workers);
@@ -148,7 +148,6 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
         atomic_store(&P.waiting, 0);
         spins = 0;
     }
-    P.nt = full;
     pthread_mutex_unlock(&P.busy);
 }
 

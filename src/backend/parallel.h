@@ -24,7 +24,9 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
 
 /* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (cblas_sgemm's arguments; tA, tB: 0 or
  * 1), split across the pool by blocks of 16 rows (or columns, when N > M) when it is large
- * enough to pay: every element is computed as one single-threaded sgemm would. */
+ * enough to pay, each block one single-threaded sgemm. The split depends only on the shape and
+ * the thread count; a block may take another OpenBLAS kernel than the whole product would, so
+ * the result equals one sgemm's to float rounding, not bit for bit. */
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
