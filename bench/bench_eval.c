@@ -30,22 +30,12 @@
 #include "encode.h"
 #include "eval.h"
 #include "model.h"
+#include "bench_stats.h"
 #include "parallel.h"
 #include "rng.h"
 #include "tokenizer.h"
 
 enum { BATCH = 32, MAX_LEN = 128, MAX_PASSES = 1000 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* FLOPs of the forward for one batch of B rows padded to T. */
 static double forward_flops(const bd_bert_config *c, int B, int T) {
@@ -88,7 +78,7 @@ static const char *base_name(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    bd_blas_env(argv); /* as bidora runs: src/backend/parallel.h */
+    bd_blas_env(); /* as bidora runs: src/backend/parallel.h */
     const char *pos[3] = {NULL, NULL, NULL}, *csv_out = NULL;
     int fixed = 0, passes = 1, warmup = -1, no_sgemm = 0, npos = 0;
     for (int i = 1; i < argc; i++) {
@@ -179,15 +169,11 @@ int main(int argc, char **argv) {
         ms[p] = (now_s() - t0) * 1e3;
         bd_eval_result_free(&r);
     }
-    char list[MAX_PASSES * 16] = "";
-    size_t used = 0;
-    for (int p = 0; p < passes; p++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%.1f", p ? ";" : "", ms[p]);
+    char list[MAX_PASSES * 16];
+    times_list(list, sizeof list, ms, passes);
     qsort(ms, (size_t)passes, sizeof *ms, cmp_d);
     const double med = ms[passes / 2];
-    double worst = 0;
-    for (int p = 0; p < passes; p++) if (fabs(ms[p] - med) > worst) worst = fabs(ms[p] - med);
-    const double spread = 100.0 * worst / med, dt = med * 1e-3, gf = flops / dt * 1e-9;
+    const double spread = spread_pct(ms, passes, med), dt = med * 1e-3, gf = flops / dt * 1e-9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (fixed)
@@ -204,7 +190,7 @@ int main(int argc, char **argv) {
         int fresh = access(csv_out, F_OK) != 0;
         FILE *f = fopen(csv_out, "a");
         if (!f) { fprintf(stderr, "bench_eval: %s: cannot append\n", csv_out); return 2; }
-        if (fresh) fputs("impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable,spread_pct,times_ms\n", f);
+        if (fresh) fputs(BENCH_CSV_HEADER, f);
         fprintf(f, "bidora,cpu,%s,fp32,%s,%.3f,%.0f,%zu,%.2f,%s\n", base_name(dir), fixed ? "eval-fixed" : "eval-text",
                 med, ru.ru_maxrss * 1024.0, m.total, spread, list);
         fclose(f);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "bilevel.h"
+#include "bench_stats.h"
 #include "parallel.h"
 #include "model.h"
 #include "optim.h"
@@ -74,17 +75,6 @@ static struct {
 enum { MAX_LISTED = 200 }; /* timed steps listed one by one (the median and spread use them all) */
 static int failures; /* methods (or backends) that failed: main's exit status */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int selected(int k) {
     if (!opt.only[0]) return 1;
     char key[48];
@@ -123,13 +113,6 @@ static int load_model(bd_bert *m, const char *which, bd_err *e) {
 static int fail_msg(const bd_err *e) {
     fprintf(stderr, "bench_train: %s\n", e->msg);
     return 1;
-}
-
-/* max |t_i - med| / med over n times, in % */
-static double spread_pct(const double *t, int n, double med) {
-    double worst = 0;
-    for (int i = 0; i < n; i++) if (fabs(t[i] - med) > worst) worst = fabs(t[i] - med);
-    return med > 0 ? 100.0 * worst / med : 0.0;
 }
 
 /* Child: time opt.steps steps of method k after opt.warmup warm-up steps; write
@@ -198,10 +181,8 @@ static int child(const char *which, int k, int fd) {
      * the median (the spread over the steps) */
     double med, spread;
     double *tm = ms + warm;
-    char list[MAX_LISTED * 16 + 8] = "";
-    size_t used = 0;
-    for (int s = 0; s < steps && s < MAX_LISTED; s++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%.1f", s ? ";" : "", tm[s]);
+    char list[MAX_LISTED * 16 + 8];
+    times_list(list, sizeof list, tm, steps < MAX_LISTED ? steps : MAX_LISTED);
     if (me->upper_every > 1) {
         const int every = me->upper_every, cycles = steps / every;
         double sum = 0;
@@ -405,7 +386,7 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
-    bd_blas_env(argv); /* as bidora runs: src/backend/parallel.h */
+    bd_blas_env(); /* as bidora runs: src/backend/parallel.h */
     const char *which = NULL, *env = getenv("BENCH_STEPS");
     int steps = env ? atoi(env) : 4, do_probe = 0, npos = 0;
     for (int i = 1; i < argc; i++) {
@@ -443,7 +424,7 @@ int main(int argc, char **argv) {
     if (opt.csv && access(opt.csv, F_OK)) {
         FILE *f = fopen(opt.csv, "w");
         if (f) {
-            fputs("impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable,spread_pct,times_ms\n", f);
+            fputs(BENCH_CSV_HEADER, f);
             fclose(f);
         }
     }

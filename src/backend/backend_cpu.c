@@ -144,8 +144,7 @@ static void cpu_dropout_mask(bd_backend *be, uint8_t *keep, size_t n, uint64_t s
     (void)be;
     double t = (double)p * 4294967296.0;
     keep_ctx c = {keep, seed, (uint32_t)(t > 4294967295.0 ? 4294967295.0 : t)};
-    if (n < 65536) keep_range(&c, 0, (long)n, 0);
-    else bd_parallel_for((long)n, keep_range, &c);
+    bd_parallel_for_work((long)n, (long)n, keep_range, &c);
 }
 static void cpu_dropout_fwd(bd_backend *be, float *out, const float *inp, const uint8_t *keep, float p, long n) {
     (void)be;

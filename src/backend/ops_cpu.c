@@ -5,7 +5,6 @@
 #include "vec_cpu.h"
 
 #include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +35,7 @@ static void ln_fwd_rows(void *arg, long lo, long hi, int tid) {
 void bd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *g,
                       const float *b, int N, int C, float eps) {
     ln_ctx c = {out, mean, rstd, inp, g, b, C, eps};
-    if ((long)N * C < 65536) ln_fwd_rows(&c, 0, N, 0);
-    else bd_parallel_for(N, ln_fwd_rows, &c);
+    bd_parallel_for_work(N, (long)N * C, ln_fwd_rows, &c);
 }
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
@@ -67,8 +65,7 @@ static void act_fwd_range(void *arg, long lo, long hi, int tid) {
 
 void bd_act_fwd(float *out, const float *inp, long n, bd_act act) {
     act_ctx c = {out, inp, act};
-    if (n < 65536) act_fwd_range(&c, 0, n, 0);
-    else bd_parallel_for(n, act_fwd_range, &c);
+    bd_parallel_for_work(n, n, act_fwd_range, &c);
 }
 
 void bd_tanh_fwd(float *out, const float *inp, long n) {

@@ -56,15 +56,8 @@ static void ln_bwd_rows(void *arg, long lo, long hi, int tid) {
 void bd_layernorm_bwd(float *dinp, float *dg, float *db, const float *dout, const float *inp,
                       const float *g, const float *mean, const float *rstd, int N, int C) {
     ln_bwd_ctx c = {dinp, dg, db, dout, inp, g, mean, rstd, N, C};
-    const int par = (long)N * C >= 65536;
-    if (dg || db) {
-        if (par) bd_parallel_for(C, ln_bwd_cols, &c);
-        else ln_bwd_cols(&c, 0, C, 0);
-    }
-    if (dinp) {
-        if (par) bd_parallel_for(N, ln_bwd_rows, &c);
-        else ln_bwd_rows(&c, 0, N, 0);
-    }
+    if (dg || db) bd_parallel_for_work(C, (long)N * C, ln_bwd_cols, &c);
+    if (dinp) bd_parallel_for_work(N, (long)N * C, ln_bwd_rows, &c);
 }
 
 #define BD_SQRT_2_OVER_PI 0.7978845608028654f
@@ -99,8 +92,7 @@ static void act_bwd_range(void *arg, long lo, long hi, int tid) {
 void bd_act_bwd(float *dinp, const float *inp, const float *dout, long n, bd_act act) {
     if (!dinp) return;
     act_bwd_ctx c = {dinp, inp, dout, act};
-    if (n < 65536) act_bwd_range(&c, 0, n, 0);
-    else bd_parallel_for(n, act_bwd_range, &c);
+    bd_parallel_for_work(n, n, act_bwd_range, &c);
 }
 
 void bd_tanh_bwd(float *dinp, const float *out, const float *dout, long n) {

@@ -151,6 +151,14 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
     pthread_mutex_unlock(&P.busy);
 }
 
+void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
+    if (work < BD_PARALLEL_MIN_WORK) {
+        if (n > 0) fn(ctx, 0, n, 0);
+    } else {
+        bd_parallel_for(n, fn, ctx);
+    }
+}
+
 /* ---- matrix products split across the pool ---- */
 
 typedef struct gemm_job {
@@ -191,8 +199,7 @@ void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, 
     else bd_parallel_for(blocks, gemm_share, &g);
 }
 
-void bd_blas_env(char **argv) {
-    (void)argv;
+void bd_blas_env(void) {
     /* OpenBLAS on one thread from here on. The pool itself starts at its first loop: a process
      * that forks (the workbench's keeper) must still have one thread when it does */
     openblas_set_num_threads(1);

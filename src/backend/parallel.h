@@ -21,6 +21,10 @@ int bd_pool_threads(void);
  * from inside a loop (or while another thread's loop holds the pool) it runs fn(ctx, 0, n, 0) on
  * the calling thread. BLAS calls inside run on one thread. */
 void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx);
+/* The same, but on the calling thread when the loop's work (elements it touches) is below
+ * BD_PARALLEL_MIN_WORK: a hand-off costs more than that much work. */
+#define BD_PARALLEL_MIN_WORK 65536L
+void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx);
 
 /* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (cblas_sgemm's arguments; tA, tB: 0 or
  * 1), split across the pool by blocks of 16 rows (or columns, when N > M) when it is large
@@ -30,10 +34,9 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
-/* Called first in main(): OpenBLAS on one thread (argv unused: kept for the callers; it once
- * exec'd the program again to set OPENBLAS_THREAD_TIMEOUT). The pool starts at its first loop,
+/* Called first in main(): OpenBLAS on one thread. The pool starts at its first loop,
  * not here: the workbench forks its keeper first, and a child of a process with threads has only
  * the forking one (pthread_atfork resets the pool in a child all the same). */
-void bd_blas_env(char **argv);
+void bd_blas_env(void);
 
 #endif

@@ -6,7 +6,7 @@
 #include "parallel.h"
 
 int main(int argc, char **argv) {
-    bd_blas_env(argv); /* OpenBLAS's threads must not spin on bidora's cores */
+    bd_blas_env(); /* OpenBLAS on one thread: bidora's own pool splits the products */
     if (argc < 2) return bd_cmd_tui(argc, argv);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         bd_cli_usage(stdout);

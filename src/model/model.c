@@ -881,25 +881,33 @@ static void unpack_rows(bd_backend *be, float *dst, const float *src, const bd_b
     }
 }
 
+/* Layer l's query, key and value of the N packed rows x, computed into tmp[3] (N rows each) and
+ * spread out to dst[3] ([B*T, H], zeros in the pads) for attention. */
+static void qkv_spread(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, int N, const float *x,
+                       float *const tmp[3], float *const dst[3]) {
+    const int H = m->cfg.hidden;
+    const bd_bert_layer *w = &m->layers[l];
+    const float *wt[3] = {w->q_w, w->k_w, w->v_w}, *bs[3] = {w->q_b, w->k_b, w->v_b};
+    static const int mods[3] = {BD_MOD_QUERY, BD_MOD_KEY, BD_MOD_VALUE};
+    for (int i = 0; i < 3; i++) {
+        module_fwd(m, a, l, mods[i], tmp[i], x, wt[i], bs[i], N, H, H, NULL);
+        unpack_rows(m->be, dst[i], tmp[i], a, B, T, H);
+    }
+}
+
 /* BERT / RoBERTa (post-LN) on N packed rows; the layers' buffers as temporaries for the packed
  * projections before they are spread out for attention. */
 static void bert_encoder_packed(const bd_bert *m, bd_bert_acts *a, int B, int T, int N) {
     const bd_bert_config *c = &m->cfg;
-    const int H = c->hidden, NH = c->n_heads, BT = B * T;
+    const int H = c->hidden, NH = c->n_heads;
     bd_backend *be = m->be;
     bd_bert_layer_acts *la0 = &a->layers[0];
     be->embed_fwd(be, a->emb, a->d_ids, a->d_type_ids, m->word, m->pos + (size_t)c->pos_offset * H, m->type, B, T, H);
-    be->layernorm_fwd(be, la0->o, a->emb_mean, a->emb_rstd, a->emb, m->emb_ln_g, m->emb_ln_b, BT, H, c->ln_eps);
-    pack_rows(be, la0->x, la0->o, a, B, T, H);
+    pack_rows(be, la0->o, a->emb, a, B, T, H);
+    be->layernorm_fwd(be, la0->x, a->emb_mean, a->emb_rstd, la0->o, m->emb_ln_g, m->emb_ln_b, N, H, c->ln_eps);
     for (int l = 0; l < c->n_layers; l++) {
-        const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
-        module_fwd(m, a, l, BD_MOD_QUERY, la->ao, la->x, w->q_w, w->q_b, N, H, H, NULL);
-        module_fwd(m, a, l, BD_MOD_KEY, la->ln1, la->x, w->k_w, w->k_b, N, H, H, NULL);
-        module_fwd(m, a, l, BD_MOD_VALUE, la->o, la->x, w->v_w, w->v_b, N, H, H, NULL);
-        unpack_rows(be, la->q, la->ao, a, B, T, H);
-        unpack_rows(be, la->k, la->ln1, a, B, T, H);
-        unpack_rows(be, la->v, la->o, a, B, T, H);
+        qkv_spread(m, a, l, B, T, N, la->x, (float *[3]){la->ao, la->ln1, la->o}, (float *[3]){la->q, la->k, la->v});
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, NULL, 0.0f, B, T, NH,
                           H / NH);
         if (l + 1 == c->n_layers) {
@@ -926,12 +934,7 @@ static void esm_encoder_packed(const bd_bert *m, bd_bert_acts *a, const float *m
         const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
         be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->x, w->ln1_g, w->ln1_b, N, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_QUERY, la->o, la->ln1, w->q_w, w->q_b, N, H, H, NULL);
-        module_fwd(m, a, l, BD_MOD_KEY, la->ao, la->ln1, w->k_w, w->k_b, N, H, H, NULL);
-        module_fwd(m, a, l, BD_MOD_VALUE, la->pre, la->ln1, w->v_w, w->v_b, N, H, H, NULL);
-        unpack_rows(be, la->qr, la->o, a, B, T, H);
-        unpack_rows(be, la->kr, la->ao, a, B, T, H);
-        unpack_rows(be, la->v, la->pre, a, B, T, H);
+        qkv_spread(m, a, l, B, T, N, la->ln1, (float *[3]){la->o, la->ao, la->pre}, (float *[3]){la->qr, la->kr, la->v});
         be->rotary(be, la->qr, B, T, NH, D, 1);
         be->rotary(be, la->kr, B, T, NH, D, 1);
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, NULL, 0.0f, B, T, NH, D);
