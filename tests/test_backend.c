@@ -1505,6 +1505,38 @@ static void test_accounting(void **state) {
     }
 }
 
+/* The CPU backend keeps large freed blocks (>= 4 MiB) and hands them out again zeroed, to a request
+ * at most a quarter smaller; smaller requests and ones that would waste more get fresh memory. */
+static void test_block_cache(void **state) {
+    (void)state;
+    bd_backend *be = CPU;
+    const size_t MiB = 1 << 20, live0 = be->live_bytes;
+    unsigned char *a = bd_be_alloc(be, 8 * MiB, "8 MiB");
+    assert_non_null(a);
+    for (size_t i = 0; i < 8 * MiB; i++) a[i] = (unsigned char)(i * 7 + 1);
+    bd_be_free(be, a);
+    assert_int_equal(be->live_bytes, live0);
+    unsigned char *small = bd_be_alloc(be, 5 * MiB, "5 MiB"); /* 8 - 5 > 5 / 4: not the kept block */
+    assert_non_null(small);
+    assert_ptr_not_equal(small, a);
+    unsigned char *b = bd_be_alloc(be, 7 * MiB, "7 MiB");
+    assert_ptr_equal(b, a); /* the kept block, */
+    size_t nonzero = 0;
+    for (size_t i = 0; i < 7 * MiB; i++) nonzero += b[i] != 0;
+    assert_int_equal(nonzero, 0); /* zeroed as calloc's would be */
+    assert_int_equal(be->live_bytes, live0 + 12 * MiB); /* counted as what was asked */
+    unsigned char *c = bd_be_alloc(be, 7 * MiB, "7 MiB again"); /* the block is taken: fresh memory */
+    assert_non_null(c);
+    assert_ptr_not_equal(c, b);
+    for (size_t i = 0; i < 7 * MiB; i += 4096) assert_int_equal(c[i], 0);
+    bd_be_free(be, b);
+    bd_be_free(be, c);
+    bd_be_free(be, small);
+    assert_int_equal(be->live_bytes, live0);
+    ok(be);
+    printf("  cpu: a freed 8 MiB block came back zeroed for 7 MiB, not for 5 MiB\n");
+}
+
 static void test_summary(void **state) {
     (void)state;
     printf("\n  %-24s %-7s %-9s %-9s %s\n", "op", "mode", "tol", "worst", "checks");
@@ -1564,7 +1596,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dropout, tic, toc),    cmocka_unit_test_setup_teardown(test_losses, tic, toc),     cmocka_unit_test_setup_teardown(test_vectors, tic, toc),
         cmocka_unit_test_setup_teardown(test_dora, tic, toc),       cmocka_unit_test_setup_teardown(test_orth, tic, toc),       cmocka_unit_test_setup_teardown(test_optim, tic, toc),
         cmocka_unit_test_setup_teardown(test_model_eval, tic, toc), cmocka_unit_test_setup_teardown(test_model_train, tic, toc), cmocka_unit_test_setup_teardown(test_errors, tic, toc),
-        cmocka_unit_test_setup_teardown(test_accounting, tic, toc), cmocka_unit_test_setup_teardown(test_summary, tic, toc),
+        cmocka_unit_test_setup_teardown(test_accounting, tic, toc), cmocka_unit_test_setup_teardown(test_block_cache, tic, toc),
+        cmocka_unit_test_setup_teardown(test_summary, tic, toc),
     };
     double t0 = now();
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -11,10 +11,7 @@
 #include <time.h>
 
 void bd_linear_fwd(float *out, const float *inp, const float *w, const float *b, int N, int IN, int OUT) {
-    if (b) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, sizeof(float) * (size_t)OUT);
-    }
-    bd_sgemm(0, 1, N, OUT, IN, 1.0f, inp, IN, w, IN, b ? 1.0f : 0.0f, out, OUT);
+    bd_sgemm_bias(N, OUT, IN, inp, IN, w, IN, b, out, OUT);
 }
 
 typedef struct ln_ctx {

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -164,9 +165,14 @@ void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long
 typedef struct gemm_job {
     int tA, tB, M, N, K, lda, ldb, ldc, by_rows;
     float alpha, beta;
-    const float *A, *B;
+    const float *A, *B, *bias; /* bias: written into C's rows [N] before the product (beta 1) */
     float *C;
 } gemm_job;
+
+/* rows [r0, r1), columns [c0, c1) of C = the bias */
+static void fill_bias(const gemm_job *g, long r0, long r1, long c0, long c1) {
+    for (long r = r0; r < r1; r++) memcpy(g->C + r * g->ldc + c0, g->bias + c0, sizeof(float) * (size_t)(c1 - c0));
+}
 
 #define GEMM_BLOCK 16L /* split on multiples of this many rows (or columns): whole kernel tiles */
 
@@ -177,26 +183,38 @@ static void gemm_share(void *arg, long lo, long hi, int tid) {
     if (g->by_rows) {
         const long b = b0 < g->M ? b0 : g->M;
         if (a >= b) return;
+        if (g->bias) fill_bias(g, a, b, 0, g->N);
         const float *A = g->tA ? g->A + a : g->A + a * g->lda;
         cblas_sgemm(CblasRowMajor, g->tA ? CblasTrans : CblasNoTrans, g->tB ? CblasTrans : CblasNoTrans, (int)(b - a),
                     g->N, g->K, g->alpha, A, g->lda, g->B, g->ldb, g->beta, g->C + a * g->ldc, g->ldc);
     } else {
         const long b = b0 < g->N ? b0 : g->N;
         if (a >= b) return;
+        if (g->bias) fill_bias(g, 0, g->M, a, b);
         const float *B = g->tB ? g->B + a * g->ldb : g->B + a;
         cblas_sgemm(CblasRowMajor, g->tA ? CblasTrans : CblasNoTrans, g->tB ? CblasTrans : CblasNoTrans, g->M,
                     (int)(b - a), g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta, g->C + a, g->ldc);
     }
 }
 
-void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc) {
-    if (M <= 0 || N <= 0) return;
-    gemm_job g = {tA, tB, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
+static void gemm_run(gemm_job g) {
+    const int M = g.M, N = g.N, K = g.K;
     const long along = g.by_rows ? M : N, blocks = (along + GEMM_BLOCK - 1) / GEMM_BLOCK;
     /* below ~4 MFLOP a split costs more than it saves */
     if (2.0 * M * N * (K > 0 ? K : 1) < 4e6 || blocks < 2) gemm_share(&g, 0, blocks, 0);
     else bd_parallel_for(blocks, gemm_share, &g);
+}
+
+void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_run((gemm_job){tA, tB, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, NULL, C});
+}
+
+void bd_sgemm_bias(int M, int N, int K, const float *A, int lda, const float *B, int ldb, const float *bias, float *C,
+                   int ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_run((gemm_job){0, 1, M, N, K, lda, ldb, ldc, M >= N, 1.0f, bias ? 1.0f : 0.0f, A, B, bias, C});
 }
 
 void bd_blas_env(void) {

@@ -34,6 +34,12 @@ void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* C[M,N] = A[M,K] B[N,K]^T + bias[N] on every row (a linear layer): each block first writes the
+ * bias into its own rows of C (on its own thread, just before its product reads them back), then
+ * one sgemm with beta = 1. bias may be NULL: C = A B^T. */
+void bd_sgemm_bias(int M, int N, int K, const float *A, int lda, const float *B, int ldb, const float *bias, float *C,
+                   int ldc);
+
 /* Called first in main(): OpenBLAS on one thread. The pool starts at its first loop,
  * not here: the workbench forks its keeper first, and a child of a process with threads has only
  * the forking one (pthread_atfork resets the pool in a child all the same). */

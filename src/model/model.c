@@ -783,6 +783,24 @@ static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B
     be->copy_rows(be, a->out, (size_t)T * H, ctx_r, (size_t)H, B, H);
 }
 
+/* The last layer's query on the B rows the head reads only (each sequence's first; x: the layer's
+ * input, packed at seq_off or padded [B*T, H]), into those rows of q [B*T, H], zeros elsewhere:
+ * attention still runs on every row, but past it only the first rows are read. x_r, q_r: B x H
+ * each, for those rows of x and their query. */
+static void head_rows_query(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, const float *x, int packed,
+                            float *x_r, float *q_r, float *q) {
+    const int H = m->cfg.hidden;
+    const bd_bert_layer *w = &m->layers[l];
+    bd_backend *be = m->be;
+    if (!packed) be->copy_rows(be, x_r, (size_t)H, x, (size_t)T * H, B, H);
+    else
+        for (int b = 0; b < B; b++)
+            be->copy(be, x_r + (size_t)b * H, x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
+    module_fwd(m, a, l, BD_MOD_QUERY, q_r, x_r, w->q_w, w->q_b, B, H, H, NULL);
+    be->zero(be, q, sizeof(float) * (size_t)B * T * H);
+    be->copy_rows(be, q, (size_t)T * H, q_r, (size_t)H, B, H);
+}
+
 /* ESM's embeddings: token_dropout's factor (1 - 0.15 * 0.8) / (1 - the row's share of
  * <mask> among its real tokens), 0 on <mask> and on padding. */
 static void esm_row_scale(const bd_bert *m, bd_bert_acts *a, const float *mask, int B, int T) {
@@ -816,7 +834,8 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         bd_bert_layer_acts *la = &a->layers[l];
         float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->emb;
         be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->x, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
-        module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->ln1, w->q_w, w->q_b, BT, H, H, rng);
+        if (a->head_rows_only && !rng && l + 1 == c->n_layers) head_rows_query(m, a, l, B, T, la->ln1, 0, la->ao, la->pre, la->q);
+        else module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->ln1, w->q_w, w->q_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_KEY, la->k, la->ln1, w->k_w, w->k_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->ln1, w->v_w, w->v_b, BT, H, H, rng);
         /* transformers scales q before the rotation; a rotation commutes with the scale */
@@ -889,7 +908,12 @@ static void qkv_spread(const bd_bert *m, bd_bert_acts *a, int l, int B, int T, i
     const bd_bert_layer *w = &m->layers[l];
     const float *wt[3] = {w->q_w, w->k_w, w->v_w}, *bs[3] = {w->q_b, w->k_b, w->v_b};
     static const int mods[3] = {BD_MOD_QUERY, BD_MOD_KEY, BD_MOD_VALUE};
-    for (int i = 0; i < 3; i++) {
+    int i = 0;
+    if (l + 1 == m->cfg.n_layers) { /* the last layer: the head rows' query only */
+        head_rows_query(m, a, l, B, T, x, 1, tmp[0], tmp[1], dst[0]); /* N >= B rows each */
+        i = 1;
+    }
+    for (; i < 3; i++) {
         module_fwd(m, a, l, mods[i], tmp[i], x, wt[i], bs[i], N, H, H, NULL);
         unpack_rows(m->be, dst[i], tmp[i], a, B, T, H);
     }
@@ -988,7 +1012,8 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
         float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->out;
-        module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->x, w->q_w, w->q_b, BT, H, H, rng);
+        if (a->head_rows_only && !rng && l + 1 == c->n_layers) head_rows_query(m, a, l, B, T, la->x, 0, la->ao, la->ln1, la->q);
+        else module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->x, w->q_w, w->q_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_KEY, la->k, la->x, w->k_w, w->k_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->x, w->v_w, w->v_b, BT, H, H, rng);
         const uint8_t *akeep = NULL;
