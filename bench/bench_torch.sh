@@ -13,7 +13,10 @@
 # time, the median of the per-round ratios bidora/PyTorch and each round's, the worst round's
 # step-to-step spread (max |t_i - median| / median) on each side, peak MiB and its ratio, and the
 # trainable parameters on each side (the model's parameters for the eval items); then issue 17's
-# targets: time ratio <= 0.8, memory ratio <= 0.6, bidora's spread <= 5%.
+# targets: time ratio <= 0.8, memory ratio <= 0.6, bidora's spread <= 5%. Every round also runs
+# bench_noise (bench/bench_noise.c: the same fixed arithmetic on every thread, no bidora code): its
+# spread is the machine's own floor, printed under the table, since no program's spread on this
+# machine can be smaller than what a fixed loop shows in the same minutes.
 #
 # Environment: ROUNDS (3), STEPS (timed steps or passes per run, 5), WARMUP (untimed ones first, 1),
 # ITEMS (all six, space or comma separated), TORCH_VENV (./.venv-torch: made from PyPI when missing,
@@ -52,7 +55,7 @@ done
 # ---- what it needs: the model, the data, the bench programs, the venv
 [ -r "$MODEL/model.safetensors" ] || die "$MODEL/model.safetensors is missing (run: make model)"
 [ -r "$DATA" ] || die "$DATA is missing (run: make data)"
-for b in bench_train bench_eval; do
+for b in bench_train bench_eval bench_noise; do
     [ -x "$BENCH_BIN/$b" ] || die "$BENCH_BIN/$b is missing (run: make bench-torch, which builds it)"
 done
 PY=$TORCH_VENV/bin/python
@@ -86,6 +89,10 @@ failed=0
 
 # run_cmd SIDE ITEM CSV: one item on one side, in processes of its own; its row appended to CSV
 run_cmd() {
+    if [ "$1" = machine ]; then
+        "$BENCH_BIN/bench_noise" --steps "$STEPS" --warmup "$WARMUP" --csv "$3"
+        return
+    fi
     if [ "$1" = torch ]; then
         "$PY" bench/torch_peft_bench.py --device cpu --shapes minilm --methods "$2" --steps "$STEPS" \
             --warmup "$WARMUP" --csv "$3"
@@ -127,6 +134,7 @@ while [ $r -le "$ROUNDS" ]; do
     for it in $ITEMS; do
         for side in $order; do run_side $r "$first" "$side" "$it"; done
     done
+    run_side $r "$first" machine noise
     r=$((r + 1))
 done
 
@@ -138,7 +146,7 @@ awk -F, -v items="$ITEMS" -v rounds="$ROUNDS" '
     # round,first,side,impl,backend,shape,precision,method,ms_per_step,peak_bytes,trainable,spread_pct,times_ms
     { k = $8 SUBSEP $3; n[k]++; ms[k, n[k]] = $9; pk[k, n[k]] = $10; tr[k] = $11
       if (!(k in sp) || $12 + 0 > sp[k]) sp[k] = $12 + 0
-      rms[$8, $3, $1] = $9 }
+      rms[$8, $3, $1] = $9; rsp[$8, $3, $1] = $12 }
     # the median of the n values v[1..n] (the mean of the two middle ones for an even n)
     function median(v, cnt,    i, j, t) {
         for (i = 2; i <= cnt; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
@@ -165,6 +173,13 @@ awk -F, -v items="$ITEMS" -v rounds="$ROUNDS" '
                 ratio, per, sp[kb], sp[kt], pb / 1048576, pt / 1048576, mr, tr[kb], tr[kt], mark(t1), mark(t2), mark(t3)
         }
         printf "targets met: %d of %d%s\n", met, tot, nf ? sprintf(" (%d items without a result)", nf) : ""
+        kn = "noise" SUBSEP "machine"
+        if (n[kn]) {
+            per = ""
+            for (r = 1; r <= rounds; r++) if (("noise", "machine", r) in rsp) per = per (per == "" ? "" : " ") sprintf("%.1f", rsp["noise", "machine", r])
+            printf "machine noise floor (bench_noise, fixed arithmetic on every thread): spread per round %s %%, worst %.1f%%%s\n",
+                per, sp[kn], (sp[kn] > 5 ? ": the machine itself varied by more than the 5% target in this run" : "")
+        }
         print "(ms: the median over rounds of each run'"'"'s median step, or pass: eval-fixed one batch of 32 x 128, eval-text the"
         print " 512 rows; ratio: the median of the per-round ratios, both sides of a round run back to back; spread: the"
         print " worst round'"'"'s max |t_i - median| / median; peak: ru_maxrss of the process; params: trainable, the eval"

@@ -29,6 +29,7 @@ int bd_nthreads(void) {
 /* ---- the pool ---- */
 
 #define SPIN 2000 /* polls (each a pause: 20-50 ns) before a waiter sleeps: some tens of microseconds */
+#define CHUNKS 4  /* chunks a thread of the job's: the grain is n / (threads * CHUNKS) */
 
 typedef struct pool {
     pthread_mutex_t busy;  /* held by the thread whose job the pool runs; others run theirs alone */
@@ -40,7 +41,8 @@ typedef struct pool {
     _Atomic int waiting;   /* 1 while the caller sleeps on pending */
     void (*fn)(void *, long, long, int);
     void *ctx;
-    long n;
+    long n, grain;         /* the job's items, taken grain at a time from next */
+    _Atomic long next;     /* the first item no thread has taken yet */
 } pool;
 
 static pool P = {.busy = PTHREAD_MUTEX_INITIALIZER};
@@ -57,10 +59,17 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* Takes chunks of grain items until none is left: a thread the machine stops for a while (another
+ * process, the hypervisor) leaves its chunks to the others instead of holding up the whole loop.
+ * Chunks start at multiples of grain whichever thread takes them. */
 static void run_share(int tid) {
     if (tid >= P.nt) return; /* a loop of fewer items than threads */
-    const long lo = P.n * tid / P.nt, hi = P.n * (tid + 1) / P.nt;
-    if (lo < hi) P.fn(P.ctx, lo, hi, tid);
+    for (;;) {
+        const long lo = atomic_fetch_add_explicit(&P.next, P.grain, memory_order_relaxed);
+        if (lo >= P.n) return;
+        const long hi = lo + P.grain < P.n ? lo + P.grain : P.n;
+        P.fn(P.ctx, lo, hi, tid);
+    }
 }
 
 static void *worker(void *arg) {
@@ -132,6 +141,9 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
     const int nt = (int)(n < bd_nthreads() ? n : bd_nthreads());
     P.fn = fn, P.ctx = ctx, P.n = n;
     P.nt = nt < P.size ? nt : P.size;
+    P.grain = n / ((long)P.nt * CHUNKS);
+    if (P.grain < 1) P.grain = 1;
+    atomic_store_explicit(&P.next, 0, memory_order_relaxed); /* published by the seq_cst bump of gen */
     /* workers with tid >= P.nt get an empty share; all of them take part (and count down) */
     const int workers = P.size - 1;
     atomic_store_explicit(&P.pending, workers, memory_order_relaxed);

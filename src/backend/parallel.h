@@ -16,8 +16,11 @@ int bd_nthreads(void);
  * pthread_create failed). */
 int bd_pool_threads(void);
 
-/* Call fn(ctx, lo, hi, tid) on disjoint ranges covering [0, n), one per thread (tid in
- * [0, bd_nthreads())), and wait for all. The ranges depend only on n and bd_nthreads(). Called
+/* Call fn(ctx, lo, hi, tid) on disjoint ranges covering [0, n) and wait for all. The ranges are
+ * chunks of n / (threads x 4) items (at least 1), which the threads take in turn until none is
+ * left, so a thread the machine holds back for a while leaves its chunks to the others; tid (in
+ * [0, bd_nthreads())) names the thread that runs the chunk (for per-thread scratch). A chunk's
+ * bounds depend only on n and bd_nthreads(), not on which thread takes it. Called
  * from inside a loop (or while another thread's loop holds the pool) it runs fn(ctx, 0, n, 0) on
  * the calling thread. BLAS calls inside run on one thread. */
 void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx);
@@ -27,8 +30,8 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
 void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx);
 
 /* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (cblas_sgemm's arguments; tA, tB: 0 or
- * 1), split across the pool by blocks of 16 rows (or columns, when N > M) when it is large
- * enough to pay, each block one single-threaded sgemm. The split depends only on the shape and
+ * 1), split across the pool in chunks of 16-row blocks (or columns, when N > M) when it is large
+ * enough to pay, each chunk one single-threaded sgemm. The split depends only on the shape and
  * the thread count; a block may take another OpenBLAS kernel than the whole product would, so
  * the result equals one sgemm's to float rounding, not bit for bit. */
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
