@@ -132,7 +132,8 @@ int bd_pool_threads(void) {
     return P.size;
 }
 
-void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
+/* bd_parallel_for with chunks a thread of the job's */
+static void parallel_for_chunks(long n, int chunks, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
     if (n <= 0) return;
     if (in_pool || n == 1 || bd_pool_threads() <= 1 || pthread_mutex_trylock(&P.busy) != 0) {
         fn(ctx, 0, n, 0); /* nested, trivial, single-core, or the pool is another thread's now */
@@ -141,7 +142,7 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
     const int nt = (int)(n < bd_nthreads() ? n : bd_nthreads());
     P.fn = fn, P.ctx = ctx, P.n = n;
     P.nt = nt < P.size ? nt : P.size;
-    P.grain = n / ((long)P.nt * CHUNKS);
+    P.grain = n / ((long)P.nt * chunks);
     if (P.grain < 1) P.grain = 1;
     atomic_store_explicit(&P.next, 0, memory_order_relaxed); /* published by the seq_cst bump of gen */
     /* workers with tid >= P.nt get an empty share; all of them take part (and count down) */
@@ -162,6 +163,10 @@ void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), v
         spins = 0;
     }
     pthread_mutex_unlock(&P.busy);
+}
+
+void bd_parallel_for(long n, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
+    parallel_for_chunks(n, CHUNKS, fn, ctx);
 }
 
 void bd_parallel_for_work(long n, long work, void (*fn)(void *ctx, long lo, long hi, int tid), void *ctx) {
@@ -187,6 +192,7 @@ static void fill_bias(const gemm_job *g, long r0, long r1, long c0, long c1) {
 }
 
 #define GEMM_BLOCK 16L /* split on multiples of this many rows (or columns): whole kernel tiles */
+#define GEMM_CHUNKS 2  /* a chunk is one sgemm call, which packs the other operand again: fewer */
 
 static void gemm_share(void *arg, long lo, long hi, int tid) {
     (void)tid;
@@ -214,7 +220,7 @@ static void gemm_run(gemm_job g) {
     const long along = g.by_rows ? M : N, blocks = (along + GEMM_BLOCK - 1) / GEMM_BLOCK;
     /* below ~4 MFLOP a split costs more than it saves */
     if (2.0 * M * N * (K > 0 ? K : 1) < 4e6 || blocks < 2) gemm_share(&g, 0, blocks, 0);
-    else bd_parallel_for(blocks, gemm_share, &g);
+    else parallel_for_chunks(blocks, GEMM_CHUNKS, gemm_share, &g);
 }
 
 void bd_sgemm(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
