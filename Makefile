@@ -116,10 +116,10 @@ BENCH_CPU_BIN := $(BUILD)/bench-cpu/bench_train $(BUILD)/bench-cpu/bench_eval $(
 $(BUILD)/bench-cpu/%: $(BUILD)/bench/%.o $(BUILD)/libbidora.a $(BUILD)/src/backend/cuda_none.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
-# the machine's own noise floor (bench/bench_noise.c): no bidora code, so no library either
+# the machine's own noise floor (bench/bench_noise.c): no bidora code, OpenBLAS only
 $(BUILD)/bench/bench_noise $(BUILD)/bench-cpu/bench_noise: $(BUILD)/bench/bench_noise.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ -lpthread -lm
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lpthread -lm
 bench-torch: $(BENCH_CPU_BIN)
 	@BUILD=$(BUILD) BENCH_BIN=$(BUILD)/bench-cpu TORCH_VENV="$(TORCH_VENV)" ROUNDS="$(ROUNDS)" STEPS="$(STEPS)" \
 		sh bench/bench_torch.sh

@@ -1,11 +1,15 @@
-/* bench_noise: the machine's own step-to-step spread, the floor under any benchmark's. Every
- * thread (BIDORA_THREADS or one a core, as bidora's pool) runs the same fixed arithmetic each
- * step: no memory traffic, no allocation, no library, no hand-off but one barrier a step. What
- * still varies from step to step is the machine: other processes, the hypervisor, the clock.
- * make bench-torch runs it in every round next to both sides and prints its spread beside theirs.
+/* bench_noise: the machine's own step-to-step spread, the floor under any benchmark's. Each step
+ * runs the same fixed work, on every thread (BIDORA_THREADS or one a core, as bidora's pool):
+ *   --kind fma (default): multiply-adds in registers: no memory traffic, no allocation, no
+ *     library, one barrier a step. What varies is the machine's clock and the other processes;
+ *   --kind gemm: OpenBLAS's sgemm at MiniLM's FFN shape (4096 x 1536 x 384, row-major, B^T),
+ *     OpenBLAS's own threads, no bidora code: the floor for steps that are mostly matrix products
+ *     (caches and memory shared with whatever else runs on the host vary it too).
+ * make bench-torch runs both in every round and prints their spreads beside bidora's and PyTorch's.
  *
- * usage: bench_noise [--steps N] [--warmup N] [--ms MS] [--csv FILE]
+ * usage: bench_noise [--kind fma|gemm] [--steps N] [--warmup N] [--ms MS] [--csv FILE]
  *   --ms: the length of a step, calibrated once before the warm-up (default 800) */
+#include <cblas.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,34 +53,74 @@ static void *run(void *arg) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: bench_noise [--steps N] [--warmup N] [--ms MS] [--csv FILE]\n");
+    fprintf(stderr, "usage: bench_noise [--kind fma|gemm] [--steps N] [--warmup N] [--ms MS] [--csv FILE]\n");
     return 2;
+}
+
+enum { GM = 4096, GN = 1536, GK = 384 };
+
+static void gemm_once(const float *a, const float *b, float *c) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, GM, GN, GK, 1.0f, a, GK, b, GK, 0.0f, c, GN);
+}
+
+/* --kind gemm: reps products a step (calibrated like fma's iterations) */
+static int gemm_steps(int nt, int steps, int warmup, double step_ms, double *ms, long *reps_out) {
+    openblas_set_num_threads(nt);
+    float *a = malloc(sizeof(float) * GM * GK), *b = malloc(sizeof(float) * GN * GK), *c = malloc(sizeof(float) * GM * GN);
+    if (!a || !b || !c) { fprintf(stderr, "bench_noise: out of memory\n"); return 1; }
+    for (long i = 0; i < (long)GM * GK; i++) a[i] = 0.001f * (float)(i % 97);
+    for (long i = 0; i < (long)GN * GK; i++) b[i] = 0.001f * (float)(i % 89);
+    gemm_once(a, b, c);
+    double t0 = now_s();
+    gemm_once(a, b, c);
+    const double one = now_s() - t0;
+    long reps = (long)(step_ms / 1000.0 / (one > 1e-6 ? one : 1e-6) + 0.5);
+    if (reps < 1) reps = 1;
+    for (int s = 0; s < warmup + steps; s++) {
+        const double t = now_s();
+        for (long r = 0; r < reps; r++) gemm_once(a, b, c);
+        if (s >= warmup) ms[s - warmup] = (now_s() - t) * 1000.0;
+    }
+    sunk = c[12345];
+    free(a), free(b), free(c);
+    *reps_out = reps;
+    return 0;
 }
 
 int main(int argc, char **argv) {
     int steps = 5, warmup = 1;
     double step_ms = 800;
-    const char *csv = NULL;
+    const char *csv = NULL, *kind = "fma";
     for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
+        if (i + 1 < argc && !strcmp(argv[i], "--kind")) kind = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--ms")) step_ms = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--csv")) csv = argv[++i];
         else return usage();
     }
     if (steps < 1 || steps > MAX_STEPS || warmup < 0 || step_ms <= 0) return usage();
+    const int gemm = !strcmp(kind, "gemm");
+    if (!gemm && strcmp(kind, "fma")) return usage();
     const char *env = getenv("BIDORA_THREADS");
     int nt = env ? atoi(env) : 0;
     if (nt <= 0) nt = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nt < 1) nt = 1;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
 
+    double ms[MAX_STEPS], sorted[MAX_STEPS];
+    long iters = 0;
+    float sink = 0.0f;
+    if (gemm) {
+        if (gemm_steps(nt, steps, warmup, step_ms, ms, &iters)) return 1;
+        sink = sunk;
+    } else {
     /* calibrate on one thread: iterations for step_ms */
     long probe = 1000000;
     double t0 = now_s();
-    float sink = burn(probe);
+    sink = burn(probe);
     double dt = now_s() - t0;
-    const long iters = (long)(probe * (step_ms / 1000.0) / (dt > 1e-6 ? dt : 1e-6));
+    iters = (long)(probe * (step_ms / 1000.0) / (dt > 1e-6 ? dt : 1e-6));
 
     pthread_barrier_t start, done;
     pthread_barrier_init(&start, NULL, (unsigned)nt);
@@ -90,7 +134,6 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    double ms[MAX_STEPS], sorted[MAX_STEPS];
     for (int s = 0; s < total; s++) { /* this thread is worker 0 */
         pthread_barrier_wait(&start);
         double a = now_s();
@@ -100,20 +143,25 @@ int main(int argc, char **argv) {
     }
     for (int t = 1; t < nt; t++) pthread_join(w[t].th, NULL);
     for (int t = 0; t < nt; t++) sink += w[t].sink;
+    }
     memcpy(sorted, ms, sizeof(double) * (size_t)steps);
     qsort(sorted, (size_t)steps, sizeof(double), cmp_d);
     const double med = steps % 2 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
     const double sp = spread_pct(ms, steps, med);
     char list[8 * MAX_STEPS];
     times_list(list, sizeof list, ms, steps);
-    printf("== bench_noise: %d threads x %ld fixed multiply-adds (x%d lanes) a step, %d steps after %d warm-up\n", nt,
-           iters, LANES, steps, warmup);
+    if (gemm)
+        printf("== bench_noise: %d threads, %ld OpenBLAS sgemm of %d x %d x %d a step, %d steps after %d warm-up\n", nt,
+               iters, GM, GN, GK, steps, warmup);
+    else
+        printf("== bench_noise: %d threads x %ld fixed multiply-adds (x%d lanes) a step, %d steps after %d warm-up\n",
+               nt, iters, LANES, steps, warmup);
     printf("step ms: median %.1f, spread %.1f%%; steps: %s (checksum %g)\n", med, sp, list, (double)sink);
     if (csv) {
         FILE *f = fopen(csv, "a");
         if (!f) { perror(csv); return 1; }
         if (ftell(f) == 0) fputs(BENCH_CSV_HEADER, f);
-        fprintf(f, "machine,cpu,%dx%ld,fp32,noise,%.3f,0,0,%.2f,%s\n", nt, iters, med, sp, list);
+        fprintf(f, "machine,cpu,%dx%ld,fp32,noise-%s,%.3f,0,0,%.2f,%s\n", nt, iters, kind, med, sp, list);
         fclose(f);
     }
     return 0;
