@@ -87,6 +87,40 @@ static int gemm_steps(int nt, int steps, int warmup, double step_ms, double *ms,
     return 0;
 }
 
+/* --kind fma: iters multiply-adds on each of nt threads a step (calibrated on one thread) */
+static int fma_steps(int nt, int steps, int warmup, double step_ms, double *ms, long *iters_out) {
+    const long probe = 1000000;
+    double t0 = now_s();
+    burn(probe);
+    const double dt = now_s() - t0;
+    const long iters = (long)(probe * (step_ms / 1000.0) / (dt > 1e-6 ? dt : 1e-6));
+    pthread_barrier_t start, done;
+    pthread_barrier_init(&start, NULL, (unsigned)nt);
+    pthread_barrier_init(&done, NULL, (unsigned)nt);
+    worker w[MAX_THREADS];
+    const int total = warmup + steps;
+    for (int t = 0; t < nt; t++) {
+        w[t] = (worker){.start = &start, .done = &done, .iters = iters, .steps = total};
+        if (t && pthread_create(&w[t].th, NULL, run, &w[t])) {
+            fprintf(stderr, "bench_noise: cannot start thread %d\n", t);
+            return 1;
+        }
+    }
+    for (int s = 0; s < total; s++) { /* this thread is worker 0 */
+        pthread_barrier_wait(&start);
+        const double a = now_s();
+        w[0].sink += burn(iters);
+        pthread_barrier_wait(&done);
+        if (s >= warmup) ms[s - warmup] = (now_s() - a) * 1000.0;
+    }
+    float sum = 0.0f;
+    for (int t = 1; t < nt; t++) pthread_join(w[t].th, NULL);
+    for (int t = 0; t < nt; t++) sum += w[t].sink;
+    sunk = sum;
+    *iters_out = iters;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int steps = 5, warmup = 1;
     double step_ms = 800;
@@ -110,40 +144,9 @@ int main(int argc, char **argv) {
 
     double ms[MAX_STEPS], sorted[MAX_STEPS];
     long iters = 0;
-    float sink = 0.0f;
-    if (gemm) {
-        if (gemm_steps(nt, steps, warmup, step_ms, ms, &iters)) return 1;
-        sink = sunk;
-    } else {
-    /* calibrate on one thread: iterations for step_ms */
-    long probe = 1000000;
-    double t0 = now_s();
-    sink = burn(probe);
-    double dt = now_s() - t0;
-    iters = (long)(probe * (step_ms / 1000.0) / (dt > 1e-6 ? dt : 1e-6));
-
-    pthread_barrier_t start, done;
-    pthread_barrier_init(&start, NULL, (unsigned)nt);
-    pthread_barrier_init(&done, NULL, (unsigned)nt);
-    worker w[MAX_THREADS];
-    const int total = warmup + steps;
-    for (int t = 0; t < nt; t++) {
-        w[t] = (worker){.start = &start, .done = &done, .iters = iters, .steps = total};
-        if (t && pthread_create(&w[t].th, NULL, run, &w[t])) {
-            fprintf(stderr, "bench_noise: cannot start thread %d\n", t);
-            return 1;
-        }
-    }
-    for (int s = 0; s < total; s++) { /* this thread is worker 0 */
-        pthread_barrier_wait(&start);
-        double a = now_s();
-        w[0].sink += burn(iters);
-        pthread_barrier_wait(&done);
-        if (s >= warmup) ms[s - warmup] = (now_s() - a) * 1000.0;
-    }
-    for (int t = 1; t < nt; t++) pthread_join(w[t].th, NULL);
-    for (int t = 0; t < nt; t++) sink += w[t].sink;
-    }
+    float sink;
+    if ((gemm ? gemm_steps : fma_steps)(nt, steps, warmup, step_ms, ms, &iters)) return 1;
+    sink = sunk;
     memcpy(sorted, ms, sizeof(double) * (size_t)steps);
     qsort(sorted, (size_t)steps, sizeof(double), cmp_d);
     const double med = steps % 2 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;

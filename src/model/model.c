@@ -759,6 +759,21 @@ static void layer_tail(const bd_bert *m, bd_bert_acts *a, int l, int R, float *c
     }
 }
 
+/* Each sequence's first row of x (packed at seq_off, or padded [B*T, H]) into dst [B, H]. */
+static void head_rows(const bd_bert *m, const bd_bert_acts *a, float *dst, const float *x, int B, int T, int packed) {
+    const int H = m->cfg.hidden;
+    bd_backend *be = m->be;
+    if (!packed) be->copy_rows(be, dst, (size_t)H, x, (size_t)T * H, B, H);
+    else
+        for (int b = 0; b < B; b++)
+            be->copy(be, dst + (size_t)b * H, x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
+}
+
+/* eval's last layer (bd_evaluate's head_rows_only, no dropout): the head reads its first rows only */
+static int head_layer(const bd_bert *m, const bd_bert_acts *a, int l, const bd_rng *rng) {
+    return a->head_rows_only && !rng && l + 1 == m->cfg.n_layers;
+}
+
 /* The last layer past its attention on the B rows the head reads (each sequence's first), into
  * those rows of a->out (ESM-2: through the final LayerNorm). The layer's q and k, spent once
  * attention has run, hold the B rows of the context and of the layer's input (packed: the input's
@@ -770,10 +785,7 @@ static void last_layer_head_rows(const bd_bert *m, bd_bert_acts *a, int l, int B
     bd_backend *be = m->be;
     float *ctx_r = la->q, *x_r = la->k;
     be->copy_rows(be, ctx_r, (size_t)H, la->ctx, (size_t)T * H, B, H);
-    if (!packed) be->copy_rows(be, x_r, (size_t)H, la->x, (size_t)T * H, B, H);
-    else
-        for (int b = 0; b < B; b++)
-            be->copy(be, x_r + (size_t)b * H, la->x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
+    head_rows(m, a, x_r, la->x, B, T, packed);
     if (c->family == BD_FAMILY_ESM) {
         layer_tail(m, a, l, B, ctx_r, x_r, la->v);
         be->layernorm_fwd(be, ctx_r, a->emb_mean, a->emb_rstd, la->v, m->emb_ln_g, m->emb_ln_b, B, H, c->ln_eps);
@@ -792,10 +804,7 @@ static void head_rows_query(const bd_bert *m, bd_bert_acts *a, int l, int B, int
     const int H = m->cfg.hidden;
     const bd_bert_layer *w = &m->layers[l];
     bd_backend *be = m->be;
-    if (!packed) be->copy_rows(be, x_r, (size_t)H, x, (size_t)T * H, B, H);
-    else
-        for (int b = 0; b < B; b++)
-            be->copy(be, x_r + (size_t)b * H, x + (size_t)a->seq_off[b] * H, sizeof(float) * (size_t)H);
+    head_rows(m, a, x_r, x, B, T, packed);
     module_fwd(m, a, l, BD_MOD_QUERY, q_r, x_r, w->q_w, w->q_b, B, H, H, NULL);
     be->zero(be, q, sizeof(float) * (size_t)B * T * H);
     be->copy_rows(be, q, (size_t)T * H, q_r, (size_t)H, B, H);
@@ -834,7 +843,7 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         bd_bert_layer_acts *la = &a->layers[l];
         float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->emb;
         be->layernorm_fwd(be, la->ln1, la->ln1_mean, la->ln1_rstd, la->x, w->ln1_g, w->ln1_b, BT, H, c->ln_eps);
-        if (a->head_rows_only && !rng && l + 1 == c->n_layers) head_rows_query(m, a, l, B, T, la->ln1, 0, la->ao, la->pre, la->q);
+        if (head_layer(m, a, l, rng)) head_rows_query(m, a, l, B, T, la->ln1, 0, la->ao, la->pre, la->q);
         else module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->ln1, w->q_w, w->q_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_KEY, la->k, la->ln1, w->k_w, w->k_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->ln1, w->v_w, w->v_b, BT, H, H, rng);
@@ -850,7 +859,7 @@ static void esm_encoder(const bd_bert *m, bd_bert_acts *a, const float *mask, in
         }
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->qr, la->kr, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, D);
-        if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
+        if (head_layer(m, a, l, rng)) {
             last_layer_head_rows(m, a, l, B, T, 0); /* the final LayerNorm too */
             return;
         }
@@ -1012,7 +1021,7 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         const bd_bert_layer *w = &m->layers[l];
         bd_bert_layer_acts *la = &a->layers[l];
         float *next = (l + 1 < c->n_layers) ? a->layers[l + 1].x : a->out;
-        if (a->head_rows_only && !rng && l + 1 == c->n_layers) head_rows_query(m, a, l, B, T, la->x, 0, la->ao, la->ln1, la->q);
+        if (head_layer(m, a, l, rng)) head_rows_query(m, a, l, B, T, la->x, 0, la->ao, la->ln1, la->q);
         else module_fwd(m, a, l, BD_MOD_QUERY, la->q, la->x, w->q_w, w->q_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_KEY, la->k, la->x, w->k_w, w->k_b, BT, H, H, rng);
         module_fwd(m, a, l, BD_MOD_VALUE, la->v, la->x, w->v_w, w->v_b, BT, H, H, rng);
@@ -1023,7 +1032,7 @@ void bd_bert_forward(const bd_bert *m, bd_bert_acts *a, const int32_t *ids,
         }
         be->attention_fwd(be, la->ctx, la->probs, la->probs_d, la->q, la->k, la->v, a->mask, akeep,
                           c->attn_dropout, B, T, NH, H / NH);
-        if (a->head_rows_only && !rng && l + 1 == c->n_layers) {
+        if (head_layer(m, a, l, rng)) {
             last_layer_head_rows(m, a, l, B, T, 0);
             break;
         }
